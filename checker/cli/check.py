@@ -1,0 +1,74 @@
+"""``dnsrace check``: explore every interleaving and decide each property."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
+
+from ..bfs import explore
+from ..render import render_result
+from ..report import result_to_json
+from ..result import VIOLATED, Options
+from ..trace import build_trace
+from .errors import InputError, exit_code_for
+from .options import build_model, build_properties, config_options, output_options
+from .progress import progress_reporter
+
+__all__ = ["check", "run_check"]
+
+
+def run_check(model, properties, options: Options, reporter=None):
+    """Explores and turns every counterexample into a Trace. Returns (result, traces)."""
+    result = explore(model, properties, options, reporter)
+    traces = {
+        name: build_trace(model, name, pr.trace, pr.explanation)
+        for name, pr in result.properties.items()
+        if pr.status == VIOLATED
+    }
+    return result, traces
+
+
+@click.command()
+@config_options
+@click.option("--property", "property_names", multiple=True, metavar="NAME",
+              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+@click.option("--no-reduction", is_flag=True,
+              help="Explore the plain system (no symmetry reduction).")
+@click.option("--max-states", type=click.IntRange(min=1), default=None,
+              help="Stop after storing this many states (verdict incomplete, exit 3).")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this many seconds (verdict incomplete, exit 3).")
+@click.option("--continue", "keep_going", is_flag=True,
+              help="Explore everything even once every property is violated.")
+@output_options
+@click.pass_context
+def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
+          max_states, max_seconds, keep_going, as_json, quiet):
+    """Explore every interleaving and report, for each property, that it holds or its
+    shortest counterexample.
+
+    Exit 0: every property holds; 1: one is violated; 2: bad input; 3: incomplete.
+    """
+    model = build_model(enactors, plans, endpoints, keep, protocol)
+    properties = build_properties(property_names)
+    bound = state_bound(model.config)
+    if max_states is None and max_seconds is None and bound > FEASIBLE_BOUND:
+        raise InputError(
+            f"{model.config.slug()} may have up to {magnitude(bound)} states: too large to "
+            "explore exhaustively; use smaller sizes or bound the run with --max-states")
+    options = Options(symmetry=not no_reduction, max_states=max_states,
+                      max_seconds=max_seconds, stop_early=not keep_going)
+    reporter = None if (quiet or as_json) else progress_reporter()
+    try:
+        result, traces = run_check(model, properties, options, reporter)
+    finally:
+        if reporter is not None:
+            reporter.done()
+    if as_json:
+        click.echo(json.dumps(result_to_json(model, result, traces), indent=2))
+    elif not quiet:
+        click.echo(render_result(model, result, traces))
+    ctx.exit(exit_code_for(result.verdict))

@@ -1,0 +1,55 @@
+"""Option bundles shared by commands."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from dnsrace.invariants import UnknownProperty, resolve_properties
+from dnsrace.model import Config, ConfigError, DnsSystem, UnknownProtocol, resolve_protocol
+
+from .errors import InputError
+
+__all__ = ["config_options", "output_options", "build_model", "build_properties"]
+
+
+def config_options(f):
+    """--enactors --plans --endpoints --keep --protocol."""
+    decorators = [
+        click.option("--enactors", "-n", type=int, default=3, show_default=True,
+                     help="Independent DNS Enactors (one per Availability Zone)."),
+        click.option("--plans", "-p", type=int, default=4, show_default=True,
+                     help="Plans the Planner generates, versions 1..P."),
+        click.option("--endpoints", "-e", type=int, default=3, show_default=True,
+                     help="Endpoints per plan, written in order (regional, ipv6, fips, ...)."),
+        click.option("--keep", "-k", type=int, default=1, show_default=True,
+                     help="Cleanup after plan p deletes stored plans below p - K."),
+        click.option("--protocol", default="original", show_default=True, metavar="NAME",
+                     help="original, recheck, cas or guarded."),
+    ]
+    return functools.reduce(lambda acc, d: d(acc), reversed(decorators), f)
+
+
+def output_options(f):
+    """--json and --quiet: keep stdout clean for scripts."""
+    f = click.option("--quiet", "-q", is_flag=True,
+                     help="Print nothing; only the exit code speaks.")(f)
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="Print one JSON document on stdout (schema in README).")(f)
+    return f
+
+
+def build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
+    """The model for the options, or InputError with a one-line reason."""
+    try:
+        return DnsSystem(Config(enactors, plans, endpoints, keep), resolve_protocol(protocol))
+    except (ConfigError, UnknownProtocol) as exc:
+        raise InputError(str(exc)) from None
+
+
+def build_properties(names):
+    try:
+        return resolve_properties(names)
+    except UnknownProperty as exc:
+        raise InputError(str(exc)) from None

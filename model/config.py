@@ -1,0 +1,73 @@
+"""The four sizes of the system, validated in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Config", "ConfigError", "ENDPOINT_NAMES", "endpoint_name", "enactor_name"]
+
+ENDPOINT_NAMES = ("regional", "ipv6", "fips")
+
+# Hard ceilings: beyond these the state encoding and the run itself are hopeless.
+MAX_ENACTORS = 12
+MAX_PLANS = 30
+MAX_ENDPOINTS = 12
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be checked; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the checked system (see MODEL.md, "Parameters").
+
+    >>> Config(enactors=3, plans=4).endpoints
+    3
+    """
+
+    enactors: int = 3
+    plans: int = 4
+    endpoints: int = 3
+    keep: int = 1
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("enactors", 1, MAX_ENACTORS),
+            ("plans", 1, MAX_PLANS),
+            ("endpoints", 1, MAX_ENDPOINTS),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"--{name} must be a whole number, got {value!r}")
+            if value < low:
+                raise ConfigError(f"--{name} must be at least {low}, got {value}")
+            if value > high:
+                raise ConfigError(
+                    f"--{name} {value} is too large to explore exhaustively (at most {high}); "
+                    "use a smaller size, or --max-states to bound the run"
+                )
+        if not isinstance(self.keep, int) or isinstance(self.keep, bool) or self.keep < 0:
+            raise ConfigError(f"--keep must be a whole number >= 0, got {self.keep!r}")
+
+    def with_plans(self, plans: int) -> "Config":
+        """The same configuration with another number of plans."""
+        return Config(self.enactors, plans, self.endpoints, self.keep)
+
+    def slug(self) -> str:
+        """Short stable name, used in file names: ``n3-p4-e3-k1``."""
+        return f"n{self.enactors}-p{self.plans}-e{self.endpoints}-k{self.keep}"
+
+    def as_dict(self) -> dict:
+        return {"enactors": self.enactors, "plans": self.plans,
+                "endpoints": self.endpoints, "keep": self.keep}
+
+
+def endpoint_name(e: int) -> str:
+    """Human name of endpoint ``e``: regional, ipv6, fips, then endpoint-3, ..."""
+    return ENDPOINT_NAMES[e] if e < len(ENDPOINT_NAMES) else f"endpoint-{e}"
+
+
+def enactor_name(i: int) -> str:
+    """Human name of enactor ``i`` (0-based index): enactor-1, enactor-2, ..."""
+    return f"enactor-{i + 1}"
