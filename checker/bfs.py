@@ -49,6 +49,7 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
     keep_edges = bool(graph_props)
     coverage = {name: 0 for name in getattr(model, "action_kinds", {})}
     found: dict = {}  # property name -> (kind of hit, data)
+    violations = {p.name: 0 for p in properties}  # violating in-scope states (transitions)
     pending = [p for p in state_inv + trans_inv]
     stats = Stats()
     start = time.perf_counter()
@@ -66,8 +67,10 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             if depth > stats.depth:
                 stats.depth = depth
             for p in state_inv:
-                if p.name not in found and not p.holds(model, state):
-                    found[p.name] = ("state", j)
+                if not p.holds(model, state):
+                    violations[p.name] += 1
+                    if p.name not in found:
+                        found[p.name] = ("state", j)
         return j
 
     for s in graph_model.init_states():
@@ -113,8 +116,10 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
                     stats.transitions += 1
                     coverage[action.kind] = coverage.get(action.kind, 0) + 1
                     for p in trans_inv:
-                        if p.name not in found and not p.holds(model, s, action, nxt):
-                            found[p.name] = ("transition", src, j)
+                        if not p.holds(model, s, action, nxt):
+                            violations[p.name] += 1
+                            if p.name not in found:
+                                found[p.name] = ("transition", src, j)
         else:
             stats.exhausted = True
     except KeyboardInterrupt:
@@ -127,13 +132,16 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
     stats.coverage = coverage
     stats.never_fired = [k for k, v in coverage.items() if v == 0] if stats.exhausted else []
     stats.stop_reason = stop_reason
+    stats.violations = violations
 
     results = {}
     for p in properties:
         hit = found.get(p.name)
         if p.kind == "graph property":
-            hit = _graph_violation(p, model, graph_model, states, scoped, edge_src, edge_dst) \
-                if stats.exhausted else None
+            bad = _graph_violations(p, model, states, scoped, edge_src, edge_dst) \
+                if stats.exhausted else []
+            violations[p.name] = len(bad)
+            hit = ("state", bad[0]) if bad else None
         results[p.name] = _property_result(p, model, hit, stats, states, parent, symmetry)
     statuses = [r.status for r in results.values()]
     verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
@@ -148,13 +156,12 @@ def _chain(parent, states, j) -> list:
     return out[::-1]
 
 
-def _graph_violation(prop, model, graph_model, states, scoped, edge_src, edge_dst):
+def _graph_violations(prop, model, states, scoped, edge_src, edge_dst) -> list:
+    """In-scope states with no path to a goal, in discovery (breadth-first) order, so the
+    first is a shallowest one."""
     goals = [j for j, s in enumerate(states) if prop.is_goal(model, s)]
     reached = backward_reachable(len(states), edge_src, edge_dst, goals)
-    for j in range(len(states)):  # discovery order is breadth-first: the first is shallowest
-        if scoped[j] and not reached[j]:
-            return ("state", j)
-    return None
+    return [j for j in range(len(states)) if scoped[j] and not reached[j]]
 
 
 def _property_result(p, model, hit, stats, states, parent, symmetry) -> PropertyResult:

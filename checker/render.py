@@ -63,6 +63,10 @@ def render_stats(stats) -> str:
                  "for recoverable)")
     if not stats.exhausted:
         text += f"\n  Stopped early: {stats.stop_reason}; the counts are partial."
+    if any(stats.violations.values()):
+        text += "\nViolations: " + ", ".join(
+            f"{k} in {v:,} {'transitions' if k == 'monotonic' else 'states'}"
+            for k, v in stats.violations.items() if v)
     if stats.coverage:
         text += "\nCoverage: " + ", ".join(f"{k} {v:,}" for k, v in stats.coverage.items())
     if stats.never_fired:

@@ -34,5 +34,6 @@ def result_to_json(model, result, traces: dict) -> dict:
             "explored_transitions": s.explored_transitions,
             "coverage": s.coverage,
             "never_fired": s.never_fired,
+            "violations": s.violations,
         },
     }

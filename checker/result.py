@@ -55,6 +55,7 @@ class Stats:
     coverage: dict = field(default_factory=dict)
     never_fired: list = field(default_factory=list)
     stop_reason: str = ""
+    violations: dict = field(default_factory=dict)  # property -> violating states/transitions
 
     @property
     def rate(self) -> float:
