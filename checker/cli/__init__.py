@@ -9,6 +9,8 @@ import traceback
 import click
 
 from .check import check
+from .gallery import gallery
+from .replay import replay, show
 from .errors import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, InputError
 
 __all__ = ["cli", "main", "run"]
@@ -21,6 +23,9 @@ def cli():
 
 
 cli.add_command(check)
+cli.add_command(replay)
+cli.add_command(show)
+cli.add_command(gallery)
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,7 @@ from ..report import result_to_json
 from ..result import VIOLATED, Options
 from ..trace import build_trace
 from .errors import InputError, exit_code_for
+from .export import export_options, prepare_export, write_export
 from .options import build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
 
@@ -44,9 +45,11 @@ def run_check(model, properties, options: Options, reporter=None):
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
 @output_options
+@export_options
 @click.pass_context
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
-          max_states, max_seconds, keep_going, as_json, quiet):
+          max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
+          export_formats=None, force=False):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -59,6 +62,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         raise InputError(
             f"{model.config.slug()} may have up to {magnitude(bound)} states: too large to "
             "explore exhaustively; use smaller sizes or bound the run with --max-states")
+    export = prepare_export(model, properties, export_dir, export_formats, force)
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going)
     reporter = None if (quiet or as_json) else progress_reporter()
@@ -71,4 +75,5 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         click.echo(json.dumps(result_to_json(model, result, traces), indent=2))
     elif not quiet:
         click.echo(render_result(model, result, traces))
+    write_export(model, traces, export, quiet)
     ctx.exit(exit_code_for(result.verdict))
