@@ -55,6 +55,9 @@ def describe_step(model, before: State, action, after: State) -> str:
         floor = held - model.config.keep
         what = f"deletes {plans_text(deleted)}" if deleted else "deletes nothing"
         return f"cleans up after plan {held}: {what} (older than {floor})"
+    own = getattr(action, "describe", None)  # an action a protocol adds may describe itself
+    if own is not None:
+        return own(model, before, after)
     return _describe_diff(model, before, action, after)
 
 

@@ -1,21 +1,45 @@
 """Protocols: the base system of MODEL.md and the variants that change a step or two.
 
-A protocol is a class whose methods say what each step does. ``Original`` is the system of
-the 2025 incident; every other protocol subclasses it and overrides only what differs.
-A step method returns the enabled ``(action, next_state)`` pairs (an empty tuple when the
-step is disabled), in a fixed order.
+A protocol is a class whose methods say what each step does. ``Protocol`` (shipped as
+``original``) is the system of the 2025 incident; every other protocol subclasses it and
+overrides only what differs. The same form serves shipped protocols, the variants of
+``variants.py`` and a user's own file (``--protocol my_fix.py:MyFix``, see loader.py).
+
+What a protocol can declare or override (all optional):
+
+- ``name``, ``summary``: how it is called and described (CLI, JSON, traces).
+- steps, each returning the enabled ``(action, next_state)`` pairs (``()`` when disabled),
+  in a fixed order: ``pick``, ``apply`` (an enactor at APPLY(k); by default ``write``),
+  ``write``, ``cleanup``, and ``kept_by_cleanup`` / ``writable`` / ``next_phase`` for the
+  pieces in between; ``extra_steps`` for steps an enactor can take in any phase (a lease
+  expiring).
+- new phases by name: ``phases = ("verify",)`` adds one program counter, stepped by the method
+  of the same name, ``verify(c, s, i)``; ``endpoint_phases = ("write",)`` adds one per endpoint,
+  stepped by ``write(c, s, i, k)``. ``self.pc(c, "verify")`` is its program counter.
+- new state: ``Enactor.local`` (per enactor; ``()`` while idle, reset by ``idle``) and
+  ``State.ext`` (global, from ``initial_ext``). If ``ext`` names enactors by index, set
+  ``symmetric = False`` or override ``canonical``.
+- new kinds of action: frozen dataclasses subclassing ``actions.Action``, listed in
+  ``action_classes``; an action may define ``describe(model, before, after)`` for traces.
+
+Helpers build next states: ``self.move(s, i, pc=..., held=..., local=...)``,
+``self.idle(s, i)``, ``with_dns`` and ``State._replace``.
 """
 
 from __future__ import annotations
 
-from .actions import Abort, Check, Cleanup, Pick, Plan, Write
+from .actions import Abort, Action, Check, Cleanup, Pick, Plan, Write
 from .config import Config
 from .state import APPLY0, CLEANUP, IDLE, Enactor, State
 
-__all__ = ["Protocol", "Original", "Recheck", "Cas", "Guarded", "SHIPPED", "with_enactor",
-           "with_dns", "idle"]
+__all__ = ["Protocol", "Original", "Recheck", "Cas", "Guarded", "SHIPPED", "ProtocolDefinitionError",
+           "with_enactor", "with_dns", "idle"]
 
 _IDLE_ENACTOR = Enactor(IDLE, 0)
+
+
+class ProtocolDefinitionError(ValueError):
+    """A protocol class whose declarations do not fit together; the message says what to do."""
 
 
 def with_enactor(s: State, i: int, enactor: Enactor) -> State:
@@ -32,7 +56,7 @@ def with_dns(s: State, k: int, plan: int, i: int, enactor: Enactor) -> State:
 
 
 def idle(s: State, i: int) -> State:
-    """``s`` with enactor ``i`` back to idle, holding nothing."""
+    """``s`` with enactor ``i`` back to idle, holding nothing (its ``local`` reset to ``()``)."""
     return with_enactor(s, i, _IDLE_ENACTOR)
 
 
@@ -43,19 +67,39 @@ class Protocol:
     summary = "the protocol of the 2025 incident: one version check at pick time, blind writes"
     symmetric = True  # enactors are interchangeable: symmetry reduction is sound
     action_classes = (Plan, Pick, Write, Cleanup)  # the kinds of step this protocol takes
+    apply_phase = "apply"  # the name of APPLY(k) in traces (recheck calls it "check")
+    endpoint_phases: tuple = ()  # extra phases, one per endpoint, after APPLY(0..E-1)
+    phases: tuple = ()  # extra single phases, after those
 
     # -- structure ------------------------------------------------------------------------
     def initial_ext(self, config: Config) -> tuple:
         """Extra global state a protocol keeps (``State.ext``); none by default."""
         return ()
 
+    def pc(self, c: Config, phase: str, k: int = 0) -> int:
+        """The program counter of a declared phase (``k``: the endpoint, for endpoint phases)."""
+        e = c.endpoints
+        if phase in self.endpoint_phases:
+            return APPLY0 + e * (1 + self.endpoint_phases.index(phase)) + k
+        if phase in self.phases:
+            return APPLY0 + e * (1 + len(self.endpoint_phases)) + self.phases.index(phase)
+        raise ProtocolDefinitionError(f"protocol {self.name!r} declares no phase {phase!r}")
+
     def phase_name(self, pc: int, config: Config) -> str:
         if pc == IDLE:
             return "idle"
         if pc == CLEANUP:
             return "cleanup"
-        if APPLY0 <= pc < APPLY0 + config.endpoints:
-            return f"apply({pc - APPLY0})"
+        e = config.endpoints
+        off = pc - APPLY0
+        if 0 <= off < e:
+            return f"{self.apply_phase}({off})"
+        j, k = divmod(off - e, e)
+        if 0 <= j < len(self.endpoint_phases):
+            return f"{self.endpoint_phases[j]}({k})"
+        j = off - e * (1 + len(self.endpoint_phases))
+        if 0 <= j < len(self.phases):
+            return self.phases[j]
         return f"phase-{pc}"
 
     def canonical(self, s: State) -> State:
@@ -65,6 +109,31 @@ class Protocol:
         if ordered == es:
             return s
         return State(s.gen, s.store, s.dns, ordered, s.ext)
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raises ProtocolDefinitionError when the declarations do not fit together."""
+        where = cls.__name__
+        if not isinstance(cls.name, str) or not cls.name:
+            raise ProtocolDefinitionError(f"{where}.name must be a non-empty string")
+        bad = [a for a in cls.action_classes
+               if not (isinstance(a, type) and issubclass(a, Action))]
+        if bad:
+            raise ProtocolDefinitionError(
+                f"{where}.action_classes must list Action subclasses, not {bad[0]!r}")
+        seen = set()
+        for phase in tuple(cls.endpoint_phases) + tuple(cls.phases):
+            if not isinstance(phase, str) or not phase.isidentifier() or phase in seen:
+                raise ProtocolDefinitionError(
+                    f"{where} declares phase {phase!r}: phase names must be distinct identifiers")
+            seen.add(phase)
+            if phase in ("idle", "cleanup", cls.apply_phase):
+                raise ProtocolDefinitionError(f"{where} redeclares the built-in phase {phase!r}")
+            if not callable(getattr(cls, phase, None)):
+                args = "c, s, i, k" if phase in cls.endpoint_phases else "c, s, i"
+                raise ProtocolDefinitionError(
+                    f"{where} declares phase {phase!r} but has no method {phase}(self, {args}) "
+                    "to step it")
 
     # -- steps ----------------------------------------------------------------------------
     def steps(self, c: Config, s: State):
@@ -81,14 +150,33 @@ class Protocol:
         return ((Plan(), State(nxt, s.store | {nxt}, s.dns, s.enactors, s.ext)),)
 
     def enactor_steps(self, c: Config, s: State, i: int):
+        """The step of enactor i's current phase, then its ``extra_steps``."""
         pc = s.enactors[i].pc
         if pc == IDLE:
-            return self.pick(c, s, i)
-        if pc == CLEANUP:
-            return self.cleanup(c, s, i)
-        if pc < APPLY0 + c.endpoints:
-            return self.apply(c, s, i, pc - APPLY0)
-        return self.extra_phase(c, s, i, pc)
+            out = self.pick(c, s, i)
+        elif pc == CLEANUP:
+            out = self.cleanup(c, s, i)
+        elif pc < APPLY0 + c.endpoints:
+            out = self.apply(c, s, i, pc - APPLY0)
+        else:
+            out = self.extra_phase(c, s, i, pc)
+        more = self.extra_steps(c, s, i)
+        return tuple(out) + tuple(more) if more else out
+
+    def extra_phase(self, c: Config, s: State, i: int, pc: int):
+        """A declared phase: calls the method of the same name."""
+        e = c.endpoints
+        j, k = divmod(pc - APPLY0 - e, e)
+        if j < len(self.endpoint_phases):
+            return getattr(self, self.endpoint_phases[j])(c, s, i, k)
+        j = pc - APPLY0 - e * (1 + len(self.endpoint_phases))
+        if j < len(self.phases):
+            return getattr(self, self.phases[j])(c, s, i)
+        raise ValueError(f"protocol {self.name!r} has no phase {pc}")
+
+    def extra_steps(self, c: Config, s: State, i: int):
+        """Steps enactor i can take whatever its phase (after its phase's step); none here."""
+        return ()
 
     def pick(self, c: Config, s: State, i: int):
         """The one-time check: the newest plan is newer than every record."""
@@ -99,10 +187,6 @@ class Protocol:
     def apply(self, c: Config, s: State, i: int, k: int):
         """What an enactor at APPLY(k) does: by default, write."""
         return self.write(c, s, i, k)
-
-    def extra_phase(self, c: Config, s: State, i: int, pc: int):
-        """Phases a protocol adds beyond idle/apply/cleanup."""
-        raise ValueError(f"protocol {self.name!r} has no phase {pc}")
 
     def writable(self, s: State, k: int) -> bool:
         """Route 53 accepts a transaction on record k only while the plan it serves exists."""
@@ -136,6 +220,17 @@ class Protocol:
         return ((Cleanup(i), State(s.gen, kept, s.dns, es[:i] + (_IDLE_ENACTOR,) + es[i + 1:],
                                    s.ext)),)
 
+    # -- helpers for building next states -------------------------------------------------
+    @staticmethod
+    def move(s: State, i: int, **changes) -> State:
+        """``s`` with fields of enactor i changed: ``pc``, ``held``, ``local``."""
+        return with_enactor(s, i, s.enactors[i]._replace(**changes))
+
+    @staticmethod
+    def idle(s: State, i: int) -> State:
+        """``s`` with enactor i idle, holding nothing, its ``local`` reset to ``()``."""
+        return with_enactor(s, i, _IDLE_ENACTOR)
+
 
 class Original(Protocol):
     """The protocol of the 2025 incident, exactly as MODEL.md's actions."""
@@ -145,34 +240,23 @@ class Recheck(Original):
     """Re-read the record before each write, in a separate step (check-then-act: still racy)."""
 
     name = "recheck"
-    action_classes = Original.action_classes + (Check, Abort)
     summary = "re-reads each record before writing it, in a separate step: check-then-act, still racy"
+    action_classes = Original.action_classes + (Check, Abort)
+    apply_phase = "check"  # APPLY(k) is CHECK(k) here ...
+    endpoint_phases = ("write",)  # ... followed by WRITE(k), stepped by ``write``
 
-    def phase_name(self, pc, config):
-        e = config.endpoints
-        if APPLY0 <= pc < APPLY0 + e:
-            return f"check({pc - APPLY0})"
-        if APPLY0 + e <= pc < APPLY0 + 2 * e:
-            return f"write({pc - APPLY0 - e})"
-        return super().phase_name(pc, config)
-
-    def apply(self, c, s, i, k):  # APPLY(k) is CHECK(k) here
-        me = s.enactors[i]
-        if me.held >= s.dns[k]:
-            return ((Check(i, k), with_enactor(s, i, Enactor(APPLY0 + c.endpoints + k, me.held,
-                                                             me.local))),)
+    def apply(self, c, s, i, k):  # CHECK(k)
+        if s.enactors[i].held >= s.dns[k]:
+            return ((Check(i, k), self.move(s, i, pc=self.pc(c, "write", k))),)
         return self.abort(s, i, k)
-
-    def extra_phase(self, c, s, i, pc):  # WRITE(k)
-        return self.write(c, s, i, pc - APPLY0 - c.endpoints)
 
 
 class Cas(Original):
     """The patched version check: the write is a conditional transaction."""
 
     name = "cas"
-    action_classes = Original.action_classes + (Abort,)
     summary = "the patch: the version check is part of the write transaction (compare-and-set)"
+    action_classes = Original.action_classes + (Abort,)
 
     def apply(self, c, s, i, k):
         if not self.writable(s, k):

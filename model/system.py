@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .actions import Action
 from .config import Config
+from .loader import PROTOCOLS, is_protocol_spec, load_protocol
 from .protocols import SHIPPED, Protocol
 from .state import State, initial_state
 
@@ -15,10 +16,14 @@ class UnknownProtocol(ValueError):
 
 
 def resolve_protocol(name: str) -> Protocol:
-    """A shipped protocol by name."""
+    """A shipped protocol by name, or a user's ``file.py:Class`` / ``package.module:Class``
+    (loader.py raises ProtocolLoadError, one line, when that code does not load)."""
     cls = SHIPPED.get(name)
     if cls is None:
-        raise UnknownProtocol(f"unknown protocol {name!r} (valid: {', '.join(SHIPPED)})")
+        if name in PROTOCOLS or is_protocol_spec(name):
+            return load_protocol(name)
+        raise UnknownProtocol(f"unknown protocol {name!r} (valid: {', '.join(PROTOCOLS)}; or "
+                              "your own: path/to/file.py:ClassName, package.module:ClassName)")
     return cls()
 
 

@@ -11,6 +11,8 @@ import click
 from .check import check
 from .gallery import gallery
 from .replay import replay, show
+from dnsrace.model import ProtocolStepError
+
 from .errors import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, InputError
 
 __all__ = ["cli", "main", "run"]
@@ -36,6 +38,9 @@ def main(argv=None) -> int:
         return exc.exit_code
     except InputError as exc:
         click.echo(f"dnsrace: error: {exc.format_message()}", err=True)
+        return EXIT_USAGE
+    except ProtocolStepError as exc:  # a user protocol's bug, not dnsrace's (see model/loader.py)
+        click.echo(f"dnsrace: error: {exc}", err=True)
         return EXIT_USAGE
     except click.UsageError as exc:  # click's own parsing errors, as one line
         where = exc.ctx.command_path if exc.ctx else "dnsrace"

@@ -7,7 +7,8 @@ import functools
 import click
 
 from dnsrace.invariants import UnknownProperty, resolve_properties
-from dnsrace.model import Config, ConfigError, DnsSystem, UnknownProtocol, resolve_protocol
+from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol,
+                           resolve_protocol)
 
 from .errors import InputError
 
@@ -26,7 +27,9 @@ def config_options(f):
         click.option("--keep", "-k", type=int, default=1, show_default=True,
                      help="Cleanup after plan p deletes stored plans below p - K."),
         click.option("--protocol", default="original", show_default=True, metavar="NAME",
-                     help="original, recheck, cas or guarded."),
+                     help="original, recheck, cas, guarded, a variant (cas+guarded, lease, "
+                          "lease+fencing, safe-delete, safe-delete-2step) or your own: "
+                          "file.py:Class or package.module:Class."),
     ]
     return functools.reduce(lambda acc, d: d(acc), reversed(decorators), f)
 
@@ -44,7 +47,7 @@ def build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
     """The model for the options, or InputError with a one-line reason."""
     try:
         return DnsSystem(Config(enactors, plans, endpoints, keep), resolve_protocol(protocol))
-    except (ConfigError, UnknownProtocol) as exc:
+    except (ConfigError, UnknownProtocol, ProtocolLoadError) as exc:
         raise InputError(str(exc)) from None
 
 
