@@ -1,0 +1,5 @@
+"""``python -m dnsrace.checker.cli``: the same as the ``dnsrace`` command."""
+
+from . import run
+
+run()

@@ -1,0 +1,151 @@
+"""`dnsrace check` end to end, in process: exit codes, output, bad input."""
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from dnsrace.checker.cli import cli, main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_check_finds_the_incident(capsys):
+    code, out, err = run(capsys, "check", "--enactors", "3", "--plans", "4")
+    assert code == 1
+    assert "no-dangling  VIOLATED  (shortest counterexample: 10 steps)" in out
+    assert ">>   10  enactor-2  cleans up after plan 3: deletes plan 1 (older than 2)" in out
+    assert "writes plan 1 to endpoint regional, replacing plan 3  << stale overwrite" in out
+    assert "Violation: endpoint regional serves plan 1, which cleanup deleted" in out
+    assert "Statistics: 22,966 states, 64,625 transitions" in out
+    assert err == ""
+
+
+def test_the_patch_holds(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas")
+    assert code == 0
+    assert out.count("holds") == 3 and "Counterexample" not in out
+
+
+def test_json_document(capsys):
+    code, out, _ = run(capsys, "check", "--json", "--no-reduction", "--protocol", "original",
+                       "--property", "no-dangling", "--property", "monotonic", "--continue")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["format"] == "dnsrace-check/1"
+    assert doc["config"] == {"enactors": 3, "plans": 4, "endpoints": 3, "keep": 1,
+                             "protocol": "original"}
+    assert doc["verdict"] == "violated"
+    assert list(doc["properties"]) == ["no-dangling", "monotonic"]
+    trace = doc["properties"]["no-dangling"]["trace"]
+    assert trace["length"] == 10 and len(trace["steps"]) == 11
+    assert trace["steps"][10]["action"] == {"kind": "cleanup", "enactor": 1}
+    assert trace["steps"][10]["state"]["store"] == [2, 3]
+    assert doc["stats"]["states"] == 118_763 and doc["stats"]["transitions"] == 336_785
+    assert doc["stats"]["exhausted"] is True
+
+
+def test_json_holds_has_null_traces(capsys):
+    code, out, _ = run(capsys, "check", "--json", "--protocol", "cas", "--plans", "2")
+    doc = json.loads(out)
+    assert code == 0 and doc["verdict"] == "holds"
+    assert all(p == {"kind": p["kind"], "status": "holds", "trace": None}
+               for p in doc["properties"].values())
+
+
+def test_quiet_prints_nothing(capsys):
+    code, out, err = run(capsys, "check", "--quiet", "--plans", "2")
+    assert code == 1 and out == "" and err == ""
+
+
+def test_limit_gives_exit_3_and_partial_stats(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--max-states", "50")
+    assert code == 3
+    assert "incomplete" in out and "Stopped early: state limit 50 reached" in out
+
+
+def test_output_is_byte_for_byte_deterministic(capsys):
+    a = run(capsys, "check", "--plans", "3", "--json")[1]
+    b = run(capsys, "check", "--plans", "3", "--json")[1]
+    strip = lambda s: {k: v for k, v in json.loads(s).items() if k != "stats"}
+    assert strip(a) == strip(b)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--enactors", "0"], "--enactors must be at least 1"),
+    (["--plans", "-3"], "--plans must be at least 1"),
+    (["--endpoints", "0"], "--endpoints must be at least 1"),
+    (["--keep", "-1"], "--keep must be a whole number >= 0"),
+    (["--enactors", "abc"], "'abc' is not a valid integer"),
+    (["--protocol", "fencing"], "unknown protocol 'fencing' (valid: original, recheck, cas"),
+    (["--property", "liveness"], "unknown property 'liveness' (valid: no-dangling, monotonic"),
+    (["--enactors", "9", "--plans", "20", "--endpoints", "8"], "too large to explore"),
+    (["--max-states", "0"], "--max-states"),
+    (["--bogus"], "No such option"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, args, fragment):
+    code, out, err = run(capsys, "check", *args)
+    assert code == 2
+    assert out == ""
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_too_large_suggests_max_states(capsys):
+    _, _, err = run(capsys, "check", "--enactors", "12", "--plans", "30")
+    assert "--max-states" in err
+
+
+def test_an_internal_error_exits_4_with_a_traceback(capsys, monkeypatch):
+    import importlib
+
+    check_module = importlib.import_module("dnsrace.checker.cli.check")
+
+    def boom(*a, **k):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(check_module, "explore", boom)
+    code, out, err = run(capsys, "check")
+    assert code == 4
+    assert "Traceback" in err and "engine bug" in err and "internal error" in err
+
+
+def test_interrupt_prints_partial_result_and_exits_3(capsys, monkeypatch):
+    from dnsrace.model import system
+
+    real = system.DnsSystem.successors
+    calls = {"n": 0}
+
+    def flaky(self, state):
+        calls["n"] += 1
+        if calls["n"] == 200:
+            raise KeyboardInterrupt
+        return real(self, state)
+
+    monkeypatch.setattr(system.DnsSystem, "successors", flaky)
+    code, out, _ = run(capsys, "check", "--protocol", "cas")
+    assert code == 3
+    assert "Stopped early: interrupted" in out
+
+
+def test_every_command_has_help_text():
+    for name, command in cli.commands.items():
+        assert command.help and command.help.strip(), name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.name}"
+
+
+def test_console_script_runs(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "dnsrace.checker.cli", "check", "--plans", "2",
+                           "--quiet"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "dnsrace.checker.cli", "check", "--plans", "0"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith("dnsrace: error:")
