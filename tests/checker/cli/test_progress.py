@@ -1,0 +1,26 @@
+import io
+
+from dnsrace.checker import Options, explore
+from dnsrace.checker.cli.progress import progress_reporter
+from dnsrace.invariants import resolve_properties
+from dnsrace.model import Config, DnsSystem
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_no_progress_when_stderr_is_not_a_terminal():
+    assert progress_reporter(io.StringIO()) is None
+
+
+def test_progress_shows_states_frontier_and_rate_on_a_terminal():
+    out = Terminal()
+    report = progress_reporter(out, after_seconds=0)
+    explore(DnsSystem(Config(), "cas"), resolve_properties(["no-dangling"]),
+            Options(progress_every=500), report)
+    report.done()
+    text = out.getvalue()
+    assert "states  frontier" in text and "states/s" in text
+    assert text.endswith("\r")
