@@ -55,7 +55,9 @@ def render_trace(trace) -> str:
     return "\n".join(lines)
 
 
-def render_stats(stats) -> str:
+def render_stats(stats, kinds: dict | None = None) -> str:
+    """Statistics lines; ``kinds`` maps property names to kinds (to say states or transitions)."""
+    kinds = kinds or {}
     text = (f"Statistics: {stats.states:,} states, {stats.transitions:,} transitions, "
             f"depth {stats.depth}, {stats.seconds:.2f} s, {stats.rate:,.0f} states/s")
     if stats.explored_states != stats.states:
@@ -65,7 +67,8 @@ def render_stats(stats) -> str:
         text += f"\n  Stopped early: {stats.stop_reason}; the counts are partial."
     if any(stats.violations.values()):
         text += "\nViolations: " + ", ".join(
-            f"{k} in {v:,} {'transitions' if k == 'monotonic' else 'states'}"
+            f"{k} in {v:,} "
+            f"{'transitions' if kinds.get(k) == 'transition invariant' else 'states'}"
             for k, v in stats.violations.items() if v)
     if stats.coverage:
         text += "\nCoverage: " + ", ".join(f"{k} {v:,}" for k, v in stats.coverage.items())
@@ -79,5 +82,6 @@ def render_result(model, result, traces: dict) -> str:
     parts = [render_header(model, result.symmetry), "", render_verdicts(result)]
     for trace in traces.values():
         parts += ["", render_trace(trace)]
-    parts += ["", render_stats(result.stats)]
+    kinds = {name: pr.kind for name, pr in result.properties.items()}
+    parts += ["", render_stats(result.stats, kinds)]
     return "\n".join(parts)
