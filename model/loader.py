@@ -22,6 +22,7 @@ import sys
 import traceback
 
 from .actions import Action
+from .config import Config
 from .protocols import SHIPPED, Protocol, ProtocolDefinitionError
 from .state import State, initial_state
 from .variants import VARIANTS
@@ -58,7 +59,7 @@ def load_protocol(spec: str) -> Protocol:
     target, _, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
     is_file = target.endswith(".py") or os.sep in target or "/" in target
     if is_file:
-        module, where = _load_file(target), target
+        module, where = _load_file(target), f"protocol file {target}"
     else:
         module, where = _load_module(target), f"module {target}"
     return _instantiate(_pick_class(module, attr, where), where)
@@ -115,7 +116,7 @@ def _pick_class(module, attr: str, where: str):
         if len(found) != 1:
             raise ProtocolLoadError(
                 f"{where}: defines {len(found)} protocol classes "
-                f"({', '.join(found) or 'none'}); name one as {where}:ClassName")
+                f"({', '.join(found) or 'none'}); name one, as in {where.split()[-1]}:ClassName")
         attr = found[0]
     if not hasattr(module, attr):
         found = _defined_protocols(module)
@@ -125,9 +126,9 @@ def _pick_class(module, attr: str, where: str):
     if isinstance(value, Protocol):
         return value
     if not (isinstance(value, type) and issubclass(value, Protocol)):
-        what = type(value).__name__ if not isinstance(value, type) else "class"
+        what = "another class" if isinstance(value, type) else f"an object of type {type(value).__name__}"
         raise ProtocolLoadError(
-            f"{where}: {attr} is a {what}, not a protocol (subclass "
+            f"{where}: {attr} is not a protocol but {what} (subclass "
             "dnsrace.model.Original and override the steps that differ)")
     return value
 
@@ -148,8 +149,8 @@ def _instantiate(cls_or_obj, where: str) -> Protocol:
         protocol = cls_or_obj
     if "name" not in vars(cls) and cls not in PROTOCOLS.values():
         protocol.name = cls.__name__  # do not pass off a user class as the one it extends
-    protocol.origin = where
-    _guard(protocol)
+    protocol.origin = where.removeprefix("protocol file ")
+    _guard(protocol, where)
     return protocol
 
 
@@ -172,7 +173,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # dnsrace's own mod
 _GUARDED = ("steps", "canonical", "initial_ext", "phase_name")
 
 
-def _guard(protocol: Protocol) -> None:
+def _guard(protocol: Protocol, where: str) -> None:
     """Wraps the entry points of a user protocol so that its exceptions name the protocol and
     the step that raised (ProtocolStepError) instead of looking like a dnsrace crash."""
     for method in _GUARDED:
@@ -185,7 +186,7 @@ def _guard(protocol: Protocol) -> None:
                 raise ProtocolStepError(_step_failure(protocol, _method, args, exc)) from exc
 
         setattr(protocol, method, guarded)
-    _smoke_test(protocol)
+    _smoke_test(protocol, where)
 
 
 def _step_failure(protocol, method, args, exc) -> str:
@@ -196,22 +197,27 @@ def _step_failure(protocol, method, args, exc) -> str:
     text = (f"protocol {protocol.name!r} ({protocol.origin}) raised "
             f"{type(exc).__name__}: {exc}".rstrip(": ") + f" in {where}")
     state = next((a for a in args if isinstance(a, State)), None)
+    config = next((a for a in args if isinstance(a, Config)), None)
     if state is not None:
-        text += f", from state {_short(state)}"
+        text += f", from state {_short(protocol, state, config)}"
     return text
 
 
-def _short(s: State) -> str:
-    es = " ".join(f"({e.pc},{e.held}{',' + repr(e.local) if e.local else ''})"
-                  for e in s.enactors)
+def _short(protocol, s: State, config) -> str:
+    def phase(pc):
+        try:
+            return type(protocol).phase_name(protocol, pc, config) if config else str(pc)
+        except Exception:  # noqa: BLE001 - the state is context; never hide the first error
+            return str(pc)
+
+    es = ", ".join(f"{phase(e.pc)}" + (f" holding {e.held}" if e.held else "")
+                   + (f" {e.local!r}" if e.local else "") for e in s.enactors)
     ext = f" ext={s.ext}" if s.ext else ""
-    return f"gen={s.gen} store={sorted(s.store)} dns={list(s.dns)} enactors={es}{ext}"
+    return f"gen={s.gen} store={sorted(s.store)} dns={list(s.dns)} enactors=[{es}]{ext}"
 
 
-def _smoke_test(protocol: Protocol) -> None:
+def _smoke_test(protocol: Protocol, where: str) -> None:
     """Before any exploration: the initial state's steps must be (Action, State) pairs."""
-    from .config import Config  # noqa: PLC0415 - avoid a cycle at import time
-
     c = Config()
     try:
         s0 = initial_state(c.enactors, c.endpoints, protocol.initial_ext(c))
@@ -222,5 +228,5 @@ def _smoke_test(protocol: Protocol) -> None:
         if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Action)
                 and isinstance(pair[1], State)):
             raise ProtocolLoadError(
-                f"{protocol.origin}: steps must return (action, next_state) pairs, got "
+                f"{where}: steps must return (action, next_state) pairs, got "
                 f"{pair!r:.80}")
