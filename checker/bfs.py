@@ -170,7 +170,8 @@ def _property_result(p, model, hit, stats, states, parent, symmetry) -> Property
         return PropertyResult(p.name, p.kind, status)
     if hit[0] == "state":
         reps = _chain(parent, states, hit[1])
-        trace = concretize(model, reps, symmetry)
+        target = (lambda r: not p.holds(model, r)) if p.kind == "state invariant" else None
+        trace = concretize(model, reps, symmetry, is_target=target)
     else:
         _, src, dst = hit
         reps = _chain(parent, states, src) + [states[dst]]

@@ -4,31 +4,99 @@ from __future__ import annotations
 
 from .result import Path
 
-__all__ = ["concretize", "replay"]
+__all__ = ["concretize", "replay", "shortest_dag"]
 
 
-def concretize(model, reps: list, symmetry: bool = True, last_step_ok=None) -> Path:
-    """A concrete run whose j-th state has representative ``reps[j]``.
+def _default_preference(state, action) -> tuple:
+    return ()
 
-    Symmetry stores one permuted state per class, so its parent pointers do not form a run
-    with stable actor identities. Replaying from the initial state, each step takes an
-    enabled action leading into the next class, preferring actors already on stage (a trace
-    with fewer actors reads more easily), then the model's action order.
-    ``last_step_ok(state, action, nxt)`` filters the final step (a transition invariant's
-    counterexample must end in a violating transition).
+
+def shortest_dag(model, depth: int, rep, is_target, last_step_ok=None) -> list:
+    """``good[j]``: the classes at breadth-first depth ``j`` that lie on some shortest
+    counterexample of length ``depth``, i.e. from which a target (a class at depth ``depth``
+    with ``is_target``, or with ``last_step_ok``: a violating step out of depth ``depth - 1``)
+    is reachable in ``depth - j`` steps, each going one level deeper.
+
+    Explores the model breadth-first again, but only to ``depth``: counterexamples are
+    short, so this costs a fraction of the run that found them."""
+    level = {}
+    layers = [[]]
+    for s in model.init_states():
+        r = rep(s)
+        if r not in level:
+            level[r] = 0
+            layers[0].append(r)
+    succ = {}
+    for d in range(depth):
+        nxt_layer = []
+        for s in layers[d]:
+            out = []
+            for _, n in model.successors(s):
+                r = rep(n)
+                lv = level.get(r)
+                if lv is None:
+                    level[r] = lv = d + 1
+                    nxt_layer.append(r)
+                if lv == d + 1:
+                    out.append(r)
+            succ[s] = out
+        layers.append(nxt_layer)
+    good = [set() for _ in range(depth + 1)]
+    if last_step_ok is not None:
+        good[depth] = None  # the last step is judged on the transition, not the class
+        good[depth - 1] = {s for s in layers[depth - 1]
+                           if any(last_step_ok(s, a, n) for a, n in model.successors(s))}
+        top = depth - 1
+    else:
+        good[depth] = {s for s in layers[depth] if is_target(s)}
+        top = depth
+    for d in range(top - 1, -1, -1):
+        good[d] = {s for s in layers[d] if any(t in good[d + 1] for t in succ[s])}
+    return good
+
+
+def concretize(model, reps: list, symmetry: bool = True, last_step_ok=None,
+               is_target=None) -> Path:
+    """The most readable shortest counterexample of the same length as ``reps``.
+
+    ``reps`` is the engine's path of representatives (``reps[-1]`` violates the property).
+    Among every shortest counterexample (ending in a class with ``is_target``, by default
+    the class ``reps[-1]``; with ``last_step_ok(state, action, nxt)``, ending in a violating
+    step instead) this returns the one whose steps are lexicographically smallest under the
+    key ``(brings a new actor on stage, model.step_preference(state, action), position in
+    the model's action order)``: fewest actors introduced as late as possible, then what the
+    model calls readable (for dnsrace: Planner steps as late as possible), then a stable
+    tie-break. The engine stays generic: the model supplies only ``step_preference`` (and
+    may omit it) and actions only ``actor``.
+
+    The result is concrete: symmetry stores one permuted state per class, so its parent
+    pointers do not form a run with stable actor identities; this replays from the initial
+    state, each step an enabled action of the model.
     """
     rep = model.representative if symmetry else (lambda s: s)
-    inits = [s for s in model.init_states() if rep(s) == reps[0]]
-    state = inits[0]
+    depth = len(reps) - 1
+    if is_target is None:
+        goal = reps[-1]
+        is_target = lambda s: s == goal  # noqa: E731
+    prefer = getattr(model, "step_preference", None) or _default_preference
+    state = model.init_states()[0]
+    if depth == 0:
+        return Path((state,), ())
+    good = shortest_dag(model, depth, rep, is_target, last_step_ok)
     states, actions, actors = [state], [], set()
-    for j, target in enumerate(reps[1:], start=1):
-        options = [(a, n) for a, n in model.successors(state) if rep(n) == target]
-        if j == len(reps) - 1 and last_step_ok is not None:
-            options = [(a, n) for a, n in options if last_step_ok(state, a, n)]
+    for j in range(1, depth + 1):
+        options = []
+        for position, (action, nxt) in enumerate(model.successors(state)):
+            if j == depth and last_step_ok is not None:
+                ok = last_step_ok(state, action, nxt)
+            else:
+                ok = rep(nxt) in good[j]
+            if ok:
+                new_actor = action.actor is not None and action.actor not in actors
+                options.append(((new_actor, prefer(state, action), position), action, nxt))
         if not options:
-            raise AssertionError(f"path of representatives breaks at step {j}")
-        known = [o for o in options if o[0].actor in actors or o[0].actor is None]
-        action, state = (known or options)[0]
+            raise AssertionError(f"no shortest counterexample continues at step {j}")
+        _, action, state = min(options, key=lambda o: o[0])
         actors.add(action.actor)
         states.append(state)
         actions.append(action)

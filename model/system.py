@@ -66,3 +66,8 @@ class DnsSystem:
 
     def representative(self, state: State) -> State:
         return self.protocol.canonical(state)
+
+    def step_preference(self, state: State, action: Action) -> tuple:
+        """How readable a step is when engines choose among shortest counterexamples (lower
+        first): enactor steps before the Planner's, so plans appear as late as possible."""
+        return (action.actor is None,)
