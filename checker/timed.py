@@ -1,0 +1,306 @@
+"""Zone-based exploration of a timed model: exact reachability for closed timed automata.
+
+The engine sees a *timed view* of a model (``dnsrace.model.timing.TimedView`` or any object
+with the same methods): ``init_states()``, ``timed_successors(state)`` (action, next state,
+and its ``guards``/``resets``/``urgent``), ``deadlines(state, timed_successors)``,
+``inactive_clocks(state)``, ``clocks``, ``max_constants()``, and, for symmetry,
+``symmetry_keys``/``permute_state``/``clock_permutation``/``relabel``. It knows nothing of DNS.
+
+Method (Bengtsson & Yi 2004; the forward algorithm of UPPAAL): symbolic states are pairs of
+a discrete state and a zone (a DBM, ``dnsrace.checker.zones``). From ``(s, Z)`` an action with
+guard ``g``, resets ``r`` leads to ``(s', up((Z & g)[r := 0] & Inv(s')) & Inv(s'))`` where
+``Inv`` are the deadlines; clocks no future guard reads are freed (inactive-clock reduction,
+exact) and zones are extrapolated with ``Extra_M`` (exact for reachability of diagonal-free
+automata); a new zone included in one already stored for the same discrete state is dropped.
+Breadth-first order makes every counterexample shortest in steps. Symmetry (permuting
+enactors permutes their clocks) is applied to the pair, so it is sound.
+
+The result is a symbolic path (discrete actions); ``dnsrace.checker.z3timing`` turns it into
+timestamps, and ``dnsrace.checker.simulate.check_timestamps`` checks them independently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import zones as Z
+from .result import HOLDS, INCOMPLETE, VIOLATED, Path
+
+__all__ = ["TimedOptions", "TimedStats", "TimedPropertyResult", "TimedResult", "explore_timed",
+           "NOT_ANALYSED"]
+
+NOT_ANALYSED = "not analysed"
+
+
+@dataclass(frozen=True)
+class TimedOptions:
+    symmetry: bool = True
+    max_zones: int | None = None
+    max_seconds: float | None = None
+    stop_early: bool = True
+
+
+@dataclass
+class TimedStats:
+    zones: int = 0            # symbolic states stored
+    discrete_states: int = 0  # distinct discrete states reached
+    transitions: int = 0      # symbolic transitions with a non-empty successor zone
+    subsumed: int = 0         # successors dropped because an old zone includes them
+    depth: int = 0
+    seconds: float = 0.0
+    exhausted: bool = False
+    stop_reason: str = ""
+
+
+@dataclass
+class TimedPropertyResult:
+    name: str
+    kind: str
+    status: str
+    trace: Path | None = None   # concrete discrete run (actions, states)
+    explanation: str = ""
+
+
+@dataclass
+class TimedResult:
+    verdict: str
+    properties: dict
+    stats: TimedStats
+    symmetry: bool = True
+    reached: set = field(default_factory=set, repr=False)  # discrete states (if asked)
+
+
+def _scaled(value: Fraction, scale: int) -> int:
+    v = value * scale
+    assert v.denominator == 1, "bounds must be multiples of 1/scale"
+    return int(v)
+
+
+def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scale: int = 1,
+                  keep_reached: bool = False) -> TimedResult:
+    """Decides every state and transition invariant in ``properties`` over the timed view.
+    Graph properties get the status ``not analysed``. ``scale`` turns rational bounds into
+    integers (every bound times ``scale`` must be an integer)."""
+    state_inv = [p for p in properties if p.kind == "state invariant"]
+    trans_inv = [p for p in properties if p.kind == "transition invariant"]
+    model = view.model
+    n_clocks = len(view.clocks)
+    d = n_clocks + 1
+    M = [0] + [_scaled(m, scale) for m in view.max_constants()]
+    symmetry = options.symmetry and getattr(view, "symmetric", False) and \
+        view.clock_permutation(tuple(range(len(view.symmetry_keys(view.init_states()[0]))))) \
+        is not None
+
+    def inv(D, deadlines):
+        for c, b in deadlines:
+            if not Z.constrain(D, d, c, 0, b):
+                return False
+        return True
+
+    codes: dict = {}
+
+    def guard_codes(name):
+        """(lower-bound code on -x, upper-bound code on x) of an interval, scaled."""
+        got = codes.get(name)
+        if got is None:
+            iv = view.timing.interval(name)
+            hb = _scaled(iv.hi, scale)
+            got = codes[name] = (Z.le(-_scaled(iv.lo, scale)), Z.lt(hb) if iv.hi_open else Z.le(hb))
+        return got
+
+    cache: dict = {}
+
+    def info(s):
+        """Timed successors and deadlines of a discrete state (memoised)."""
+        got = cache.get(s)
+        if got is None:
+            ts = view.timed_successors(s)
+            dl = [(clock + 1, Z.lt(_scaled(hi, scale)) if open_ else Z.le(_scaled(hi, scale)))
+                  for clock, hi, open_ in view.deadlines(s, ts)]
+            enc = [(a, n, [(clock + 1,) + guard_codes(name) for clock, name in t.guards],
+                    [clock + 1 for clock in t.resets]) for a, n, t in ts]
+            inact = [x + 1 for x in view.inactive_clocks(s)]
+            got = (enc, dl, inact)
+            if len(cache) < 2_000_000:
+                cache[s] = got
+        return got
+
+    ident = tuple(range(len(view.init_states()[0].enactors)))
+    own_clock = [c + 1 for c in view.clock_permutation(ident)[1:]] if symmetry else None
+
+    def canon(s, D):
+        """Representative (state, zone) under enactor permutations, and the order used:
+        enactors sorted by discrete data, ties broken by their clock's bounds (any fixed
+        choice is sound; a finer one only merges more)."""
+        keys = view.symmetry_keys(s)
+
+        def key(i):
+            c = own_clock[i]
+            return (keys[i], D[c * d], D[c], tuple(D[c * d: c * d + d]))
+        order = tuple(sorted(ident, key=key))
+        if order == ident:
+            return s, D, order
+        perm = (0,) + tuple(c + 1 for c in view.clock_permutation(order))
+        return view.permute_state(s, order), Z.permute(D, d, perm), order
+
+    nodes_state: list = []
+    nodes_zone: list = []
+    parent: list = []
+    via: list = []
+    orders: list = []
+    stored: dict = {}  # discrete state -> list of node ids
+    found: dict = {}
+    stats = TimedStats()
+    start = time.perf_counter()
+
+    def add(s, D, par, action, order, depth):
+        lst = stored.get(s)
+        if lst is None:
+            lst = stored[s] = []
+            stats.discrete_states += 1
+        else:
+            Dt = D
+            for j in lst:
+                if Z.includes(nodes_zone[j], Dt):
+                    stats.subsumed += 1
+                    return None
+        j = len(nodes_state)
+        nodes_state.append(s)
+        nodes_zone.append(tuple(D))
+        parent.append(par)
+        via.append(action)
+        orders.append(order)
+        lst.append(j)
+        if depth > stats.depth:
+            stats.depth = depth
+        for p in state_inv:
+            if p.name not in found and not p.holds(model, s):
+                found[p.name] = ("state", j)
+        return j
+
+    for s0 in view.init_states():
+        D = Z.zero(d)
+        ts, dl, inact = info(s0)
+        for c in inact:
+            Z.free(D, d, c)
+        if not inv(D, dl):
+            continue
+        Z.up(D, d)
+        inv(D, dl)
+        Z.extrapolate(D, d, M)
+        order = tuple(range(len(s0.enactors)))
+        if symmetry:
+            s0, D, order = canon(s0, D)
+        add(s0, D, -1, None, order, 0)
+
+    head, level_end, depth = 0, len(nodes_state), 0
+    stop_reason = ""
+    try:
+        while head < len(nodes_state):
+            if head == level_end:
+                depth += 1
+                level_end = len(nodes_state)
+            if options.stop_early and len(found) == len(state_inv) + len(trans_inv):
+                stop_reason = "every property violated"
+                break
+            if options.max_zones is not None and len(nodes_state) >= options.max_zones:
+                stop_reason = f"zone limit {options.max_zones} reached"
+                break
+            if options.max_seconds is not None and head % 256 == 0 and \
+                    time.perf_counter() - start > options.max_seconds:
+                stop_reason = f"time limit {options.max_seconds:g} s reached"
+                break
+            src = head
+            s = nodes_state[src]
+            Dsrc = nodes_zone[src]
+            head += 1
+            ts, _dl, _ = info(s)
+            for action, nxt, guards, resets in ts:
+                D = list(Dsrc)
+                ok = True
+                for c, lo_b, hi_b in guards:
+                    if not (Z.constrain(D, d, 0, c, lo_b) and Z.constrain(D, d, c, 0, hi_b)):
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                for c in resets:
+                    Z.reset(D, d, c)
+                _nts, ndl, ninact = info(nxt)
+                for c in ninact:
+                    Z.free(D, d, c)
+                if not inv(D, ndl):
+                    continue
+                Z.up(D, d)
+                inv(D, ndl)
+                Z.extrapolate(D, d, M)
+                stats.transitions += 1
+                for p in trans_inv:
+                    if p.name not in found and not p.holds(model, s, action, nxt):
+                        found[p.name] = ("transition", src, action, nxt)
+                order = None
+                key, Dk = nxt, D
+                if symmetry:
+                    key, Dk, order = canon(nxt, D)
+                add(key, Dk, src, action, order, depth + 1)
+        else:
+            stats.exhausted = True
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+
+    stats.seconds = time.perf_counter() - start
+    stats.zones = len(nodes_state)
+    stats.stop_reason = stop_reason
+    results = {}
+    for p in properties:
+        if p.kind not in ("state invariant", "transition invariant"):
+            results[p.name] = TimedPropertyResult(p.name, p.kind, NOT_ANALYSED)
+            continue
+        hit = found.get(p.name)
+        if hit is None:
+            results[p.name] = TimedPropertyResult(p.name, p.kind,
+                                                  HOLDS if stats.exhausted else INCOMPLETE)
+            continue
+        if hit[0] == "state":
+            path = _concrete_path(view, hit[1], parent, via, orders, nodes_state, symmetry)
+        else:
+            _, src, action, _nxt = hit
+            path = _concrete_path(view, src, parent, via, orders, nodes_state, symmetry,
+                                  last=action)
+        results[p.name] = TimedPropertyResult(p.name, p.kind, VIOLATED, path,
+                                              p.explain(model, list(path.states)))
+    statuses = [r.status for r in results.values()]
+    verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
+    reached = set(stored) if keep_reached else set()
+    return TimedResult(verdict, results, stats, symmetry, reached)
+
+
+def _concrete_path(view, j, parent, via, orders, nodes_state, symmetry, last=None) -> Path:
+    """The run from the initial state to node ``j`` (then ``last``, an action in node j's
+    coordinates), with actors renamed back through every symmetry permutation."""
+    chain = []
+    while j >= 0:
+        chain.append(j)
+        j = parent[j]
+    chain.reverse()
+    model = view.model
+    state = model.init_states()[0]
+    sigma = list(orders[chain[0]]) if symmetry else None  # rep position -> concrete enactor
+    states, actions = [state], []
+    steps = [via[k] for k in chain[1:]] + ([last] if last is not None else [])
+    for idx, action in enumerate(steps):
+        concrete = action
+        if symmetry and action.actor is not None:
+            concrete = view.relabel(action, sigma[action.actor])
+        nxt = model.next_state(state, concrete)
+        if nxt is None:
+            raise AssertionError(f"symbolic path does not replay at step {idx + 1}")
+        states.append(nxt)
+        actions.append(concrete)
+        state = nxt
+        if symmetry and idx + 1 < len(chain):
+            order = orders[chain[idx + 1]]
+            sigma = [sigma[o] for o in order]
+    return Path(tuple(states), tuple(actions))
