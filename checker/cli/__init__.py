@@ -9,6 +9,7 @@ import traceback
 import click
 
 from .check import check
+from .compare import compare
 from .gallery import gallery
 from .replay import replay, show
 from dnsrace.model import ProtocolStepError
@@ -25,6 +26,7 @@ def cli():
 
 
 cli.add_command(check)
+cli.add_command(compare)
 cli.add_command(replay)
 cli.add_command(show)
 cli.add_command(gallery)

@@ -12,12 +12,21 @@ from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, Un
 
 from .errors import InputError
 
-__all__ = ["config_options", "output_options", "build_model", "build_properties"]
+__all__ = ["config_options", "size_options", "output_options", "build_model", "build_properties"]
+
+
+def size_options(f):
+    """--enactors --plans --endpoints --keep (config_options without --protocol)."""
+    return functools.reduce(lambda acc, d: d(acc), reversed(_size_decorators()[:4]), f)
 
 
 def config_options(f):
     """--enactors --plans --endpoints --keep --protocol."""
-    decorators = [
+    return functools.reduce(lambda acc, d: d(acc), reversed(_size_decorators()), f)
+
+
+def _size_decorators():
+    return [
         click.option("--enactors", "-n", type=int, default=3, show_default=True,
                      help="Independent DNS Enactors (one per Availability Zone)."),
         click.option("--plans", "-p", type=int, default=4, show_default=True,
@@ -31,7 +40,6 @@ def config_options(f):
                           "lease+fencing, safe-delete, safe-delete-2step) or your own: "
                           "file.py:Class or package.module:Class."),
     ]
-    return functools.reduce(lambda acc, d: d(acc), reversed(decorators), f)
 
 
 def output_options(f):

@@ -1,0 +1,232 @@
+"""``dnsrace compare``: one table of protocols x properties, optionally over a sweep of sizes.
+
+Exit 0 when every run finished (whatever the verdicts: a comparison reports, it does not
+judge), 3 when a run was cut short (``--max-states``/``--max-seconds``), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from dnsrace.model import PROTOCOLS, Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol
+from dnsrace.model import resolve_protocol
+from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
+
+from ..compare import Run, compare as run_compare, smallest_failures
+from ..result import HOLDS, INCOMPLETE, VIOLATED, Options
+from ..sweep import SweepError, grid, minimal_points, parse_sweep, point_label
+from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
+from .options import build_properties, size_options
+
+__all__ = ["compare", "FORMAT"]
+
+FORMAT = "dnsrace-compare/1"
+
+# Every spelling --sweep accepts, by the Config field it sets.
+SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "plans",
+               "endpoints": "endpoints", "e": "endpoints", "keep": "keep", "k": "keep"}
+
+
+@click.command()
+@click.option("--protocols", default=",".join(PROTOCOLS), show_default=True, metavar="A,B,...",
+              help="Protocols to compare: shipped names or your own file.py:Class.")
+@size_options
+@click.option("--property", "property_names", multiple=True, metavar="NAME",
+              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+@click.option("--sweep", "sweep_spec", default=None, metavar="NAME=A..B,...",
+              help="Check every size in a grid, e.g. enactors=2..4,plans=3..6, and report the "
+                   "smallest sizes at which each property fails.")
+@click.option("--no-reduction", is_flag=True,
+              help="Explore the plain system (no symmetry reduction).")
+@click.option("--max-states", type=click.IntRange(min=1), default=None,
+              help="Stop each run after this many states (its verdicts may be incomplete).")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop each run after this many seconds.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--markdown", is_flag=True, help="A Markdown table, for a design review or PR.")
+@click.pass_context
+def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sweep_spec,
+            no_reduction, max_states, max_seconds, as_json, markdown):
+    """Compare protocols: for each, every property's verdict, the length of its shortest
+    counterexample and the states explored. With --sweep, the smallest sizes at which each
+    property fails, or that it held at every size of the grid.
+
+    Every run explores completely (no early stop), so state counts compare like for like.
+    Exit 0: every run finished; 3: some run was cut short; 2: bad input.
+    """
+    if as_json and markdown:
+        raise InputError("choose one of --json and --markdown")
+    names = [p.strip() for p in protocols.split(",") if p.strip()]
+    if not names:
+        raise InputError("--protocols names no protocol")
+    loaded = {}
+    for name in dict.fromkeys(names):
+        try:
+            loaded[name] = resolve_protocol(name)
+        except (UnknownProtocol, ProtocolLoadError) as exc:
+            raise InputError(str(exc)) from None
+    properties = build_properties(property_names)
+    base = {"enactors": enactors, "plans": plans, "endpoints": endpoints, "keep": keep}
+    try:
+        axes = parse_sweep(sweep_spec, SWEEP_NAMES) if sweep_spec is not None else {}
+    except SweepError as exc:
+        raise InputError(f"--sweep: {exc}") from None
+    points = grid(axes) if axes else [{}]
+    runs = []
+    for point in points:
+        config = _config({**base, **point}, point)
+        if max_states is None and max_seconds is None and state_bound(config) > FEASIBLE_BOUND:
+            raise InputError(
+                f"{config.slug()} may have up to {magnitude(state_bound(config))} states: too "
+                "large to explore exhaustively; shrink the sweep or bound runs with --max-states")
+        for name, protocol in loaded.items():
+            runs.append(Run(protocol.name, point, DnsSystem(config, protocol)))
+    options = Options(symmetry=not no_reduction, max_states=max_states,
+                      max_seconds=max_seconds, stop_early=False)
+    bar = _progress_bar(sys.stderr)
+    rows = run_compare(runs, properties, options, on_run=bar)
+    prop_names = [p.name for p in properties]
+    summaries = {p.name: p.summary for p in loaded.values()}
+    if as_json:
+        doc = compare_to_json(base, axes, prop_names, rows, summaries, options.symmetry)
+        click.echo(json.dumps(doc, indent=2))
+    elif markdown:
+        click.echo(render_markdown(base, axes, prop_names, rows, options.symmetry))
+    else:
+        click.echo(render_table(base, axes, prop_names, rows, options.symmetry))
+    incomplete = any(INCOMPLETE in r.status.values() or not r.exhausted for r in rows)
+    ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_HOLDS)
+
+
+def _config(values: dict, point: dict) -> Config:
+    try:
+        return Config(**values)
+    except ConfigError as exc:
+        where = f" at sweep point {point_label(point)}" if point else ""
+        raise InputError(f"{exc}{where}") from None
+
+
+def _progress_bar(stream, width: int = 30):
+    """``on_run`` for compare: a bar across all runs on ``stream``, only on a terminal."""
+    if not stream.isatty():
+        return None
+
+    def on_run(j, total, run):
+        if run is None:
+            stream.write("\r" + " " * (width + 60) + "\r")
+        else:
+            filled = width * j // max(total, 1)
+            where = f" {point_label(run.point)}" if run.point else ""
+            text = f"\r  [{'#' * filled}{'.' * (width - filled)}] {j}/{total}  {run.label}{where}"
+            stream.write(text[: width + 60].ljust(width + 60))
+        stream.flush()
+
+    return on_run
+
+
+# -- rendering --------------------------------------------------------------------------------
+def _cell(row, prop) -> str:
+    status = row.status[prop]
+    if status == VIOLATED:
+        return f"VIOLATED ({row.shortest[prop]})"
+    return "holds" if status == HOLDS else "incomplete"
+
+
+def _config_text(base: dict, axes: dict) -> str:
+    fixed = [f"keep {v}" if k == "keep" else f"{v} {k}" for k, v in base.items() if k not in axes]
+    swept = [f"{k} {vs[0]}..{vs[-1]}" for k, vs in axes.items()]
+    return ", ".join(swept + fixed)
+
+
+def _sweep_cell(cell: dict, total: int) -> str:
+    if cell["violated_at"]:
+        return "fails from " + " / ".join(point_label(p) for p in cell["violated_at"])
+    if cell["incomplete_at"]:
+        return f"holds at {cell['held_at']} of {total} ({cell['incomplete_at']} incomplete)"
+    return f"holds at all {total}"
+
+
+def _columns(header: list, body: list, right: set) -> str:
+    widths = [max(len(str(r[j])) for r in [header] + body) for j in range(len(header))]
+
+    def line(r):
+        return "  ".join(str(c).rjust(w) if j in right else str(c).ljust(w)
+                         for j, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    return "\n".join([line(header)] + [line(r) for r in body])
+
+
+def render_table(base, axes, props, rows, symmetry) -> str:
+    head = (f"dnsrace compare: {_config_text(base, axes)} "
+            f"(symmetry reduction {'on' if symmetry else 'off'})")
+    if axes:
+        total = len(grid(axes))
+        fails = smallest_failures(rows, minimal_points)
+        body = [[label] + [_sweep_cell(fails[label][p], total) for p in props] for label in fails]
+        table = _columns(["protocol"] + props, body, set())
+        note = (f"Checked {total} sizes per protocol; \"fails from\" lists the smallest sizes "
+                "(no other failing size is below them in every parameter).")
+    else:
+        body = [[r.label] + [_cell(r, p) for p in props]
+                + [f"{r.states:,}", f"{r.transitions:,}", f"{r.seconds:.1f} s"] for r in rows]
+        n = len(props)
+        table = _columns(["protocol"] + props + ["states", "transitions", "time"], body,
+                         {n + 1, n + 2, n + 3})
+        note = ("VIOLATED (n): the shortest counterexample has n steps; "
+                "`dnsrace check --protocol NAME` shows it.")
+    return "\n".join([head, "", table, "", note])
+
+
+def render_markdown(base, axes, props, rows, symmetry) -> str:
+    lines = [f"Configuration: {_config_text(base, axes)}; symmetry reduction "
+             f"{'on' if symmetry else 'off'}.", ""]
+    if axes:
+        total = len(grid(axes))
+        fails = smallest_failures(rows, minimal_points)
+        lines += ["| protocol | " + " | ".join(props) + " |",
+                  "|---|" + "---|" * len(props)]
+        for label, cells in fails.items():
+            lines.append(f"| `{label}` | "
+                         + " | ".join(_sweep_cell(cells[p], total) for p in props) + " |")
+        return "\n".join(lines)
+    lines += ["| protocol | " + " | ".join(props) + " | states | transitions |",
+              "|---|" + "---|" * len(props) + "---:|---:|"]
+    for r in rows:
+        cells = []
+        for p in props:
+            st = r.status[p]
+            cells.append(f"**violated** ({r.shortest[p]} steps)" if st == VIOLATED else st)
+        lines.append(f"| `{r.label}` | " + " | ".join(cells)
+                     + f" | {r.states:,} | {r.transitions:,} |")
+    return "\n".join(lines)
+
+
+def compare_to_json(base, axes, props, rows, summaries, symmetry) -> dict:
+    doc = {
+        "format": FORMAT,
+        "config": base,
+        "options": {"symmetry": symmetry},
+        "properties": props,
+        "protocols": [{"name": n, "summary": s} for n, s in summaries.items()],
+        "runs": [
+            {"protocol": r.label, "config": {**base, **r.point}, "verdict": r.verdict,
+             "properties": {p: {"status": r.status[p], "shortest": r.shortest[p]} for p in props},
+             "states": r.states, "transitions": r.transitions,
+             "explored_states": r.explored_states, "seconds": round(r.seconds, 3),
+             "exhausted": r.exhausted, "stop_reason": r.stop_reason or None}
+            for r in rows
+        ],
+    }
+    if axes:
+        doc["sweep"] = {
+            "axes": axes,
+            "smallest_failures": {
+                label: {p: {"violated_at": c["violated_at"], "held_at": c["held_at"],
+                            "incomplete_at": c["incomplete_at"]} for p, c in cells.items()}
+                for label, cells in smallest_failures(rows, minimal_points).items()
+            },
+        }
+    return doc
