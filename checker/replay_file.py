@@ -18,11 +18,17 @@ from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, Unknown
                            action_from_dict, enactor_name, endpoint_name, resolve_protocol,
                            state_to_dict)
 
+from dnsrace.model.loader import ProtocolLoadError, is_protocol_spec
+
 from .formats.common import TraceFormatError
 from .result import Path
 from .trace import build_trace
 
-__all__ = ["ReplayReport", "StepReport", "replay_trace_file", "action_label", "violates"]
+__all__ = ["InputError", "ReplayReport", "StepReport", "replay_trace_file", "action_label", "violates"]
+
+
+class InputError(ValueError):
+    """A bad option (not a bad file), e.g. an unknown ``--protocol``."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,14 @@ def _model_for(tf, protocol_override):
         where = "config" if tf.format == "json" else "#meta.config"
         raise TraceFormatError(f"field '{where}': {exc}") from None
     name = protocol_override or tf.protocol
+    if protocol_override is None and is_protocol_spec(name):
+        raise TraceFormatError(f"field 'protocol' names user code {name!r}; replay never runs "
+                               "code a trace file names: pass --protocol to trust it")
     try:
         protocol = resolve_protocol(name)
-    except UnknownProtocol as exc:
+    except (UnknownProtocol, ProtocolLoadError) as exc:
+        if protocol_override is not None:
+            raise InputError(str(exc)) from None
         raise TraceFormatError(f"field 'protocol': {exc}") from None
     try:
         prop = resolve_properties([tf.property])[0]
@@ -97,7 +108,7 @@ def _diff(recorded: dict, reached: dict) -> str:
 
 def _parse_action(model, j: int, data: dict):
     try:
-        action = action_from_dict(data, ACTION_KINDS)
+        action = action_from_dict(data, {**ACTION_KINDS, **model.action_kinds})
     except ValueError as exc:
         raise TraceFormatError(f"step {j}: {exc}") from None
     c = model.config

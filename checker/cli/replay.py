@@ -8,6 +8,7 @@ import click
 
 from ..formats import TraceFormatError, load_trace_file
 from ..render import render_trace
+from ..replay_file import InputError as BadOption
 from ..replay_file import replay_trace_file
 from .errors import EXIT_HOLDS, EXIT_VIOLATED, InputError
 
@@ -21,6 +22,8 @@ def load_and_replay(path, protocol=None):
         return tf, replay_trace_file(tf, protocol)
     except TraceFormatError as exc:
         raise InputError(f"{path}: {exc}") from None
+    except BadOption as exc:
+        raise InputError(f"--protocol: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 

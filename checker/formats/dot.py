@@ -66,7 +66,7 @@ def neighbourhood_graph(model, path_reps):
 
 
 def _label(model, s) -> str:
-    store = ",".join(map(str, sorted(s.store))) or "-"
+    store = ",".join(map(str, sorted(s.store)))
     dns = " ".join("-" if p == 0 else str(p) for p in s.dns)
     phases = " ".join(f"{model.protocol.phase_name(e.pc, model.config)}:{e.held}"
                       if e.held else model.protocol.phase_name(e.pc, model.config)

@@ -31,7 +31,7 @@ svg{max-width:100%;height:auto;border:1px solid #e3e6ee;background:#fbfcfe}
 svg .lane{fill:#eef2ff;stroke:#4c5fd5}svg .lane-title{font-weight:600;font-size:12px}
 svg .lifeline{stroke:#9aa3c7;stroke-dasharray:4 4}svg .msg{stroke:#333;stroke-width:1.4;fill:none}
 svg .row text{font-size:11px}svg .num{fill:#778;font-size:11px}
-svg .stale .msg{stroke:#e67700;stroke-width:2}svg .violating .band{fill:#ffd6d6}
+svg .stale .msg{stroke:#e67700;stroke-width:2}svg .stale text{fill:#d9480f;font-weight:600}svg .violating .band{fill:#ffd6d6}
 svg .band{fill:transparent}svg .current .band{fill:#dbe4ff}svg .violating.current .band{fill:#ffb8b8}
 .controls{display:flex;gap:.6em;align-items:center;margin:.4em 0}
 .controls input{flex:1}#step-title{font-weight:600;margin:.4em 0}
@@ -148,7 +148,7 @@ def svg_diagram(trace) -> str:
         classes = ["row"] + (["stale"] if is_stale(s) else []) + \
             (["violating"] if s.index == last else [])
         src, dst = x[s.actor or "planner"], x[target_of(s)]
-        label = escape(short_label(s))
+        label = escape(short_label(s) + (" (stale overwrite)" if is_stale(s) else ""))
         out.append(f'<g class="{" ".join(classes)}" data-step="{s.index}">'
                    f'<title>Step {s.index}: {escape(s.actor or "")} {label}</title>')
         out.append(f'<rect class="band" x="0" y="{y - 22}" width="{width}" height="{ROW_H}"/>')
