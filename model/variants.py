@@ -99,12 +99,23 @@ class CasGuarded(Cas, Guarded):
     summary = "compare-and-set writes and a cleanup that never deletes a plan a record serves"
 
 
+class _Timed:
+    """Mixin: the variants' steps are timed by ``variants_timing`` (imported on first use)."""
+
+    @property
+    def timing_rules(self):
+        from . import variants_timing  # noqa: PLC0415 - keep the untimed model independent
+
+        return variants_timing.LeaseRules() if isinstance(self, Lease) \
+            else variants_timing.VariantRules()
+
+
 def _leased(e) -> bool:
     """The enactor holds a lease that has not expired (``local[0]``)."""
     return bool(e.local) and e.local[0]
 
 
-class Lease(Original):
+class Lease(_Timed, Original):
     """Pick takes an exclusive lease (atomically with the pick); cleanup releases it. The lease
     may expire at any moment (untimed), and its holder carries on unaware.
     ``Enactor.local`` is ``(valid,)`` from pick to cleanup."""
@@ -176,7 +187,7 @@ def _dense_tokens(s: State) -> State:
     return State(s.gen, s.store, s.dns, es, tuple(new[t] for t in s.ext))
 
 
-class SafeDelete(Guarded):
+class SafeDelete(_Timed, Guarded):
     """``guarded``'s cleanup, and a write that Route 53 refuses when the plan it installs has
     been deleted (the enactor gives up). Each check is atomic."""
 
