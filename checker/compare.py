@@ -41,9 +41,10 @@ class Row:
 
 
 def compare(runs, properties, options: Options = Options(stop_early=False),
-            on_run=None) -> list[Row]:
+            on_run=None, timed=None) -> list[Row]:
     """Explores every run in order. ``on_run(j, total, run)`` is called before run j starts
-    (for a progress bar)."""
+    (for a progress bar). ``timed(run)``, if given, returns ``{property: (status, shortest)}``
+    under timing, stored in ``row.extra["timed"]``."""
     runs = list(runs)
     rows = []
     for j, run in enumerate(runs):
@@ -57,6 +58,8 @@ def compare(runs, properties, options: Options = Options(stop_early=False),
             {n: (len(pr.trace) if pr.trace is not None else None)
              for n, pr in r.properties.items()},
             s.states, s.transitions, s.explored_states, s.seconds, s.exhausted, s.stop_reason))
+        if timed is not None:
+            rows[-1].extra["timed"] = timed(run)
     if on_run is not None:
         on_run(len(runs), len(runs), None)
     return rows

@@ -24,6 +24,7 @@ from .options import build_properties, size_options
 __all__ = ["compare", "FORMAT"]
 
 FORMAT = "dnsrace-compare/1"
+DEFAULT_LEASE = "1"  # one plan interval at the default timing
 
 # Every spelling --sweep accepts, by the Config field it sets.
 SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "plans",
@@ -45,11 +46,26 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Stop each run after this many states (its verdicts may be incomplete).")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop each run after this many seconds.")
+@click.option("--timing", "timed", is_flag=True,
+              help="Also decide no-dangling and monotonic under timing bounds (docs/TIMING.md "
+                   "defaults, changed by the options below).")
+@click.option("--plan-interval", default=None, metavar="LO:HI",
+              help="Time between plans (implies --timing).")
+@click.option("--write-time", default=None, metavar="LO:HI",
+              help="Time of a write after the enactor's previous step (implies --timing).")
+@click.option("--check-time", default=None, metavar="LO:HI",
+              help="Time of recheck's re-read (implies --timing).")
+@click.option("--cleanup-time", default=None, metavar="LO:HI",
+              help="Time of a cleanup after the last write (implies --timing).")
+@click.option("--lease-time", default=None, metavar="L",
+              help=f"Lease length for the lease variants: it expires exactly L after it is "
+                   f"taken (LO:HI if uncertain; default {DEFAULT_LEASE}). Implies --timing.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="A Markdown table, for a design review or PR.")
 @click.pass_context
 def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sweep_spec,
-            no_reduction, max_states, max_seconds, as_json, markdown):
+            no_reduction, max_states, max_seconds, timed, plan_interval, write_time, check_time,
+            cleanup_time, lease_time, as_json, markdown):
     """Compare protocols: for each, every property's verdict, the length of its shortest
     counterexample and the states explored. With --sweep, the smallest sizes at which each
     property fails, or that it held at every size of the grid.
@@ -86,19 +102,68 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             runs.append(Run(protocol.name, point, DnsSystem(config, protocol)))
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=False)
+    bounds = {"plan": plan_interval, "write": write_time, "check": check_time,
+              "cleanup": cleanup_time, "lease": lease_time}
+    timing = None
+    if timed or any(v is not None for v in bounds.values()):
+        if axes:
+            raise InputError("--timing does not combine with --sweep yet: compare timed "
+                             "verdicts at one size")
+        timing = _timing(bounds)
     bar = _progress_bar(sys.stderr)
-    rows = run_compare(runs, properties, options, on_run=bar)
+    timed_run = _timed_runner(timing, properties, options) if timing is not None else None
+    rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run)
     prop_names = [p.name for p in properties]
     summaries = {p.name: p.summary for p in loaded.values()}
     if as_json:
         doc = compare_to_json(base, axes, prop_names, rows, summaries, options.symmetry)
+        if timing is not None:
+            doc["timing"] = timing.as_dict()
         click.echo(json.dumps(doc, indent=2))
     elif markdown:
         click.echo(render_markdown(base, axes, prop_names, rows, options.symmetry))
+        if timing is not None:
+            click.echo(f"\nTimed columns: {timing}.")
     else:
         click.echo(render_table(base, axes, prop_names, rows, options.symmetry))
+        if timing is not None:
+            click.echo(f"Timed columns: exact zone exploration under {timing}.")
     incomplete = any(INCOMPLETE in r.status.values() or not r.exhausted for r in rows)
     ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_HOLDS)
+
+
+def _timing(bounds: dict):
+    """The Timing of the options (model/timing.py), or InputError with one line."""
+    from dnsrace.model.timing import BASE_INTERVALS, Interval, Timing, TimingError  # noqa: PLC0415
+
+    try:
+        base = {name: Interval.parse(text, BASE_INTERVALS[name]) for name, text in bounds.items()
+                if text is not None and name != "lease"}
+        lease = Interval.parse(bounds["lease"] or DEFAULT_LEASE, "--lease-time")
+        return Timing(**base, extra={"lease": lease})
+    except TimingError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _timed_runner(timing, properties, options):
+    """``timed(run)`` for compare: the zone engine over the run's model under ``timing``."""
+    from dnsrace.model.timing import TimedView, TimingError  # noqa: PLC0415
+
+    from ..timed import TimedOptions, explore_timed  # noqa: PLC0415
+
+    topts = TimedOptions(symmetry=options.symmetry, max_zones=options.max_states,
+                         max_seconds=options.max_seconds, stop_early=False)
+
+    def timed(run):
+        try:
+            r = explore_timed(TimedView(run.model, timing), properties, topts,
+                              scale=timing.scale())
+        except TimingError as exc:
+            raise InputError(f"{run.label} under timing: {exc}") from None
+        return {n: (p.status, len(p.trace) if p.trace is not None else None)
+                for n, p in r.properties.items()}
+
+    return timed
 
 
 def _config(values: dict, point: dict) -> Config:
@@ -129,10 +194,19 @@ def _progress_bar(stream, width: int = 30):
 
 # -- rendering --------------------------------------------------------------------------------
 def _cell(row, prop) -> str:
-    status = row.status[prop]
+    return _status_text(row.status[prop], row.shortest[prop])
+
+
+def _status_text(status, shortest) -> str:
     if status == VIOLATED:
-        return f"VIOLATED ({row.shortest[prop]})"
-    return "holds" if status == HOLDS else "incomplete"
+        return f"VIOLATED ({shortest})"
+    return status if status != HOLDS else "holds"
+
+
+def _timed_props(rows, props) -> list:
+    """The properties with a timed verdict (the safety ones), when --timing was given."""
+    timed = rows[0].extra.get("timed") if rows else None
+    return [p for p in props if timed and timed.get(p, ("not analysed",))[0] != "not analysed"]
 
 
 def _config_text(base: dict, axes: dict) -> str:
@@ -170,11 +244,13 @@ def render_table(base, axes, props, rows, symmetry) -> str:
         note = (f"Checked {total} sizes per protocol; \"fails from\" lists the smallest sizes "
                 "(no other failing size is below them in every parameter).")
     else:
+        tprops = _timed_props(rows, props)
         body = [[r.label] + [_cell(r, p) for p in props]
+                + [_status_text(*r.extra["timed"][p]) for p in tprops]
                 + [f"{r.states:,}", f"{r.transitions:,}", f"{r.seconds:.1f} s"] for r in rows]
-        n = len(props)
-        table = _columns(["protocol"] + props + ["states", "transitions", "time"], body,
-                         {n + 1, n + 2, n + 3})
+        n = len(props) + len(tprops)
+        table = _columns(["protocol"] + props + [f"{p} (timed)" for p in tprops]
+                         + ["states", "transitions", "time"], body, {n + 1, n + 2, n + 3})
         note = ("VIOLATED (n): the shortest counterexample has n steps; "
                 "`dnsrace check --protocol NAME` shows it.")
     return "\n".join([head, "", table, "", note])
@@ -192,13 +268,15 @@ def render_markdown(base, axes, props, rows, symmetry) -> str:
             lines.append(f"| `{label}` | "
                          + " | ".join(_sweep_cell(cells[p], total) for p in props) + " |")
         return "\n".join(lines)
-    lines += ["| protocol | " + " | ".join(props) + " | states | transitions |",
-              "|---|" + "---|" * len(props) + "---:|---:|"]
+    tprops = _timed_props(rows, props)
+    lines += ["| protocol | " + " | ".join(props + [f"{p} (timed)" for p in tprops])
+              + " | states | transitions |",
+              "|---|" + "---|" * (len(props) + len(tprops)) + "---:|---:|"]
     for r in rows:
         cells = []
-        for p in props:
-            st = r.status[p]
-            cells.append(f"**violated** ({r.shortest[p]} steps)" if st == VIOLATED else st)
+        for st, n in [(r.status[p], r.shortest[p]) for p in props] + \
+                [r.extra["timed"][p] for p in tprops]:
+            cells.append(f"**violated** ({n} steps)" if st == VIOLATED else st)
         lines.append(f"| `{r.label}` | " + " | ".join(cells)
                      + f" | {r.states:,} | {r.transitions:,} |")
     return "\n".join(lines)
@@ -216,7 +294,10 @@ def compare_to_json(base, axes, props, rows, summaries, symmetry) -> dict:
              "properties": {p: {"status": r.status[p], "shortest": r.shortest[p]} for p in props},
              "states": r.states, "transitions": r.transitions,
              "explored_states": r.explored_states, "seconds": round(r.seconds, 3),
-             "exhausted": r.exhausted, "stop_reason": r.stop_reason or None}
+             "exhausted": r.exhausted, "stop_reason": r.stop_reason or None,
+             **({"timed": {p: {"status": s, "shortest": n}
+                           for p, (s, n) in r.extra["timed"].items()}}
+                if "timed" in r.extra else {})}
             for r in rows
         ],
     }
