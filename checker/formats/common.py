@@ -97,6 +97,3 @@ def config_from(doc, where: str) -> dict:
     return out
 
 
-def dumps(doc) -> str:
-    """Deterministic JSON text: fixed indentation, keys in insertion order, final newline."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

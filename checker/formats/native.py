@@ -28,7 +28,9 @@ step, an exact rational as a string (``"0"``, ``"3/2"``). ``actor``, ``descripti
 
 from __future__ import annotations
 
-from .common import FileStep, TraceFile, TraceFormatError, config_from, dumps, require
+import json
+
+from .common import FileStep, TraceFile, TraceFormatError, config_from, require
 
 __all__ = ["NAME", "SUFFIX", "FORMAT", "write", "decode"]
 
@@ -38,7 +40,16 @@ FORMAT = "dnsrace-trace/1"
 
 
 def write(trace, model=None) -> str:
-    return dumps({"format": FORMAT, **trace.as_dict(model)})
+    """Indented JSON with one line per field of a step, so diffs show which step changed."""
+    doc = {"format": FORMAT, **trace.as_dict(model)}
+    steps = doc.pop("steps")
+    explanation = doc.pop("explanation")
+    one = lambda v: json.dumps(v, ensure_ascii=False, separators=(", ", ": "))  # noqa: E731
+    head = ",\n".join(f"  {one(k)}: {one(v)}" for k, v in doc.items())
+    body = ",\n".join("    {\n" + ",\n".join(f"      {one(k)}: {one(v)}" for k, v in st.items())
+                      + "\n    }" for st in steps)
+    return (f"{{\n{head},\n  \"steps\": [\n{body}\n  ],\n"
+            f"  \"explanation\": {one(explanation)}\n}}\n")
 
 
 def decode(doc: dict) -> TraceFile:
