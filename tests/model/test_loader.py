@@ -130,3 +130,12 @@ def test_a_step_raising_during_exploration_is_the_users_bug_exit_2(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert err.startswith("dnsrace: error: protocol 'Buggy'") and "\n" not in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_the_readme_walkthrough_quotes_the_example_file():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- section: protocols -->")[1].split("<!-- /section: protocols -->")[0]
+    code = section.split("```python")[1].split("```")[0]
+    source = {line.split("#")[0].strip() for line in EXAMPLE.read_text().splitlines()}
+    for line in code.splitlines():
+        assert line.split("#")[0].strip() in source, line
