@@ -106,8 +106,14 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
         got = codes.get(name)
         if got is None:
             iv = view.timing.interval(name)
-            hb = _scaled(iv.hi, scale)
-            got = codes[name] = (Z.le(-_scaled(iv.lo, scale)), Z.lt(hb) if iv.hi_open else Z.le(hb))
+            lb = -_scaled(iv.lo, scale)
+            lo_code = Z.lt(lb) if iv.lo_open else Z.le(lb)
+            if iv.hi is None:
+                hi_code = Z.INF
+            else:
+                hb = _scaled(iv.hi, scale)
+                hi_code = Z.lt(hb) if iv.hi_open else Z.le(hb)
+            got = codes[name] = (lo_code, hi_code)
         return got
 
     cache: dict = {}
@@ -304,3 +310,38 @@ def _concrete_path(view, j, parent, via, orders, nodes_state, symmetry, last=Non
             order = orders[chain[idx + 1]]
             sigma = [sigma[o] for o in order]
     return Path(tuple(states), tuple(actions))
+
+
+@dataclass(frozen=True)
+class TimedPath:
+    """The timing constraints of one discrete run, as plain data for ``z3timing``.
+
+    ``guards[j]``/``resets[j]``: step j+1's ``(clock, interval name)`` guards and reset
+    clocks; ``deadlines[j]``: ``(clock, interval name)`` deadlines in state j (j = 0..n);
+    ``labels[j]``: step j+1 in words. Every clock is 0 at time 0."""
+
+    clocks: tuple
+    labels: tuple
+    guards: tuple
+    resets: tuple
+    deadlines: tuple
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def timed_path(view, path: Path, label=None) -> TimedPath:
+    """The clock guards, resets and deadlines along ``path`` (a concrete run)."""
+    label = label or (lambda a: a.kind if a.actor is None else f"{a.kind} by {view.clocks[1 + a.actor]}")
+    guards, resets, deadlines, labels = [], [], [], []
+    for j, state in enumerate(path.states):
+        ts = view.timed_successors(state)
+        deadlines.append(tuple(view.deadline_names(state, ts)))
+        if j < len(path.actions):
+            action = path.actions[j]
+            t = next(t for a, _n, t in ts if a == action)
+            guards.append(tuple(t.guards))
+            resets.append(tuple(t.resets))
+            labels.append(label(action))
+    return TimedPath(tuple(view.clocks), tuple(labels), tuple(guards), tuple(resets),
+                     tuple(deadlines))

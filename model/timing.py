@@ -44,24 +44,27 @@ def parse_bound(text, what: str = "bound") -> Fraction:
 class Interval:
     """A closed interval [lo, hi] of non-negative rationals.
 
-    ``hi_open`` makes the upper end strict ([lo, hi)); only synthesis uses it, to ask whether
-    some bound *below* a candidate threshold still allows a violation.
+    ``hi=None`` means no upper end (no deadline). ``lo_open``/``hi_open`` make an end strict;
+    only synthesis uses them, to ask whether a bound just beyond a candidate threshold still
+    allows a violation. Users always give closed intervals.
 
     >>> Interval.parse("0:0.1")
-    Interval(lo=Fraction(0, 1), hi=Fraction(1, 10), hi_open=False)
+    Interval(lo=Fraction(0, 1), hi=Fraction(1, 10), lo_open=False, hi_open=False)
     """
 
     lo: Fraction
-    hi: Fraction
+    hi: Fraction | None
+    lo_open: bool = False
     hi_open: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "lo", parse_bound(self.lo, "lower bound"))
-        object.__setattr__(self, "hi", parse_bound(self.hi, "upper bound"))
-        if self.lo > self.hi or (self.hi_open and self.lo >= self.hi):
-            raise TimingError(
-                f"interval [{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'} is "
-                f"empty: lower bound above upper bound, so the step could never meet its deadline")
+        if self.hi is not None:
+            object.__setattr__(self, "hi", parse_bound(self.hi, "upper bound"))
+            if self.lo > self.hi or ((self.hi_open or self.lo_open) and self.lo >= self.hi):
+                raise TimingError(
+                    f"interval {self} is empty: lower bound above upper bound, so the step "
+                    "could never meet its deadline")
 
     @classmethod
     def parse(cls, text, what: str = "interval") -> "Interval":
@@ -72,6 +75,8 @@ class Interval:
             lo, hi = text
         else:
             s = str(text).strip()
+            if s.count(":") > 1:
+                raise TimingError(f"{what}: {text!r} is not LO:HI or a single number")
             lo, _, hi = s.partition(":") if ":" in s else (s, "", s)
         try:
             return cls(parse_bound(lo, what), parse_bound(hi, what))
@@ -80,10 +85,14 @@ class Interval:
             raise TimingError(msg if msg.startswith(what) else f"{what}: {msg}") from None
 
     def contains(self, v) -> bool:
-        return self.lo <= v and (v < self.hi if self.hi_open else v <= self.hi)
+        above = v > self.lo if self.lo_open else v >= self.lo
+        if self.hi is None:
+            return above
+        return above and (v < self.hi if self.hi_open else v <= self.hi)
 
     def __str__(self) -> str:
-        return f"[{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'}"
+        hi = "inf)" if self.hi is None else _num(self.hi) + (")" if self.hi_open else "]")
+        return f"{'(' if self.lo_open else '['}{_num(self.lo)}, {hi}"
 
 
 def _num(v: Fraction) -> str:
@@ -161,13 +170,16 @@ class Timing:
         den = 1
         for name in self.names():
             iv = self.interval(name)
-            for v in (iv.lo, iv.hi):
+            for v in (iv.lo, iv.hi if iv.hi is not None else 0):
                 den = den * v.denominator // _gcd(den, v.denominator)
         return den
 
     def as_dict(self) -> dict:
-        return {name: [_num(self.interval(name).lo), _num(self.interval(name).hi)]
-                for name in self.names()}
+        out = {}
+        for name in self.names():
+            iv = self.interval(name)
+            out[name] = [_num(iv.lo), None if iv.hi is None else _num(iv.hi)]
+        return out
 
     def __str__(self) -> str:
         return ", ".join(f"{n} {self.interval(n)}" for n in self.names())
@@ -209,6 +221,9 @@ class TimingRules:
     (derived from the others by default), ``inactive_clocks`` and ``clock_permutation``.
     """
 
+    # Step kinds these rules know how to time (by the acting enactor's phase).
+    timed_kinds = frozenset({"plan", "pick", "write", "check", "abort", "cleanup"})
+
     def clock_names(self, config) -> tuple:
         return ("planner",) + tuple(enactor_name(i) for i in range(config.enactors))
 
@@ -218,6 +233,10 @@ class TimingRules:
     def action_timing(self, model, state, action) -> ActionTiming:
         if action.actor is None:  # the Planner
             return ActionTiming(((0, "plan"),), (0,))
+        if action.kind not in self.timed_kinds:
+            raise TimingError(
+                f"protocol {model.protocol.name!r} takes {action.kind!r} steps, which have no "
+                "timing: give it a timing_rules attribute (see docs/TIMING.md, 'Protocol hook')")
         i = action.actor
         clock = self.enactor_clock(i)
         phase = model.protocol.phase_name(state.enactors[i].pc, model.config)
@@ -288,6 +307,8 @@ class TimedView:
         for clock, names in self.rules.deadlines(self.model, state, ts):
             names = [names] if isinstance(names, str) else list(names)
             ivs = [self.timing.interval(n) for n in names]
+            if any(iv.hi is None for iv in ivs):
+                continue  # no upper end: no deadline
             top = max(ivs, key=lambda iv: (iv.hi, not iv.hi_open))
             out.append((clock, top.hi, top.hi_open))
         return out
@@ -298,8 +319,10 @@ class TimedView:
         out = []
         for clock, names in self.rules.deadlines(self.model, state, ts):
             names = [names] if isinstance(names, str) else sorted(names)
-            top = max(names, key=lambda n: (self.timing.interval(n).hi,
-                                            not self.timing.interval(n).hi_open))
+            ivs = {n: self.timing.interval(n) for n in names}
+            if any(iv.hi is None for iv in ivs.values()):
+                continue
+            top = max(names, key=lambda n: (ivs[n].hi, not ivs[n].hi_open))
             out.append((clock, top))
         return out
 
@@ -311,7 +334,10 @@ class TimedView:
 
     def max_constants(self):
         """Per clock, the largest constant any guard or deadline compares it with."""
-        top = max((self.timing.interval(n).hi for n in self.timing.names()), default=0)
+        top = 0
+        for n in self.timing.names():
+            iv = self.timing.interval(n)
+            top = max(top, iv.lo, iv.hi if iv.hi is not None else 0)
         return [top] * len(self.clocks)
 
     # -- symmetry: permuting enactors permutes their clocks ------------------------------
