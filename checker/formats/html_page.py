@@ -148,7 +148,8 @@ def svg_diagram(trace) -> str:
         classes = ["row"] + (["stale"] if is_stale(s) else []) + \
             (["violating"] if s.index == last else [])
         src, dst = x[s.actor or "planner"], x[target_of(s)]
-        label = escape(short_label(s) + (" (stale overwrite)" if is_stale(s) else ""))
+        when = f"at {s.time}: " if s.time is not None else ""
+        label = escape(when + short_label(s) + (" (stale overwrite)" if is_stale(s) else ""))
         out.append(f'<g class="{" ".join(classes)}" data-step="{s.index}">'
                    f'<title>Step {s.index}: {escape(s.actor or "")} {label}</title>')
         out.append(f'<rect class="band" x="0" y="{y - 22}" width="{width}" height="{ROW_H}"/>')

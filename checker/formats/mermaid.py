@@ -33,7 +33,8 @@ def diagram(trace) -> str:
     last = trace.steps[-1].index
     for s in trace.steps[1:]:
         src, dst = _ident(s.actor or "planner"), _ident(target_of(s))
-        message = f"    {src}->>{dst}: {_text(short_label(s))}"
+        when = f"at {s.time}: " if s.time is not None else ""
+        message = f"    {src}->>{dst}: {when}{_text(short_label(s))}"
         if s.index == last:
             lines.append("    rect rgb(255, 214, 214)")
             lines.append("    " + message)

@@ -171,6 +171,8 @@ def test_times_are_optional_exact_and_carried_through():
         report = replay_trace_file(tf)
         assert [s.time for s in report.trace.steps] == times
         assert not report.valid  # nothing dangles in two steps
+    assert "planner->>store: at 1/2: generates plan 1" in FORMATS["mermaid"].write(trace)
+    assert ">at 3/2: picks plan 1" in FORMATS["html"].write(trace)
     assert time_to_text(Fraction(6, 4)) == "3/2" and time_from_text("1.5") == Fraction(3, 2)
     for bad in ("-1", "x", 1.5, True):
         with pytest.raises(ValueError):
