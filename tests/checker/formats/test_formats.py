@@ -187,3 +187,15 @@ def test_protocols_with_extra_state_round_trip():
             report = replay_trace_file(parse_trace_text(FORMATS[fmt].write(trace, model)))
             assert report.valid, (fmt, trace.property, report.reason)
             assert report.trace.as_dict() == trace.as_dict()
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None,
+                    reason="Graphviz is not installed (optional: apt-get install graphviz)")
+def test_graphviz_reads_the_dot_files(incident, tmp_path):
+    import subprocess
+    model, trace = incident
+    path = tmp_path / "g.dot"
+    path.write_text(FORMATS["dot"].write(trace, model))
+    done = subprocess.run(["dot", "-Tsvg", str(path)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and "<svg" in done.stdout, done.stderr
