@@ -109,3 +109,12 @@ def test_safe_delete_refuses_a_deleted_plan_and_2step_deletes_blindly():
     m2 = DnsSystem(Config(), "safe-delete-2step")
     s = run(m2, incident + [Scan(1), Write(0, 0), Delete(1)])[-1]
     assert s.dns[0] == 1 and 1 not in s.store  # the empty record
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_shipped_declarations_validate_and_new_steps_describe_themselves(name):
+    cls = PROTOCOLS[name]
+    cls.validate()
+    known = {"plan", "pick", "write", "check", "abort", "cleanup"}
+    for action in cls.action_classes:
+        assert action.__name__.lower() in known or hasattr(action, "describe"), action
