@@ -1,0 +1,499 @@
+"""The vector engine: level-synchronous breadth-first search over packed states, with
+successors generated for a whole frontier at once and deduplication by sorting (numpy).
+
+The engine sees a model only through a *vector model* (``vectorize(model)``, see
+``dnsrace.model.packed`` for the interface) and properties only through that vector model's
+``state_check``/``transition_check``/``graph_check`` kernels. Nothing here knows about DNS.
+
+It explores in the same order as ``checker.bfs``: states get ids in discovery order
+(source by source, actions in the model's order), so the counts, the verdicts and the
+counterexample it reports are those of the object BFS. Options beyond ``Options``:
+
+- ``por``: expand only the model's ample sets (verdicts exact, counts reduced). When the
+  reduced run finds a violation, ``checker.engines`` reruns without it for a shortest trace.
+- ``expander``: who computes successors (``checker.parallel`` for worker processes).
+- ``lossy``: ``"hashcompact"`` or ``"bitstate"``: remember visited states by a hash only.
+  A state whose hash collides is never explored, so "holds" becomes probabilistic; the
+  result carries an estimate of how likely a state was omitted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .paths import concretize
+from .result import HOLDS, INCOMPLETE, VIOLATED, Options, Path, PropertyResult, Result, Stats
+
+__all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
+
+CHUNK = 1 << 16
+LOSSY_MODES = ("hashcompact", "bitstate")
+
+
+class Unsupported(ValueError):
+    """The vector engine cannot check this model or property; the caller falls back."""
+
+
+class LossyInfo:
+    """How a lossy run remembered states, and the estimated chance that it missed one."""
+
+    def __init__(self, mode, bits, stored, expected_omissions):
+        self.mode, self.bits, self.stored = mode, bits, stored
+        self.expected_omissions = expected_omissions
+
+    @property
+    def omission_probability(self) -> float:
+        """Probability that at least one reachable state was never explored (an estimate,
+        assuming the hash behaves like a random function)."""
+        return -math.expm1(-self.expected_omissions)
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "bits": self.bits, "stored": self.stored,
+                "expected_omissions": self.expected_omissions,
+                "omission_probability": self.omission_probability}
+
+
+def vector_kernels(vm, model, properties):
+    """Per property kind, the vector model's kernels; Unsupported when one is missing."""
+    state_k, trans_k, graph_k = [], [], []
+    for p in properties:
+        if p.kind == "state invariant":
+            f = vm.state_check(p)
+            state_k.append((p, f))
+        elif p.kind == "transition invariant":
+            f = vm.transition_check(p)
+            trans_k.append((p, f))
+        elif p.kind == "graph property":
+            f = vm.graph_check(p, model)
+            graph_k.append((p, f))
+        else:
+            f = None
+        if f is None:
+            raise Unsupported(f"no vectorised form of property {p.name!r}")
+    return state_k, trans_k, graph_k
+
+
+def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit mixing function (splitmix64 finaliser) of int64 keys, as uint64."""
+    x = keys.view(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) & (2**64 - 1))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+class _ExactVisited:
+    """Every stored key, sorted, with its id."""
+
+    def __init__(self):
+        self.keys = np.empty(0, dtype=np.int64)
+        self.ids = np.empty(0, dtype=np.int64)
+
+    def lookup(self, keys):
+        """ids of ``keys`` (-1 where not stored)."""
+        if len(self.keys) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.searchsorted(self.keys, keys)
+        np.minimum(pos, len(self.keys) - 1, out=pos)
+        return np.where(self.keys[pos] == keys, self.ids[pos], -1)
+
+    def add(self, sorted_keys, ids):
+        pos = np.searchsorted(self.keys, sorted_keys)
+        self.keys = np.insert(self.keys, pos, sorted_keys)
+        self.ids = np.insert(self.ids, pos, ids)
+
+    def nbytes(self):
+        return self.keys.nbytes + self.ids.nbytes
+
+
+class _HashCompactVisited:
+    """Only a ``bits``-bit signature of each key (hash compaction, as in SPIN's -DHC)."""
+
+    def __init__(self, bits=32):
+        self.bits = bits
+        self.dtype = np.uint32 if bits <= 32 else np.uint64
+        self.sigs = np.empty(0, dtype=self.dtype)
+        self.expected = 0.0
+
+    def _sig(self, keys):
+        h = _mix(keys, 1) >> np.uint64(64 - self.bits)
+        return h.astype(self.dtype)
+
+    def lookup(self, keys):
+        sig = self._sig(keys)
+        if len(self.sigs) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.searchsorted(self.sigs, sig)
+        np.minimum(pos, len(self.sigs) - 1, out=pos)
+        return np.where(self.sigs[pos] == sig, 0, -1)
+
+    def add(self, sorted_keys, ids):
+        n0 = len(self.sigs)
+        sig = np.unique(self._sig(sorted_keys))
+        # each new state is omitted if its signature equals one of the n0 + j stored before
+        k = len(sorted_keys)
+        self.expected += (n0 * k + k * (k - 1) / 2) / 2.0 ** self.bits
+        pos = np.searchsorted(self.sigs, sig)
+        self.sigs = np.insert(self.sigs, pos, sig)
+
+    def nbytes(self):
+        return self.sigs.nbytes
+
+
+class _BitstateVisited:
+    """A bit array of 2^bits bits, ``k`` hash functions (bitstate hashing / a Bloom filter)."""
+
+    def __init__(self, bits=30, k=3):
+        self.bits, self.k = bits, k
+        self.table = np.zeros(1 << max(bits - 3, 0), dtype=np.uint8)
+        self.set_bits = 0
+        self.expected = 0.0
+
+    def _positions(self, keys):
+        return [(_mix(keys, 7 + i) >> np.uint64(64 - self.bits)).astype(np.int64)
+                for i in range(self.k)]
+
+    def lookup(self, keys):
+        hit = np.ones(len(keys), dtype=bool)
+        for pos in self._positions(keys):
+            hit &= ((self.table[pos >> 3] >> (pos & 7).astype(np.uint8)) & 1) == 1
+        return np.where(hit, 0, -1)
+
+    def add(self, sorted_keys, ids):
+        m = float(1 << self.bits)
+        fill = self.set_bits / m
+        # a new state is omitted when all its k bits are already set: about fill^k each
+        self.expected += len(sorted_keys) * fill ** self.k
+        for pos in self._positions(sorted_keys):
+            np.bitwise_or.at(self.table, pos >> 3, np.left_shift(1, pos & 7).astype(np.uint8))
+        self.set_bits = int(np.unpackbits(self.table).sum()) if len(sorted_keys) else \
+            self.set_bits
+
+    def nbytes(self):
+        return self.table.nbytes
+
+
+def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
+            por: bool = False, expander=None, lossy: str | None = None,
+            lossy_bits: int | None = None) -> Result:
+    """Explores ``vectorize(graph model)`` level by level and decides every property.
+
+    Raises ``Unsupported`` when the model has no vector form or a property no kernel.
+    The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
+    """
+    graph_props = [p for p in properties if p.kind == "graph property"]
+    graph_model = graph_props[0].graph_model(model) if graph_props else model
+    vm = vectorize(graph_model)
+    if vm is None:
+        raise Unsupported(f"{model!r} has no vector form")
+    state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
+    if lossy and graph_k:
+        raise Unsupported("a lossy search cannot decide graph properties "
+                          f"({', '.join(p.name for p, _ in graph_k)})")
+    in_scope = graph_k[0][1][0] if graph_k else None
+    symmetry = bool(options.symmetry and vm.symmetric)
+    if por and not all(vm.por_sound_for(p) for p in properties):
+        por = False
+    if expander is None:
+        def expander_map(chunks):
+            for c in chunks:
+                yield vm.expand(c, symmetry, por)
+    else:
+        expander_map = expander.map
+
+    if lossy is None:
+        visited = _ExactVisited()
+    elif lossy == "hashcompact":
+        visited = _HashCompactVisited(lossy_bits or 32)
+    elif lossy == "bitstate":
+        visited = _BitstateVisited(lossy_bits or 30)
+    else:
+        raise ValueError(f"unknown lossy mode {lossy!r} (valid: {', '.join(LOSSY_MODES)})")
+    keep_keys = lossy is None
+    keep_edges = bool(graph_k)
+
+    stats = Stats()
+    coverage_names = list(vm.coverage_kinds)
+    kind_index = {name: j for j, name in enumerate(vm.kind_names)}
+    coverage = np.zeros(len(vm.kind_names), dtype=np.int64)
+    violations = {p.name: 0 for p in properties}
+    found: dict = {}
+    pending = len(state_k) + len(trans_k)
+    start = time.perf_counter()
+
+    level_keys: list = []   # per level, keys in discovery order (exact mode)
+    level_parent: list = []  # per level, parent id of each state
+    level_aid: list = []     # per level, action id from the parent
+    level_scope: list = []   # per level, in-scope mask (graph properties)
+    edges_src: list = []
+    edges_dst: list = []
+    n_states = 0
+    n_explored_transitions = 0
+
+    def commit_level(keys, parents, aids):
+        """Stores a new level (keys in discovery order); checks state invariants."""
+        nonlocal n_states
+        ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        visited.add(keys[order], ids[order])
+        level_keys.append(keys if keep_keys else None)
+        level_parent.append(parents.astype(np.int32 if n_states + len(keys) < 2**31
+                                           else np.int64))
+        level_aid.append(aids.astype(np.int16))
+        scope = in_scope(keys) if in_scope is not None else None
+        if keep_edges:
+            level_scope.append(scope)
+        scoped = keys if scope is None else keys[scope]
+        scoped_ids = ids if scope is None else ids[scope]
+        if len(scoped):
+            stats.states += len(scoped)
+            stats.depth = len(level_keys) - 1
+        for p, f in state_k:
+            bad = ~f(scoped)
+            nbad = int(bad.sum())
+            if nbad:
+                violations[p.name] += nbad
+                if p.name not in found:
+                    found[p.name] = ("state", int(scoped_ids[np.argmax(bad)]))
+        n_states += len(keys)
+
+    init = vm.init_keys()
+    if symmetry:
+        init = vm.canonical(init)
+    _, first = np.unique(init, return_index=True)
+    init = init[np.sort(first)]
+    commit_level(init, np.full(len(init), -1), np.full(len(init), -1))
+
+    stop_reason = ""
+    depth = 0  # the level being expanded: every state at depth <= this one is known
+    base = 0   # id of the first state of that level
+    frontier = init
+    try:
+        while len(frontier):
+            if options.stop_early and not graph_k and pending and len(found) == pending:
+                stop_reason = "every property violated"
+                break
+            if options.max_states is not None and n_states >= options.max_states:
+                stop_reason = f"state limit {options.max_states} reached"
+                break
+            chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
+            cand_keys, cand_src, cand_aid = [], [], []
+            pend_edges = []  # (src ids, dst ids with -1 for new, dst keys)
+            lvl_trans = 0
+            lvl_cov = np.zeros_like(coverage)
+            lvl_viol = {p.name: 0 for p, _ in trans_k}
+            lvl_found = {}
+            offset = base
+            timed_out = False
+            for chunk, (src, aids, nxt) in zip(chunks, expander_map(chunks)):
+                if options.max_seconds is not None and \
+                        time.perf_counter() - start > options.max_seconds:
+                    timed_out = True
+                    break
+                gsrc = src.astype(np.int64) + offset
+                srckeys = chunk[src]
+                offset += len(chunk)
+                n_explored_transitions_chunk = len(nxt)
+                dst = visited.lookup(nxt)
+                new = dst < 0
+                cand_keys.append(nxt[new])
+                cand_src.append(gsrc[new])
+                cand_aid.append(aids[new])
+                if keep_edges:
+                    pend_edges.append((gsrc, dst, nxt, new))
+                # transitions between in-scope states: counted and checked
+                if in_scope is not None:
+                    both = in_scope(srckeys) & in_scope(nxt)
+                    t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], gsrc[both]
+                else:
+                    t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, gsrc
+                lvl_trans += len(t_src)
+                lvl_cov += np.bincount(vm.kind_of(t_aid).astype(np.int64),
+                                       minlength=len(coverage))[:len(coverage)]
+                for p, f in trans_k:
+                    bad = ~f(t_src, t_aid, t_dst)
+                    nbad = int(bad.sum())
+                    if nbad:
+                        lvl_viol[p.name] += nbad
+                        if p.name not in found and p.name not in lvl_found:
+                            j = int(np.argmax(bad))
+                            lvl_found[p.name] = ("transition", int(t_g[j]), int(t_dst[j]))
+                n_explored_transitions += n_explored_transitions_chunk
+                if reporter is not None:
+                    stats.explored_states = n_states
+                    stats.seconds = time.perf_counter() - start
+                    reporter(stats, len(frontier) - (offset - base))
+            if timed_out:
+                stop_reason = f"time limit {options.max_seconds:g} s reached"
+                break
+            # the level is fully expanded: commit its transitions and the next level
+            stats.transitions += lvl_trans
+            coverage += lvl_cov
+            for name, v in lvl_viol.items():
+                violations[name] += v
+            found.update(lvl_found)
+            keys = np.concatenate(cand_keys) if cand_keys else np.empty(0, np.int64)
+            srcs = np.concatenate(cand_src) if cand_src else np.empty(0, np.int64)
+            aidc = np.concatenate(cand_aid) if cand_aid else np.empty(0, np.int16)
+            uniq, first = np.unique(keys, return_index=True)
+            order = np.sort(first)  # first discovery of each new state, in discovery order
+            new_keys, new_src, new_aid = keys[order], srcs[order], aidc[order]
+            truncated = False
+            if options.max_states is not None and n_states + len(new_keys) > options.max_states:
+                cut = options.max_states - n_states
+                new_keys, new_src, new_aid = new_keys[:cut], new_src[:cut], new_aid[:cut]
+                truncated = True
+            next_base = n_states
+            if keep_edges and not truncated:
+                # ids of the new states, looked up among the sorted unique keys
+                # ``uniq`` is sorted and ``first`` gives each one's first position; the id
+                # of uniq[r] is next_base + the rank of first[r] among the sorted firsts
+                id_of_uniq = next_base + np.searchsorted(order, first)
+                for gsrc, dst, nxt, new in pend_edges:
+                    if new.any():
+                        pos = np.searchsorted(uniq, nxt[new])
+                        dst = dst.copy()
+                        dst[new] = id_of_uniq[pos]
+                    edges_src.append(gsrc.astype(np.int32))
+                    edges_dst.append(dst.astype(np.int32))
+            if len(new_keys):
+                commit_level(new_keys, new_src, new_aid)
+            depth += 1
+            base = next_base
+            frontier = new_keys
+            if truncated:
+                stop_reason = f"state limit {options.max_states} reached"
+                break
+        else:
+            stats.exhausted = True
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+
+    stats.seconds = time.perf_counter() - start
+    stats.explored_states = n_states
+    stats.explored_transitions = n_explored_transitions
+    if not stats.exhausted:
+        stats.depth = min(stats.depth, depth)
+    stats.coverage = {name: int(coverage[kind_index[name]]) if name in kind_index else 0
+                      for name in coverage_names}
+    stats.never_fired = [k for k, v in stats.coverage.items() if v == 0] \
+        if stats.exhausted else []
+    stats.stop_reason = stop_reason
+    stats.violations = violations
+
+    def key_of(j):
+        lvl = _level_of(level_parent, j)
+        return level_keys[lvl][j - sum(len(x) for x in level_parent[:lvl])]
+
+    def chain(j):
+        ids = []
+        while j >= 0:
+            ids.append(j)
+            j = _parent_of(level_parent, j)
+        ids.reverse()
+        if keep_keys:
+            keys = [key_of(i) for i in ids]
+        else:  # replay the stored action ids from the initial state
+            keys = [key_of_init(ids[0])]
+            for i in ids[1:]:
+                keys.append(vm.step(keys[-1], _aid_of(level_parent, level_aid, i), symmetry))
+        return [vm.decode(k) for k in keys]
+
+    def key_of_init(j):
+        return int(init[j])
+
+    results = {}
+    for p in properties:
+        hit = found.get(p.name)
+        if p.kind == "graph property":
+            bad = _graph_violations(dict(graph_k)[p], level_keys, level_scope, edges_src,
+                                    edges_dst) if stats.exhausted else None
+            violations[p.name] = 0 if bad is None else len(bad)
+            hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
+        results[p.name] = _property_result(p, model, hit, stats, chain, symmetry, vm)
+    statuses = [r.status for r in results.values()]
+    verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
+    result = Result(verdict, results, stats, symmetry)
+    result.por = por
+    result.lossy = None if lossy is None else LossyInfo(
+        lossy, visited.bits, n_states, visited.expected)
+    result.stored_bytes = (visited.nbytes() + sum(x.nbytes for x in level_parent)
+                           + sum(x.nbytes for x in level_aid)
+                           + sum(x.nbytes for x in level_keys if x is not None)
+                           + sum(x.nbytes for x in edges_src) + sum(x.nbytes for x in edges_dst))
+    return result
+
+
+def _level_of(level_parent, j):
+    total = 0
+    for lvl, x in enumerate(level_parent):
+        if j < total + len(x):
+            return lvl
+        total += len(x)
+    raise IndexError(j)
+
+
+def _parent_of(level_parent, j):
+    lvl = _level_of(level_parent, j)
+    return int(level_parent[lvl][j - sum(len(x) for x in level_parent[:lvl])])
+
+
+def _aid_of(level_parent, level_aid, j):
+    lvl = _level_of(level_parent, j)
+    return int(level_aid[lvl][j - sum(len(x) for x in level_parent[:lvl])])
+
+
+def _graph_violations(kernels, level_keys, level_scope, edges_src, edges_dst):
+    """Ids of in-scope states with no path to a goal, in discovery order."""
+    _, is_goal = kernels
+    keys = np.concatenate(level_keys)
+    n = len(keys)
+    scope = np.concatenate(level_scope)
+    reached = is_goal(keys)
+    src = np.concatenate(edges_src) if edges_src else np.empty(0, np.int32)
+    dst = np.concatenate(edges_dst) if edges_dst else np.empty(0, np.int32)
+    del keys
+    order = np.argsort(dst, kind="stable")
+    preds = src[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dst, minlength=n), out=indptr[1:])
+    del order, dst, src
+    frontier = np.nonzero(reached)[0]
+    while len(frontier):
+        starts = indptr[frontier]
+        lens = indptr[frontier + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            break
+        offs = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+        p = preds[offs + np.arange(total)]
+        p = np.unique(p[~reached[p]])
+        reached[p] = True
+        frontier = p
+    return np.nonzero(scope & ~reached)[0]
+
+
+def _property_result(p, model, hit, stats, chain, symmetry, vm) -> PropertyResult:
+    if hit is None:
+        status = HOLDS if stats.exhausted else INCOMPLETE
+        return PropertyResult(p.name, p.kind, status)
+    if hit[0] == "state":
+        reps = chain(hit[1])
+        trace = concretize(model, _reps(model, reps, symmetry), symmetry)
+    else:
+        _, src, dst_key = hit
+        reps = chain(src) + [vm.decode(dst_key)]
+        trace = concretize(model, _reps(model, reps, symmetry), symmetry,
+                           last_step_ok=lambda s, a, n: not p.holds(model, s, a, n))
+    return PropertyResult(p.name, p.kind, VIOLATED, trace, p.explain(model, list(trace.states)))
+
+
+def _reps(model, states, symmetry):
+    """The object model's representatives (the packed canonical form may differ)."""
+    return [model.representative(s) for s in states] if symmetry else list(states)
+
+
+_ = Path  # re-exported type of traces
