@@ -93,6 +93,13 @@ def _check_shape(model, j: int, data: dict) -> None:
     dns, enactors = data.get("dns"), data.get("enactors")
     if not isinstance(dns, list) or not isinstance(enactors, list):
         raise TraceFormatError(f"step {j}: the state needs lists 'dns' and 'enactors'")
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+    if not whole(data.get("gen")) or not isinstance(data.get("store"), list) or \
+            not all(map(whole, dns + data["store"])) or \
+            not all(isinstance(e, dict) for e in enactors):
+        raise TraceFormatError(f"step {j}: the state needs an integer 'gen', lists of integers "
+                               "'store' and 'dns', and a list of objects 'enactors'")
     if len(dns) != c.endpoints or len(enactors) != c.enactors:
         raise TraceFormatError(
             f"step {j}: the state has {len(dns)} endpoints and {len(enactors)} enactors, but "
@@ -107,6 +114,8 @@ def _diff(recorded: dict, reached: dict) -> str:
 
 
 def _parse_action(model, j: int, data: dict):
+    if not isinstance(data.get("kind"), str):
+        raise TraceFormatError(f"step {j}: the action needs a string 'kind' such as \"pick\"")
     try:
         action = action_from_dict(data, {**ACTION_KINDS, **model.action_kinds})
     except ValueError as exc:

@@ -123,6 +123,10 @@ def test_a_disabled_action_exits_1(capsys, tmp_path, files):
      "step 4: unknown action kind 'teleport'"),
     (lambda d: d["steps"][4].update(action={"kind": "pick", "enactor": 5}),
      "step 4: action 'pick' names enactor index 5, but the configuration has enactors 0..1"),
+    (lambda d: d["steps"][4].update(action={"kind": ["pick"]}),
+     "step 4: the action needs a string 'kind'"),
+    (lambda d: d["steps"][4]["state"].update(dns=["a", 0]),
+     "step 4: the state needs an integer 'gen', lists of integers"),
     (lambda d: d["steps"][4].update(action={"kind": "pick"}),
      "step 4: action 'pick' needs an integer 'enactor'"),
     (lambda d: d["steps"][4].update(index=7), "step 4: field 'steps[4].index' is 7, expected 4"),
@@ -197,3 +201,36 @@ def test_show_of_a_trace_that_does_not_replay_exits_1(capsys, files):
     files["json"].write_text(json.dumps(doc))
     code, out, err = run(capsys, "show", files["json"])
     assert code == 1 and out == "" and "does not replay: step 7 (write enactor-2 ipv6)" in err
+
+
+def _deletions(doc, path=()):
+    """Every way to delete one key or list item from a JSON document."""
+    if isinstance(doc, dict):
+        for k in doc:
+            yield path + (k,)
+            yield from _deletions(doc[k], path + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc[:3]):
+            yield path + (i,)
+            yield from _deletions(v, path + (i,))
+
+
+@pytest.mark.parametrize("fmt", ["json", "itf"])
+def test_no_single_deletion_crashes_replay(capsys, tmp_path, files, fmt):
+    """Whatever one field or item is missing, replay answers 0, 1 or 2, never a crash."""
+    original = json.loads(files[fmt].read_text())
+    codes = set()
+    for where in _deletions(original):
+        doc = json.loads(json.dumps(original))
+        parent = doc
+        for k in where[:-1]:
+            parent = parent[k]
+        del parent[where[-1]]
+        path = tmp_path / f"cut.{fmt}"
+        path.write_text(json.dumps(doc))
+        code, _, err = run(capsys, "replay", path)
+        assert code in (0, 1, 2), (where, err)
+        if code == 2:
+            assert err.count("\n") == 1, (where, err)
+        codes.add(code)
+    assert codes == {0, 1, 2}
