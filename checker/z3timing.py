@@ -277,8 +277,70 @@ def _readable(expr) -> str:
     k = expr.decl().kind()
     if k in ops:
         a, b = expr.children()
+        lin = _linear(a, 1) if a is not None else None
+        rin = _linear(b, 1)
+        if lin is not None and rin is not None:
+            return _inequality(lin, rin, ops[k])
         return f"{_term(a)} {ops[k]} {_term(b)}"
     return str(expr)
+
+
+def _linear(e, sign):
+    """``{name: coeff, "": const}`` for a linear z3 term, or None."""
+    if _is_number(e):
+        return {"": sign * _fraction(e)}
+    if z3.is_const(e):
+        return {e.decl().name(): Fraction(sign)}
+    k = e.decl().kind()
+    if k == z3.Z3_OP_TO_REAL:
+        return _linear(e.children()[0], sign)
+    if k == z3.Z3_OP_ADD or k == z3.Z3_OP_SUB:
+        out = {}
+        for n, ch in enumerate(e.children()):
+            part = _linear(ch, sign if (k == z3.Z3_OP_ADD or n == 0) else -sign)
+            if part is None:
+                return None
+            for key, v in part.items():
+                out[key] = out.get(key, 0) + v
+        return out
+    if k == z3.Z3_OP_UMINUS:
+        return _linear(e.children()[0], -sign)
+    if k == z3.Z3_OP_MUL and len(e.children()) == 2:
+        a, b = e.children()
+        if _is_number(a):
+            return _linear(b, sign * _fraction(a))
+        if _is_number(b):
+            return _linear(a, sign * _fraction(b))
+    return None
+
+
+def _inequality(left, right, op) -> str:
+    """``left op right`` with every variable on the side where its coefficient is positive,
+    the constant on the right: ``I_lo <= 3*W_hi``."""
+    diff = dict(left)
+    for key, v in right.items():
+        diff[key] = diff.get(key, 0) - v
+    const = -diff.pop("", 0)
+    pos = {k: v for k, v in diff.items() if v > 0}
+    neg = {k: -v for k, v in diff.items() if v < 0}
+
+    def side(terms, c):
+        parts = [(f"{_show(v)}*{k}" if v != 1 else k) for k, v in sorted(terms.items())]
+        if c or not parts:
+            parts.append(_show(c))
+        return " + ".join(parts)
+    if not pos:  # 0 op neg + const  ->  neg op' -const
+        flip = {"<=": ">=", ">=": "<=", "<": ">", ">": "<", "=": "="}[op]
+        return f"{side(neg, Fraction(0))} {flip} {_show(-const)}" if neg else f"0 {op} {_show(const)}"
+    if const < 0:
+        return f"{side(pos, -const)} {op} {side(neg, Fraction(0))}" if neg else \
+            f"{side(pos, -const)} {op} 0"
+    return f"{side(pos, Fraction(0))} {op} {side(neg, const)}"
+
+
+def _show(v) -> str:
+    v = Fraction(v)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
 def _term(e) -> str:

@@ -1,0 +1,211 @@
+"""``dnsrace delays``: which timing makes each property fail (docs/TIMING.md, "Synthesis")."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dnsrace.model.describe import actor_name
+from dnsrace.model.timing import TimedView, TimingError, _num
+
+from ..bfs import explore
+from ..result import HOLDS, VIOLATED, Options
+from ..synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
+from ..timed import TimedOptions
+from ..trace import build_trace
+from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
+from .options import build_model, build_properties, config_options, output_options
+from .timing import build_timing, render_timed_trace, timing_options
+
+__all__ = ["delays", "run_delays", "UNKNOWNS"]
+
+UNKNOWNS = {f"{name}-{side}": (name, side) for name in ("write", "plan", "cleanup", "check")
+            for side in ("hi", "lo")}
+_MEANING = {
+    ("write", "hi"): "the longest an enactor may take to write (its write stall)",
+    ("write", "lo"): "the shortest time an enactor takes to write",
+    ("plan", "hi"): "the longest gap between two plans",
+    ("plan", "lo"): "the shortest gap between two plans",
+    ("cleanup", "hi"): "the longest an enactor may take before its cleanup",
+    ("cleanup", "lo"): "the shortest time before an enactor's cleanup",
+    ("check", "hi"): "the longest an enactor may take to re-read a record (recheck)",
+    ("check", "lo"): "the shortest time to re-read a record (recheck)",
+}
+
+
+def run_delays(model, properties, timing, unknowns, symmetry=True):
+    """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result})."""
+    safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
+    untimed = explore(model, safety, Options(symmetry=symmetry))
+    out = {}
+    for p in safety:
+        status = untimed.properties[p.name].status
+        if status == HOLDS:
+            out[p.name] = ("untimed-holds", None)
+            continue
+        if status != VIOLATED:
+            out[p.name] = ("incomplete", None)
+            continue
+        per = {}
+        for u in unknowns:
+            try:
+                per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
+                                    TimedOptions(symmetry=symmetry),
+                                    also_symbolic=[("plan", "lo"), ("plan", "hi")])
+            except TimingError as exc:
+                raise InputError(str(exc)) from None
+        out[p.name] = ("synthesis", per)
+    return out
+
+
+def _fixed_text(timing, unknowns) -> str:
+    parts = []
+    for name, label in (("plan", "plans every"), ("write", "write"), ("check", "recheck"),
+                        ("cleanup", "cleanup")):
+        iv = timing.interval(name)
+        sides = [s for n, s in unknowns if n == name]
+        if "hi" in sides and "lo" in sides:
+            continue
+        if "hi" in sides:
+            parts.append(f"{label} lo {_num(iv.lo)}")
+        elif "lo" in sides:
+            parts.append(f"{label} hi {_num(iv.hi)}")
+        else:
+            parts.append(f"{label} {iv}")
+    return "; ".join(parts)
+
+
+def _verdict_text(r) -> str:
+    name, side = r.unknown
+    sym = f"{'IWRC'['plan write check cleanup'.split().index(name)]}_{side}"
+    if r.status == THRESHOLD:
+        op = ">=" if side == "hi" else "<="
+        text = f"can be violated exactly when {sym} {op} {_num(r.threshold)}"
+        if (name, side) == ("write", "hi"):
+            text += f": the smallest write stall that makes it possible is {_num(r.threshold)}"
+        return text
+    if r.status == ALWAYS:
+        return f"can be violated for every admissible {sym}"
+    if r.status == NEVER:
+        return f"holds for every value of {sym} (with the other bounds as fixed)"
+    return f"undecided ({r.status}{': ' + r.reason if r.reason else ''})"
+
+
+@click.command()
+@config_options
+@timing_options
+@click.option("--unknown", "unknown_names", multiple=True, metavar="BOUND",
+              help="The bound to solve for (repeatable; each solved with the others fixed): "
+                   + ", ".join(UNKNOWNS) + ". Default write-hi.")
+@click.option("--property", "property_names", multiple=True, metavar="NAME",
+              help="no-dangling or monotonic (repeatable; default both).")
+@click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
+@click.option("--witness/--no-witness", default=True, show_default=True,
+              help="Print the violating run at the threshold, with its timestamps.")
+@output_options
+@click.pass_context
+def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, property_names,
+           no_reduction, witness, as_json, quiet, **timing_args):
+    """Treat a timing bound as unknown and print, for each safety property, exactly the
+    values at which it can be violated (e.g. the smallest write stall that makes the
+    incident possible for a given plan interval and --keep).
+
+    Exit 0: no admissible value violates any property; 1: some value does; 2: bad input;
+    3: undecided.
+    """
+    model = build_model(enactors, plans, endpoints, keep, protocol)
+    names = list(dict.fromkeys(property_names)) or ["no-dangling", "monotonic"]
+    if "recoverable" in names:
+        raise InputError("delays analyses safety properties (no-dangling, monotonic); "
+                         "recoverable is not analysed under timing")
+    properties = build_properties(names)
+    bad = [u for u in unknown_names if u not in UNKNOWNS]
+    if bad:
+        raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(UNKNOWNS)})")
+    unknowns = [UNKNOWNS[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
+    timing = build_timing(True, **{k: v for k, v in timing_args.items() if k != "timed"})
+    out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction)
+
+    violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
+                                               for r in per.values())
+                   for kind, per in out.values())
+    undecided = any(kind == "incomplete" or (kind == "synthesis" and any(
+        r.status not in (THRESHOLD, ALWAYS, NEVER) for r in per.values()))
+        for kind, per in out.values())
+    if as_json:
+        click.echo(json.dumps(_json(model, timing, unknowns, out), indent=2))
+    elif not quiet:
+        click.echo(_render(model, timing, unknowns, out, witness))
+    ctx.exit(EXIT_INCOMPLETE if undecided else EXIT_VIOLATED if violable else EXIT_HOLDS)
+
+
+def _render(model, timing, unknowns, out, witness) -> str:
+    c = model.config
+    lines = [f"dnsrace delays: protocol {model.protocol.name}, {c.enactors} enactors, "
+             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep}",
+             f"Fixed: {_fixed_text(timing, unknowns)}"]
+    for name, side in unknowns:
+        lines.append(f"Unknown: {name}-{side}, {_MEANING[(name, side)]}")
+    lines.append("")
+    width = max(len(n) for n in out)
+    tables = []
+    total = 0.0
+    for pname, (kind, per) in out.items():
+        if kind == "untimed-holds":
+            lines.append(f"  {pname:<{width}}  holds for every timing: it holds untimed, and "
+                         "every timed run is an untimed run")
+            continue
+        if kind == "incomplete":
+            lines.append(f"  {pname:<{width}}  undecided (the untimed check was incomplete)")
+            continue
+        for u, r in per.items():
+            total += r.seconds
+            lines.append(f"  {pname:<{width}}  {_verdict_text(r)}")
+            if r.status in (THRESHOLD, ALWAYS) and r.witness is not None:
+                at = f" at {u[0]}-{u[1]} = {_num(r.threshold)}" if r.threshold is not None else ""
+                extra = (f"; that run alone needs {r.path_region}" if r.path_region
+                         and r.path_region != "always" else "")
+                lines.append(f"  {'':<{width}}  witness: a {len(r.witness)}-step run{at}{extra}")
+                if witness:
+                    trace = build_trace(model, pname, r.witness, "", list(r.times))
+                    tables.append((pname, u, r, trace))
+            lines.append(f"  {'':<{width}}  ({len(r.checks)} exact zone "
+                         f"check{'s' if len(r.checks) != 1 else ''}: "
+                         + ", ".join(f"{iv} {st}" for iv, st, _ in r.checks)
+                         + f"; {r.seconds:.1f} s)")
+    for pname, u, r, trace in tables:
+        text = render_timed_trace(trace).splitlines()
+        at = f"{u[0]}-{u[1]} = {_num(r.threshold)}" if r.threshold is not None else \
+            f"{u[0]}-{u[1]} at its least"
+        text[0] = f"Witness for {pname} at {at} ({trace.length} steps):"
+        lines += [""] + text[:-1]
+    lines += ["", "Method: exact counterexample-guided descent (docs/TIMING.md): zone checks "
+              "with the unknown strictly beyond each candidate, z3 Optimize on each "
+              f"counterexample path. Total {total:.1f} s."]
+    return "\n".join(lines)
+
+
+def _json(model, timing, unknowns, out) -> dict:
+    props = {}
+    for pname, (kind, per) in out.items():
+        if kind != "synthesis":
+            props[pname] = {"status": kind}
+            continue
+        props[pname] = {"status": "synthesised", "unknowns": {
+            f"{u[0]}-{u[1]}": {
+                "status": r.status,
+                "threshold": None if r.threshold is None else _num(r.threshold),
+                "region": r.region,
+                "witness_region": r.path_region or None,
+                "witness": None if r.witness is None else [
+                    {"time": _num(t), "actor": actor_name(a), "action": a.as_dict()}
+                    for a, t in zip(r.witness.actions, r.times[1:])],
+                "checks": [{"interval": iv, "verdict": st,
+                            "theta": None if th is None else _num(th)}
+                           for iv, st, th in r.checks],
+                "seconds": round(r.seconds, 3),
+            } for u, r in per.items()}}
+    return {"format": "dnsrace-delays/1",
+            "config": {**model.config.as_dict(), "protocol": model.protocol.name},
+            "timing": timing.as_dict(), "properties": props}

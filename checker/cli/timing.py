@@ -1,0 +1,209 @@
+"""Timing options of ``dnsrace check`` and the timed check itself (docs/TIMING.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import click
+
+from dnsrace.model.describe import actor_name
+from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError, _num
+
+from ..result import HOLDS, INCOMPLETE, VIOLATED
+from ..simulate import check_timestamps
+from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
+from ..trace import build_trace
+from .. import z3timing
+from .errors import InputError, exit_code_for
+
+__all__ = ["timing_options", "build_timing", "run_timed_check", "timed_traces",
+           "render_timed", "timed_json", "OPTION_OF"]
+
+OPTION_OF = {"plan": "plan_interval", "write": "write_time", "check": "check_time",
+             "cleanup": "cleanup_time"}
+
+
+def timing_options(f):
+    """--timing --plan-interval --write-time --check-time --cleanup-time."""
+    d = Timing()
+    decorators = [
+        click.option("--timing", "timed", is_flag=True,
+                     help="Check under timing bounds (defaults below unless given); "
+                          "implied by any of the interval options."),
+        click.option("--plan-interval", metavar="LO:HI", default=None,
+                     help=f"Time between two plans [default {d.plan}]."),
+        click.option("--write-time", metavar="LO:HI", default=None,
+                     help=f"Time from an enactor's previous step to its write, retries "
+                          f"included [default {d.write}]."),
+        click.option("--check-time", metavar="LO:HI", default=None,
+                     help=f"recheck: time to its re-read [default {d.check}]."),
+        click.option("--cleanup-time", metavar="LO:HI", default=None,
+                     help=f"Time from the last write to the cleanup [default {d.cleanup}]."),
+    ]
+    return functools.reduce(lambda acc, dec: dec(acc), reversed(decorators), f)
+
+
+def build_timing(timed=False, plan_interval=None, write_time=None, check_time=None,
+                 cleanup_time=None, **_ignored):
+    """The Timing for the options, None when none was given; InputError on bad input."""
+    given = {"plan": plan_interval, "write": write_time, "check": check_time,
+             "cleanup": cleanup_time}
+    if not timed and all(v is None for v in given.values()):
+        return None
+    try:
+        values = {name: Interval.parse(text, BASE_INTERVALS[name])
+                  for name, text in given.items() if text is not None}
+        return Timing(**values)
+    except TimingError as exc:
+        raise InputError(str(exc)) from None
+
+
+def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
+                    stop_early=True):
+    """Zone exploration, then z3 timestamps for every counterexample, checked
+    independently. Returns (result, traces, schedules)."""
+    try:
+        view = TimedView(model, timing)
+        options = TimedOptions(symmetry=symmetry, max_seconds=max_seconds, stop_early=stop_early)
+        result = explore_timed(view, properties, options, scale=timing.scale())
+    except TimingError as exc:
+        raise InputError(str(exc)) from None
+    traces, schedules = timed_traces(model, view, result)
+    return result, traces, schedules
+
+
+def timed_traces(model, view, result):
+    """Trace (with a time per step) and z3 schedule per violated property."""
+    traces, schedules = {}, {}
+    bounds = {n: view.timing.interval(n) for n in view.timing.names()}
+    for name, pr in result.properties.items():
+        if pr.status != VIOLATED:
+            continue
+        tp = timed_path(view, pr.trace, label=actor_name)
+        sched = z3timing.schedule(tp, bounds)
+        schedules[name] = sched
+        if sched.status != z3timing.SAT:
+            raise AssertionError(f"zone path for {name} has no timestamps ({sched.status})")
+        ok, step, reason = check_timestamps(model, view.timing, pr.trace.actions, sched.times)
+        if not ok:
+            raise AssertionError(f"z3 timestamps fail the independent check: {reason}")
+        traces[name] = build_trace(model, name, pr.trace, pr.explanation, list(sched.times))
+    return traces, schedules
+
+
+_STATUS = {HOLDS: "holds under these timing bounds", VIOLATED: "VIOLATED",
+           INCOMPLETE: "incomplete", NOT_ANALYSED: "not analysed under timing"}
+
+
+def render_timed(model, timing, result, traces, ruled_out=None) -> str:
+    c = model.config
+    lines = [f"dnsrace check --timing: protocol {model.protocol.name}, {c.enactors} enactors, "
+             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} "
+             f"(symmetry reduction {'on' if result.symmetry else 'off'})",
+             f"Timing: plans every {timing.plan}; write {timing.write}, recheck {timing.check}, "
+             f"cleanup {timing.cleanup} after the enactor's previous step; idle enactors pick "
+             "at any moment", ""]
+    width = max(len(n) for n in result.properties)
+    for name, pr in result.properties.items():
+        line = f"  {name:<{width}}  {_STATUS.get(pr.status, pr.status)}"
+        if name in traces:
+            line += f"  (shortest timed counterexample: {traces[name].length} steps)"
+        elif pr.status == NOT_ANALYSED:
+            line += "  (a graph property: the zone method here decides safety properties only)"
+        lines.append(line)
+        if ruled_out and name in ruled_out:
+            lines.append(f"  {'':<{width}}  the untimed counterexample is ruled out by: "
+                         f"{'; '.join(ruled_out[name])}")
+    for name, trace in traces.items():
+        lines += ["", render_timed_trace(trace)]
+    s = result.stats
+    lines += ["", f"Statistics: {s.zones:,} zones over {s.discrete_states:,} discrete states, "
+                  f"{s.transitions:,} symbolic transitions, {s.subsumed:,} subsumed, depth "
+                  f"{s.depth}, {s.seconds:.2f} s"]
+    if not s.exhausted:
+        lines.append(f"  Stopped early: {s.stop_reason}; the counts are partial.")
+    return "\n".join(lines)
+
+
+def render_timed_trace(trace) -> str:
+    from dnsrace.model import endpoint_name
+    names = [endpoint_name(e) for e in range(len(trace.steps[0].state.dns))]
+    tw = max([4] + [len(_num(s.time)) for s in trace.steps])
+    aw = max(len(s.actor or "-") for s in trace.steps)
+    dw = max(len(s.description) for s in trace.steps)
+    head = (f"  {'step':>5}  {'time':>{tw}}  {'actor':<{aw}}  {'what happened':<{dw}}  "
+            + " ".join(f"{n:>8}" for n in names) + "  plan store")
+    out = [f"Timed counterexample to {trace.property} ({trace.length} steps):", head]
+    last = trace.steps[-1].index
+    for s in trace.steps:
+        mark = ">>" if s.index == last else "  "
+        rec = " ".join(f"{('-' if p == 0 else str(p)):>8}" for p in s.state.dns)
+        store = "{" + ", ".join(map(str, sorted(s.state.store))) + "}"
+        out.append(f"{mark}{s.index:>5}  {_num(s.time):>{tw}}  {s.actor or '-':<{aw}}  "
+                   f"{s.description:<{dw}}  {rec}  {store}")
+    out.append(f"  Violation: {trace.explanation}.")
+    return "\n".join(out)
+
+
+def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
+    s = result.stats
+    return {
+        "format": "dnsrace-check/1",
+        "config": {**model.config.as_dict(), "protocol": model.protocol.name},
+        "options": {"symmetry": result.symmetry, "timing": timing.as_dict()},
+        "verdict": result.verdict,
+        "properties": {
+            name: {"kind": pr.kind, "status": pr.status,
+                   "trace": traces[name].as_dict(model) if name in traces else None,
+                   **({"ruled_out_by": ruled_out[name]} if ruled_out and name in ruled_out
+                      else {})}
+            for name, pr in result.properties.items()
+        },
+        "stats": {"zones": s.zones, "discrete_states": s.discrete_states,
+                  "transitions": s.transitions, "subsumed": s.subsumed, "depth": s.depth,
+                  "seconds": round(s.seconds, 3), "exhausted": s.exhausted,
+                  "stop_reason": s.stop_reason or None},
+    }
+
+
+def ruled_out_by(model, timing, properties, result):
+    """For each safety property that holds under timing but not untimed: the timing
+    assumptions (an UNSAT core) that rule out its shortest untimed counterexample."""
+    from ..bfs import explore
+    from ..result import Options
+    out = {}
+    todo = [p for p in properties if result.properties[p.name].status == HOLDS]
+    if not todo:
+        return out
+    untimed = explore(model, todo, Options())
+    view = TimedView(model, timing)
+    bounds = {n: timing.interval(n) for n in timing.names()}
+    for p in todo:
+        pr = untimed.properties[p.name]
+        if pr.status != VIOLATED:
+            continue
+        sched = z3timing.schedule(timed_path(view, pr.trace, label=actor_name), bounds)
+        if sched.status == z3timing.UNSAT:
+            out[p.name] = list(sched.core)
+    return out
+
+
+def timed_exit(result) -> int:
+    return exit_code_for(result.verdict)
+
+
+def timed_command(ctx, model, properties, timing, no_reduction=False, max_seconds=None,
+                  keep_going=False, as_json=False, quiet=False, export=None):
+    """The body of ``check`` under timing: decide, print, export, exit."""
+    result, traces, _ = run_timed_check(model, properties, timing, symmetry=not no_reduction,
+                                        max_seconds=max_seconds, stop_early=not keep_going)
+    ruled = ruled_out_by(model, timing, properties, result) if not quiet else {}
+    if as_json:
+        click.echo(json.dumps(timed_json(model, timing, result, traces, ruled), indent=2))
+    elif not quiet:
+        click.echo(render_timed(model, timing, result, traces, ruled))
+    if export is not None:
+        from .export import write_export
+        write_export(model, traces, export, quiet)
+    ctx.exit(exit_code_for(result.verdict))
