@@ -9,6 +9,7 @@ import traceback
 import click
 
 from .check import check
+from .delays import delays
 from .compare import compare
 from .gallery import gallery
 from .replay import replay, show
@@ -26,6 +27,7 @@ def cli():
 
 
 cli.add_command(check)
+cli.add_command(delays)
 cli.add_command(compare)
 cli.add_command(replay)
 cli.add_command(show)

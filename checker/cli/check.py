@@ -17,6 +17,7 @@ from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
 from .options import build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
+from .timing import build_timing, timed_command, timing_options
 
 __all__ = ["check", "run_check"]
 
@@ -44,12 +45,13 @@ def run_check(model, properties, options: Options, reporter=None):
               help="Stop after this many seconds (verdict incomplete, exit 3).")
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
+@timing_options
 @output_options
 @export_options
 @click.pass_context
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
-          export_formats=None, force=False):
+          export_formats=None, force=False, **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -63,6 +65,10 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
             f"{model.config.slug()} may have up to {magnitude(bound)} states: too large to "
             "explore exhaustively; use smaller sizes or bound the run with --max-states")
     export = prepare_export(model, properties, export_dir, export_formats, force)
+    timing = build_timing(**timing_args)
+    if timing is not None:  # docs/TIMING.md
+        return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
+                             keep_going, as_json, quiet, export)
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going)
     reporter = None if (quiet or as_json) else progress_reporter()
