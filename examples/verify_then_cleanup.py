@@ -1,8 +1,7 @@
 """A fix someone might propose: "before cleaning up, make sure nobody overwrote my plan".
 
-After its last write, the enactor re-reads every record (a new VERIFY phase). If all of them
-still serve its plan it goes on to clean up; if any serves another plan it skips the cleanup
-and goes idle. Check it with:
+After its last write, the enactor re-reads every record (a new VERIFY phase): it cleans up
+only if all of them still serve its plan, else it goes idle. Check it with:
 
     dnsrace check --protocol examples/verify_then_cleanup.py:VerifyThenCleanup
 """
@@ -28,6 +27,7 @@ class VerifyThenCleanup(Original):
     summary = "re-read every record after the last write; clean up only if none was overwritten"
     action_classes = Original.action_classes + (Verify,)
     phases = ("verify",)  # a new phase, stepped by the method verify() below
+    phase_timing = {"verify": "check"}  # under --timing, a re-read takes [R_lo, R_hi]
 
     def next_phase(self, c, k):  # after the last write, go to VERIFY instead of CLEANUP
         pc = super().next_phase(c, k)

@@ -15,6 +15,7 @@ naming the protocol, the step and the line: the user's bug, not dnsrace's.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -69,7 +70,8 @@ def _load_file(path: str):
     if not os.path.isfile(path):
         raise ProtocolLoadError(f"protocol file {path}: no such file")
     stem = os.path.splitext(os.path.basename(path))[0]
-    name = f"dnsrace_user_protocol_{stem if stem.isidentifier() else 'module'}"
+    tag = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]  # a/fix.py != b/fix.py
+    name = f"dnsrace_user_protocol_{stem if stem.isidentifier() else 'module'}_{tag}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ProtocolLoadError(f"protocol file {path}: not a Python file")

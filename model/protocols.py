@@ -36,6 +36,7 @@ __all__ = ["Protocol", "Original", "Recheck", "Cas", "Guarded", "SHIPPED", "Prot
            "with_enactor", "with_dns", "idle"]
 
 _IDLE_ENACTOR = Enactor(IDLE, 0)
+_BASE_KINDS = {"plan", "pick", "write", "check", "abort", "cleanup"}  # MODEL.md's steps
 
 
 class ProtocolDefinitionError(ValueError):
@@ -70,6 +71,7 @@ class Protocol:
     apply_phase = "apply"  # the name of APPLY(k) in traces (recheck calls it "check")
     endpoint_phases: tuple = ()  # extra phases, one per endpoint, after APPLY(0..E-1)
     phases: tuple = ()  # extra single phases, after those
+    phase_timing: dict = {}  # timing interval of the steps in a declared phase, by its name
 
     # -- structure ------------------------------------------------------------------------
     def initial_ext(self, config: Config) -> tuple:
@@ -109,6 +111,19 @@ class Protocol:
         if ordered == es:
             return s
         return State(s.gen, s.store, s.dns, ordered, s.ext)
+
+    @property
+    def timing_rules(self):
+        """How the timed engines time this protocol's steps (model/timing.py), or None for
+        MODEL.md's rules. A protocol with new kinds of step or new phases gets rules that time
+        every enactor step by its phase (``phase_timing`` for the new ones): see
+        variants_timing.py. Override for new clocks (``Lease``)."""
+        kinds = {a.__name__.lower() for a in self.action_classes}
+        if kinds <= _BASE_KINDS and set(self.endpoint_phases) <= {"write"} and not self.phases:
+            return None
+        from .variants_timing import PhaseRules  # noqa: PLC0415 - the untimed model stands alone
+
+        return PhaseRules()
 
     @classmethod
     def validate(cls) -> None:

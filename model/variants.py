@@ -99,23 +99,12 @@ class CasGuarded(Cas, Guarded):
     summary = "compare-and-set writes and a cleanup that never deletes a plan a record serves"
 
 
-class _Timed:
-    """Mixin: the variants' steps are timed by ``variants_timing`` (imported on first use)."""
-
-    @property
-    def timing_rules(self):
-        from . import variants_timing  # noqa: PLC0415 - keep the untimed model independent
-
-        return variants_timing.LeaseRules() if isinstance(self, Lease) \
-            else variants_timing.VariantRules()
-
-
 def _leased(e) -> bool:
     """The enactor holds a lease that has not expired (``local[0]``)."""
     return bool(e.local) and e.local[0]
 
 
-class Lease(_Timed, Original):
+class Lease(Original):
     """Pick takes an exclusive lease (atomically with the pick); cleanup releases it. The lease
     may expire at any moment (untimed), and its holder carries on unaware.
     ``Enactor.local`` is ``(valid,)`` from pick to cleanup."""
@@ -128,6 +117,12 @@ class Lease(_Timed, Original):
         if any(_leased(e) for e in s.enactors):
             return ()  # another enactor holds a valid lease
         return tuple((a, self.move(n, i, local=self.grant(s))) for a, n in super().pick(c, s, i))
+
+    @property
+    def timing_rules(self):  # a lease clock per enactor: expires exactly L after it is taken
+        from .variants_timing import LeaseRules  # noqa: PLC0415
+
+        return LeaseRules()
 
     def grant(self, s: State) -> tuple:
         """``local`` of an enactor that has just taken the lease."""
@@ -187,7 +182,7 @@ def _dense_tokens(s: State) -> State:
     return State(s.gen, s.store, s.dns, es, tuple(new[t] for t in s.ext))
 
 
-class SafeDelete(_Timed, Guarded):
+class SafeDelete(Guarded):
     """``guarded``'s cleanup, and a write that Route 53 refuses when the plan it installs has
     been deleted (the enactor gives up). Each check is atomic."""
 
@@ -211,6 +206,7 @@ class SafeDelete2Step(SafeDelete):
     summary = "safe-delete, but cleanup reads the records in one step and deletes in the next"
     action_classes = (Plan, Pick, Write, SafeDelete.action_classes[-1], Scan, Delete)
     phases = ("delete",)
+    phase_timing = {"delete": "cleanup"}  # the delete comes [C_lo, C_hi] after the scan
 
     def cleanup(self, c, s, i):
         doomed = tuple(sorted(s.store - self.kept_by_cleanup(c, s, i)))

@@ -1,39 +1,51 @@
-"""Timing of the steps the shipped variants add (the ``timing_rules`` hook of model/timing.py).
+"""Timing of steps a protocol adds (the ``timing_rules`` hook of model/timing.py).
 
-Imported lazily by ``variants.py``, so the untimed variants do not depend on the timed engine.
+Imported lazily (by ``Protocol.timing_rules``), so the untimed model does not depend on the
+timed engine.
 
-- ``refuse``, ``fenced`` (an aborted write) are timed like the write they replace: [W_lo, W_hi]
-  after the enactor's previous step; ``scan`` like a cleanup; ``delete`` (the second cleanup
-  step of ``safe-delete-2step``) is a second cleanup step, [C_lo, C_hi] after the scan.
-- ``lease``: each enactor also has a lease clock z, reset when it takes the lease (at Pick).
-  The lease expires when z reaches the interval named ``lease`` (``Timing(extra={"lease":
-  Interval(L, L)})`` for a lease of exactly L); it is urgent, so a lease cannot outlive L.
+- ``PhaseRules``: every enactor step is timed by the phase it is taken in, whatever its kind:
+  an abort at APPLY(k) like the write it replaces ([W_lo, W_hi] after the enactor's previous
+  step), a step at CLEANUP like a cleanup. A protocol's own phases are timed by its
+  ``phase_timing`` declaration, e.g. ``phase_timing = {"delete": "cleanup"}``: the
+  ``safe-delete-2step`` delete comes [C_lo, C_hi] after its scan.
+- ``LeaseRules``: each enactor also has a lease clock z, reset when it takes the lease (at
+  Pick). The lease expires when z reaches the interval named ``lease`` (``Timing(extra=
+  {"lease": Interval(L, L)})`` for a lease of exactly L); expiry is urgent, so a lease never
+  outlives L.
 """
 
 from __future__ import annotations
 
-from .timing import ActionTiming, TimingRules
+from .timing import PHASE_INTERVAL, ActionTiming, TimingError, TimingRules
 
-__all__ = ["VariantRules", "LeaseRules"]
+__all__ = ["PhaseRules", "LeaseRules"]
+
+_UNTIMED = object()
 
 
-class VariantRules(TimingRules):
-    """MODEL.md's timing, plus the variants' aborts and two-step cleanup."""
-
-    timed_kinds = TimingRules.timed_kinds | {"refuse", "fenced", "scan"}
+class PhaseRules(TimingRules):
+    """MODEL.md's timing, with any enactor step timed by its phase (``phase_timing`` first)."""
 
     def action_timing(self, model, state, action):
-        if action.kind == "delete":
-            clock = self.enactor_clock(action.actor)
-            return ActionTiming(((clock, "cleanup"),), (clock,))
-        return super().action_timing(model, state, action)
+        if action.actor is None:
+            return super().action_timing(model, state, action)
+        protocol = model.protocol
+        phase = protocol.phase_name(state.enactors[action.actor].pc, model.config).split("(")[0]
+        name = protocol.phase_timing.get(phase, PHASE_INTERVAL.get(phase, _UNTIMED))
+        if name is _UNTIMED:
+            raise TimingError(
+                f"protocol {protocol.name!r} has phase {phase!r} with no timing: declare "
+                f"phase_timing = {{{phase!r}: 'write'}} (or 'check', 'cleanup', or an extra "
+                "interval) in the protocol")
+        clock = self.enactor_clock(action.actor)
+        if name is None:  # idle: whenever the untimed guard holds
+            return ActionTiming((), (clock,), False)
+        return ActionTiming(((clock, name),), (clock,))
 
 
-class LeaseRules(VariantRules):
+class LeaseRules(PhaseRules):
     """One more clock per enactor, the lease clock ``z``: clocks are the Planner's, the
     enactors' ``x`` (1..N), then the leases' ``z`` (N+1..2N)."""
-
-    timed_kinds = VariantRules.timed_kinds | {"expire"}
 
     def clock_names(self, config) -> tuple:
         return super().clock_names(config) + tuple(f"lease-{i + 1}"

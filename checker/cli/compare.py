@@ -84,6 +84,9 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             loaded[name] = resolve_protocol(name)
         except (UnknownProtocol, ProtocolLoadError) as exc:
             raise InputError(str(exc)) from None
+    # rows are labelled by protocol name, or by what was typed when two share a name
+    taken = [p.name for p in loaded.values()]
+    labels = {spec: (p.name if taken.count(p.name) == 1 else spec) for spec, p in loaded.items()}
     properties = build_properties(property_names)
     base = {"enactors": enactors, "plans": plans, "endpoints": endpoints, "keep": keep}
     try:
@@ -99,7 +102,7 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
                 f"{config.slug()} may have up to {magnitude(state_bound(config))} states: too "
                 "large to explore exhaustively; shrink the sweep or bound runs with --max-states")
         for name, protocol in loaded.items():
-            runs.append(Run(protocol.name, point, DnsSystem(config, protocol)))
+            runs.append(Run(labels[name], point, DnsSystem(config, protocol)))
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=False)
     bounds = {"plan": plan_interval, "write": write_time, "check": check_time,
@@ -114,7 +117,7 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run)
     prop_names = [p.name for p in properties]
-    summaries = {p.name: p.summary for p in loaded.values()}
+    summaries = {labels[spec]: p.summary for spec, p in loaded.items()}
     if as_json:
         doc = compare_to_json(base, axes, prop_names, rows, summaries, options.symmetry)
         if timing is not None:

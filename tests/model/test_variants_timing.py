@@ -41,3 +41,23 @@ def test_the_other_variants_have_timed_steps():
     assert verdict("safe-delete", slow, 3) == {"no-dangling": "holds", "monotonic": "violated"}
     assert verdict("safe-delete-2step", slow, 3)["no-dangling"] == "violated"
     assert verdict("cas+guarded", slow, 3) == {"no-dangling": "holds", "monotonic": "holds"}
+
+
+def test_a_user_phase_is_timed_by_its_phase_timing(tmp_path):
+    import pathlib
+
+    from dnsrace.model import load_protocol
+
+    example = pathlib.Path(__file__).resolve().parents[2] / "examples" / "verify_then_cleanup.py"
+    p = load_protocol(f"{example}:VerifyThenCleanup")
+    assert verdict(p, Config(2, 3, 1), 3)["no-dangling"] == "violated"
+    f = tmp_path / "untimed.py"
+    f.write_text(example.read_text().replace('    phase_timing = {"verify": "check"}', ""))
+    with pytest.raises(Exception, match=r"phase 'verify' with no timing: declare phase_timing"):
+        verdict(load_protocol(f"{f}:VerifyThenCleanup"), Config(2, 3, 1), 3)
+
+
+def test_the_shipped_four_keep_model_md_s_rules():
+    from dnsrace.model import SHIPPED
+
+    assert all(cls().timing_rules is None for cls in SHIPPED.values())
