@@ -14,6 +14,7 @@ from ..result import HOLDS, VIOLATED, Options
 from ..synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
 from ..timed import TimedOptions
 from ..trace import build_trace
+from ..z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
 from .timing import build_timing, render_timed_trace, timing_options
@@ -78,7 +79,7 @@ def _fixed_text(timing, unknowns) -> str:
 
 def _verdict_text(r) -> str:
     name, side = r.unknown
-    sym = f"{'IWRC'['plan write check cleanup'.split().index(name)]}_{side}"
+    sym = symbol(name, side)
     if r.status == THRESHOLD:
         op = ">=" if side == "hi" else "<="
         text = f"can be violated exactly when {sym} {op} {_num(r.threshold)}"
@@ -120,11 +121,14 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         raise InputError("delays analyses safety properties (no-dangling, monotonic); "
                          "recoverable is not analysed under timing")
     properties = build_properties(names)
-    bad = [u for u in unknown_names if u not in UNKNOWNS]
-    if bad:
-        raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(UNKNOWNS)})")
-    unknowns = [UNKNOWNS[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
     timing = build_timing(True, **{k: v for k, v in timing_args.items() if k != "timed"})
+    valid = dict(UNKNOWNS)
+    for name in timing.extra:
+        valid.update({f"{name}-hi": (name, "hi"), f"{name}-lo": (name, "lo")})
+    bad = [u for u in unknown_names if u not in valid]
+    if bad:
+        raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
+    unknowns = [valid[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
     out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction)
 
     violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
@@ -146,7 +150,9 @@ def _render(model, timing, unknowns, out, witness) -> str:
              f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep}",
              f"Fixed: {_fixed_text(timing, unknowns)}"]
     for name, side in unknowns:
-        lines.append(f"Unknown: {name}-{side}, {_MEANING[(name, side)]}")
+        meaning = _MEANING.get((name, side), f"the {'upper' if side == 'hi' else 'lower'} "
+                                             f"end of the {name} interval")
+        lines.append(f"Unknown: {name}-{side}, {meaning}")
     lines.append("")
     width = max(len(n) for n in out)
     tables = []

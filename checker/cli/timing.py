@@ -40,21 +40,31 @@ def timing_options(f):
                      help=f"recheck: time to its re-read [default {d.check}]."),
         click.option("--cleanup-time", metavar="LO:HI", default=None,
                      help=f"Time from the last write to the cleanup [default {d.cleanup}]."),
+        click.option("--interval", "extra_intervals", multiple=True, metavar="NAME=LO:HI",
+                     help="An interval a protocol declares for its own steps, e.g. "
+                          "lease=5:5 (repeatable; implies --timing)."),
     ]
     return functools.reduce(lambda acc, dec: dec(acc), reversed(decorators), f)
 
 
 def build_timing(timed=False, plan_interval=None, write_time=None, check_time=None,
-                 cleanup_time=None, **_ignored):
+                 cleanup_time=None, extra_intervals=(), **_ignored):
     """The Timing for the options, None when none was given; InputError on bad input."""
     given = {"plan": plan_interval, "write": write_time, "check": check_time,
              "cleanup": cleanup_time}
-    if not timed and all(v is None for v in given.values()):
+    if not timed and all(v is None for v in given.values()) and not extra_intervals:
         return None
     try:
         values = {name: Interval.parse(text, BASE_INTERVALS[name])
                   for name, text in given.items() if text is not None}
-        return Timing(**values)
+        extra = {}
+        for item in extra_intervals or ():
+            name, sep, text = str(item).partition("=")
+            name = name.strip()
+            if not sep or not name.isidentifier():
+                raise TimingError(f"--interval {item!r}: write NAME=LO:HI, e.g. lease=5:5")
+            extra[name] = Interval.parse(text, f"--interval {name}")
+        return Timing(**values, extra=extra)
     except TimingError as exc:
         raise InputError(str(exc)) from None
 
@@ -103,7 +113,8 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
              f"(symmetry reduction {'on' if result.symmetry else 'off'})",
              f"Timing: plans every {timing.plan}; write {timing.write}, recheck {timing.check}, "
              f"cleanup {timing.cleanup} after the enactor's previous step; idle enactors pick "
-             "at any moment", ""]
+             "at any moment" + "".join(f"; {n} {iv}" for n, iv in sorted(timing.extra.items())),
+             ""]
     width = max(len(n) for n in result.properties)
     for name, pr in result.properties.items():
         line = f"  {name:<{width}}  {_STATUS.get(pr.status, pr.status)}"
