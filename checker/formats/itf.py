@@ -154,7 +154,8 @@ def _layout(doc: dict) -> str:
 
 
 def _map_to_list(pairs, where: str) -> list:
-    if not isinstance(pairs, list):
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2
+                                              for p in pairs):
         raise TraceFormatError(f"{where}: expected a #map")
     keys = [k for k, _ in pairs]
     if keys != list(range(len(keys))):

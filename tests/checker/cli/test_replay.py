@@ -234,3 +234,20 @@ def test_no_single_deletion_crashes_replay(capsys, tmp_path, files, fmt):
             assert err.count("\n") == 1, (where, err)
         codes.add(code)
     assert codes == {0, 1, 2}
+
+
+@pytest.mark.parametrize("fmt", ["json", "itf"])
+def test_no_wrongly_typed_value_crashes_replay(capsys, tmp_path, files, fmt):
+    """Any one value replaced by a value of another type: 0, 1 or 2 with one line, never 4."""
+    original = json.loads(files[fmt].read_text())
+    for where in _deletions(original):
+        for value in ("x", None, [[1]], {"#map": 3}):
+            doc = json.loads(json.dumps(original))
+            parent = doc
+            for k in where[:-1]:
+                parent = parent[k]
+            parent[where[-1]] = value
+            path = tmp_path / f"bad.{fmt}"
+            path.write_text(json.dumps(doc))
+            code, _, err = run(capsys, "replay", "-q", path)
+            assert code in (0, 1, 2) and (code != 2 or err.count("\n") == 1), (where, err)
