@@ -96,15 +96,14 @@ class SimRun:
 
 
 def _pick_delay(rng, lo, hi, grid):
-    """A delay in [lo, hi]: an end half the time (races live there), else a grid point."""
+    """A delay in [lo, hi]: an end 60% of the time (races live there), else a grid point."""
     r = rng.random()
-    if r < 0.3 or hi is None and r < 0.6:
+    if r < 0.3:
         return lo
-    if hi is not None and r < 0.6:
+    if r < 0.6:
         return hi
-    top = hi if hi is not None else lo + 2
-    steps = int((top - lo) * grid)
-    return lo + Fraction(rng.randint(0, max(steps, 0)), grid) if steps > 0 else lo
+    steps = int((hi - lo) * grid)
+    return lo + Fraction(rng.randint(0, steps), grid) if steps > 0 else lo
 
 
 def simulate(model, timing, seed: int, properties=(), max_steps: int = 200,
