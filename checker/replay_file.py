@@ -240,7 +240,7 @@ def replay_trace_file(tf, protocol: str | None = None) -> ReplayReport:
                          + f" does not violate {prop.name}")
     report.trace = build_trace(model, prop.name, path,
                                report.reason if not report.valid else prop.explain(model, states),
-                               times)
+                               times, tf.timing)
     return report
 
 

@@ -42,13 +42,16 @@ class Step:
 @dataclass(frozen=True)
 class Trace:
     """A counterexample: configuration, protocol, the property it violates, and its steps
-    (step 0 is the initial state). ``explanation`` says why the last state violates it."""
+    (step 0 is the initial state). ``explanation`` says why the last state violates it.
+    ``timing``, for timed traces, holds the timing bounds the run respects, as plain
+    JSON-ready data (formats store it as given; replay carries it through)."""
 
     config: dict
     protocol: str
     property: str
     steps: tuple
     explanation: str
+    timing: dict | None = None  # timed traces: the bounds, as plain JSON-ready data
 
     @property
     def length(self) -> int:
@@ -74,6 +77,7 @@ class Trace:
             "length": self.length,
             "steps": [_step_dict(s, model) for s in self.steps],
             "explanation": self.explanation,
+            **({"timing": self.timing} if self.timing is not None else {}),
         }
 
 
@@ -107,9 +111,10 @@ def time_from_text(text) -> Fraction:
     return t
 
 
-def build_trace(model, prop_name: str, path, explanation: str, times=None) -> Trace:
+def build_trace(model, prop_name: str, path, explanation: str, times=None,
+                timing: dict | None = None) -> Trace:
     """A Trace from an engine's concrete path. ``times``, if given, holds one moment per
-    state of the path (``times[0]`` for the initial state)."""
+    state of the path (``times[0]`` for the initial state); ``timing`` the bounds."""
     if times is not None and len(times) != len(path.states):
         raise ValueError(f"{len(times)} times for {len(path.states)} states")
     at = (lambda j: times[j]) if times is not None else (lambda j: None)
@@ -121,4 +126,4 @@ def build_trace(model, prop_name: str, path, explanation: str, times=None) -> Tr
                           describe_step(model, before, action, after), after,
                           state_to_dict(model, after), at(j)))
     return Trace(model.config.as_dict(), model.protocol.name, prop_name, tuple(steps),
-                 explanation)
+                 explanation, timing)

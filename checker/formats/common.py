@@ -33,6 +33,7 @@ class TraceFile:
     protocol: str
     property: str
     steps: tuple = field(default_factory=tuple)
+    timing: dict | None = None
 
 
 def parse_trace_text(text: str) -> TraceFile:

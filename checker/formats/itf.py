@@ -137,6 +137,7 @@ def write(trace, model=None) -> str:
             "protocol": trace.protocol,
             "property": trace.property,
             "explanation": trace.explanation,
+            **({"timing": trace.timing} if trace.timing is not None else {}),
         },
         "vars": variables,
         "states": states,
@@ -220,4 +221,7 @@ def decode(doc: dict) -> TraceFile:
             except ValueError as exc:
                 raise TraceFormatError(f"step {j}: field '{where}.time': {exc}") from None
         steps.append(FileStep(j, action, state, time))
-    return TraceFile(NAME, config, protocol, prop, tuple(steps))
+    timing = meta.get("timing")
+    if timing is not None and not isinstance(timing, dict):
+        raise TraceFormatError("field '#meta.timing' must be an object")
+    return TraceFile(NAME, config, protocol, prop, tuple(steps), timing)

@@ -22,7 +22,8 @@ A JSON object::
 ``replay`` needs only ``format``, ``config``, ``protocol``, ``property`` and each step's
 ``action`` (enactors and endpoints are 0-based indices); when a step also carries ``state``
 replay checks that the model reaches exactly that state. A timed trace adds ``"time"`` to every
-step, an exact rational as a string (``"0"``, ``"3/2"``). ``actor``, ``description``,
+step, an exact rational as a string (``"0"``, ``"3/2"``), and may give the timing bounds it
+respects in a top-level ``"timing"`` object (kept as written). ``actor``, ``description``,
 ``length`` and ``explanation`` are for readers and are not checked.
 """
 
@@ -44,12 +45,14 @@ def write(trace, model=None) -> str:
     doc = {"format": FORMAT, **trace.as_dict(model)}
     steps = doc.pop("steps")
     explanation = doc.pop("explanation")
+    timing = doc.pop("timing", None)
     one = lambda v: json.dumps(v, ensure_ascii=False, separators=(", ", ": "))  # noqa: E731
     head = ",\n".join(f"  {one(k)}: {one(v)}" for k, v in doc.items())
     body = ",\n".join("    {\n" + ",\n".join(f"      {one(k)}: {one(v)}" for k, v in st.items())
                       + "\n    }" for st in steps)
+    tail = f",\n  \"timing\": {one(timing)}" if timing is not None else ""
     return (f"{{\n{head},\n  \"steps\": [\n{body}\n  ],\n"
-            f"  \"explanation\": {one(explanation)}\n}}\n")
+            f"  \"explanation\": {one(explanation)}{tail}\n}}\n")
 
 
 def decode(doc: dict) -> TraceFile:
@@ -93,9 +96,12 @@ def decode(doc: dict) -> TraceFile:
             except ValueError as exc:
                 raise TraceFormatError(f"step {j}: field '{where}time': {exc}") from None
         steps.append(FileStep(j, action, state, time))
+    timing = doc.get("timing")
+    if timing is not None and not isinstance(timing, dict):
+        raise TraceFormatError("field 'timing' must be an object")
     timed = [s.time is not None for s in steps]
     if any(timed) and not all(timed):
         missing = timed.index(False)
         raise TraceFormatError(f"step {missing}: field 'steps[{missing}].time' is missing "
                                "(a timed trace gives every step a time)")
-    return TraceFile(NAME, config, protocol, prop, tuple(steps))
+    return TraceFile(NAME, config, protocol, prop, tuple(steps), timing)

@@ -161,7 +161,9 @@ def test_times_are_optional_exact_and_carried_through():
     (a1, s1), = model.successors(s0)
     (a2, s2), = model.successors(s1)
     times = [0, Fraction(1, 2), Fraction(3, 2)]
-    trace = build_trace(model, "no-dangling", Path((s0, s1, s2), (a1, a2)), "x", times)
+    timing = {"planner": "1/2:1", "write": "0:1"}
+    trace = build_trace(model, "no-dangling", Path((s0, s1, s2), (a1, a2)), "x", times,
+                        timing)
     assert trace.timed
     doc = json.loads(FORMATS["json"].write(trace, model))
     assert [s["time"] for s in doc["steps"]] == ["0", "1/2", "3/2"]
@@ -170,6 +172,7 @@ def test_times_are_optional_exact_and_carried_through():
         assert [s.time for s in tf.steps] == times
         report = replay_trace_file(tf)
         assert [s.time for s in report.trace.steps] == times
+        assert tf.timing == timing and report.trace.timing == timing
         assert not report.valid  # nothing dangles in two steps
     assert "planner->>store: at 1/2: generates plan 1" in FORMATS["mermaid"].write(trace)
     assert ">at 3/2: picks plan 1" in FORMATS["html"].write(trace)
