@@ -11,6 +11,7 @@ from ..render import render_trace
 from ..replay_file import InputError as BadOption
 from ..replay_file import replay_trace_file
 from .errors import EXIT_HOLDS, EXIT_VIOLATED, InputError
+from .timing import build_timing, check_report_timing, timing_options
 
 __all__ = ["replay", "show", "load_and_replay"]
 
@@ -35,8 +36,9 @@ def load_and_replay(path, protocol=None):
                    "incident trace still work under cas?).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; only the exit code speaks.")
+@timing_options
 @click.pass_context
-def replay(ctx, file, protocol, as_json, quiet):
+def replay(ctx, file, protocol, as_json, quiet, **timing_args):
     """Re-execute a json or itf trace FILE against the model, step by step.
 
     Exit 0: a valid counterexample to the property it names; 1: not one (the step and the
@@ -44,6 +46,9 @@ def replay(ctx, file, protocol, as_json, quiet):
     """
     tf, report = load_and_replay(file, protocol)
     model = report.model
+    timing = build_timing(**timing_args)
+    if timing is not None:  # check the file's timestamps against these bounds (docs/TIMING.md)
+        check_report_timing(report, timing)
     if as_json:
         click.echo(json.dumps({
             "format": "dnsrace-replay/1",

@@ -218,3 +218,26 @@ def timed_command(ctx, model, properties, timing, no_reduction=False, max_second
         from .export import write_export
         write_export(model, traces, export, quiet)
     ctx.exit(exit_code_for(result.verdict))
+
+
+def check_report_timing(report, timing) -> None:
+    """``replay`` under timing bounds: a valid counterexample must also have timestamps that
+    meet every guard and deadline (``simulate.check_timestamps``). Updates ``report``."""
+    if not report.valid or report.trace is None:
+        return
+    steps = report.trace.steps
+    if not report.trace.timed:
+        report.valid, report.failed_step = False, 0
+        report.reason = "the file has no timestamps to check against the timing bounds"
+        return
+    actions = [s.action for s in steps[1:]]
+    times = [s.time for s in steps]
+    try:
+        ok, step, reason = check_timestamps(report.model, timing, actions, times)
+    except TimingError as exc:
+        raise InputError(str(exc)) from None
+    if not ok:
+        report.valid, report.failed_step = False, step
+        report.reason = f"its timestamps break the timing bounds ({timing}): {reason}"
+    else:
+        report.reason += f"; every timestamp meets the bounds ({timing})"
