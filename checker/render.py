@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from dnsrace.model import endpoint_name
 
 from .result import HOLDS, INCOMPLETE, VIOLATED
@@ -35,13 +37,28 @@ def _cell(plan: int) -> str:
     return "-" if plan == 0 else str(plan)
 
 
+def _moment(t) -> str:
+    """A step's time for the table: exact, as a decimal when it has a short one."""
+    if t is None:
+        return "-"
+    t = Fraction(t)
+    for digits in range(4):
+        if (t * 10 ** digits).denominator == 1:
+            return f"{float(t):.{digits}f}"
+    return str(t)
+
+
 def render_trace(trace) -> str:
-    """The step table of one counterexample, the violating step marked, then why."""
+    """The step table of one counterexample (with a time column for timed traces), the
+    violating step marked, then why."""
     names = [endpoint_name(e) for e in range(len(trace.steps[0].state.dns))]
     actor_w = max(len(s.actor or "-") for s in trace.steps)
     desc_w = max(len(s.description) for s in trace.steps)
     rec_w = [max(len(n), 2) for n in names]
-    head = (f"  {'step':>5}  {'actor':<{actor_w}}  {'what happened':<{desc_w}}  "
+    times = [_moment(s.time) for s in trace.steps] if trace.timed else None
+    time_w = max(len("time"), *(len(t) for t in times)) if times else 0
+    head = (f"  {'step':>5}  " + (f"{'time':>{time_w}}  " if times else "")
+            + f"{'actor':<{actor_w}}  {'what happened':<{desc_w}}  "
             + " ".join(f"{n:>{w}}" for n, w in zip(names, rec_w)) + "  plan store")
     lines = [f"Counterexample to {trace.property} ({trace.length} steps):", head]
     last = trace.steps[-1].index
@@ -49,7 +66,8 @@ def render_trace(trace) -> str:
         mark = ">>" if s.index == last else "  "
         records = " ".join(f"{_cell(p):>{w}}" for p, w in zip(s.state.dns, rec_w))
         store = "{" + ", ".join(map(str, sorted(s.state.store))) + "}"
-        lines.append(f"{mark}{s.index:>5}  {s.actor or '-':<{actor_w}}  "
+        when = f"{times[s.index]:>{time_w}}  " if times else ""
+        lines.append(f"{mark}{s.index:>5}  {when}{s.actor or '-':<{actor_w}}  "
                      f"{s.description:<{desc_w}}  {records}  {store}")
     lines.append(f"  Violation: {trace.explanation}.")
     return "\n".join(lines)
