@@ -76,6 +76,28 @@ def vector_kernels(vm, model, properties):
     return state_k, trans_k, graph_k
 
 
+def local_dedup(nxt: np.ndarray):
+    """The distinct keys of one chunk's successors, sorted: ``(uniq, first, inv)`` with
+    ``first`` the index of each one's first occurrence and ``uniq[inv] == nxt``. Sorting
+    small chunks is cache-friendly; workers run this next to ``expand``."""
+    order = np.argsort(nxt)
+    sk = nxt[order]
+    head = np.empty(len(sk), dtype=bool)
+    head[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    first = np.minimum.reduceat(order, starts) if len(starts) else starts
+    inv = np.empty(len(sk), dtype=np.int32)
+    inv[order] = np.cumsum(head, dtype=np.int32) - 1
+    return sk[starts], first, inv
+
+
+def expand_chunk(vm, keys, symmetry, por):
+    """One unit of work for any expander: successors of ``keys`` and their local dedup."""
+    src, aids, nxt = vm.expand(keys, symmetry, por)
+    return (src, aids, nxt) + local_dedup(nxt)
+
+
 def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
     """A 64-bit mixing function (splitmix64 finaliser) of int64 keys, as uint64."""
     x = keys.view(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) & (2**64 - 1))
@@ -89,7 +111,7 @@ class _ExactVisited:
 
     def __init__(self):
         self.keys = np.empty(0, dtype=np.int64)
-        self.ids = np.empty(0, dtype=np.int64)
+        self.ids = np.empty(0, dtype=np.int32)
 
     def lookup(self, keys):
         """ids of ``keys`` (-1 where not stored)."""
@@ -102,7 +124,7 @@ class _ExactVisited:
     def add(self, sorted_keys, ids):
         pos = np.searchsorted(self.keys, sorted_keys)
         self.keys = np.insert(self.keys, pos, sorted_keys)
-        self.ids = np.insert(self.ids, pos, ids)
+        self.ids = np.insert(self.ids, pos, ids.astype(self.ids.dtype))
 
     def nbytes(self):
         return self.keys.nbytes + self.ids.nbytes
@@ -200,7 +222,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     if expander is None:
         def expander_map(chunks):
             for c in chunks:
-                yield vm.expand(c, symmetry, por)
+                yield expand_chunk(vm, c, symmetry, por)
     else:
         expander_map = expander.map
 
@@ -224,21 +246,23 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     pending = len(state_k) + len(trans_k)
     start = time.perf_counter()
 
-    level_keys: list = []   # per level, keys in discovery order (exact mode)
+    level_keys: list = []    # per level, keys in discovery order (exact mode)
     level_parent: list = []  # per level, parent id of each state
     level_aid: list = []     # per level, action id from the parent
     level_scope: list = []   # per level, in-scope mask (graph properties)
-    edges_src: list = []
-    edges_dst: list = []
+    level_deg: list = []     # per expanded level, out-degree of each state (graph properties)
+    level_dst: list = []     # per expanded level, successor ids grouped by source
     n_states = 0
     n_explored_transitions = 0
 
-    def commit_level(keys, parents, aids):
+    def commit_level(keys, parents, aids, sorted_keys=None, sorted_ids=None):
         """Stores a new level (keys in discovery order); checks state invariants."""
         nonlocal n_states
         ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        visited.add(keys[order], ids[order])
+        if sorted_keys is None:
+            order = np.argsort(keys)
+            sorted_keys, sorted_ids = keys[order], ids[order]
+        visited.add(sorted_keys, sorted_ids)
         level_keys.append(keys if keep_keys else None)
         level_parent.append(parents.astype(np.int32 if n_states + len(keys) < 2**31
                                            else np.int64))
@@ -280,30 +304,29 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                 stop_reason = f"state limit {options.max_states} reached"
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
-            cand_keys, cand_src, cand_aid = [], [], []
-            pend_edges = []  # (src ids, dst ids with -1 for new, dst keys)
+            succ_keys, succ_src, succ_aid, succ_u, succ_f, succ_inv = [], [], [], [], [], []
             lvl_trans = 0
             lvl_cov = np.zeros_like(coverage)
             lvl_viol = {p.name: 0 for p, _ in trans_k}
             lvl_found = {}
             offset = base
+            tbase = 0
             timed_out = False
-            for chunk, (src, aids, nxt) in zip(chunks, expander_map(chunks)):
+            for chunk, (src, aids, nxt, uk, uf, inv) in zip(chunks, expander_map(chunks)):
                 if options.max_seconds is not None and \
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                gsrc = src.astype(np.int64) + offset
                 srckeys = chunk[src]
+                gsrc = src.astype(np.int64) + offset
+                succ_keys.append(nxt)
+                succ_src.append(gsrc)
+                succ_aid.append(aids)
+                succ_u.append(uk)
+                succ_f.append(uf + tbase)
+                succ_inv.append(inv)
                 offset += len(chunk)
-                n_explored_transitions_chunk = len(nxt)
-                dst = visited.lookup(nxt)
-                new = dst < 0
-                cand_keys.append(nxt[new])
-                cand_src.append(gsrc[new])
-                cand_aid.append(aids[new])
-                if keep_edges:
-                    pend_edges.append((gsrc, dst, nxt, new))
+                tbase += len(nxt)
                 # transitions between in-scope states: counted and checked
                 if in_scope is not None:
                     both = in_scope(srckeys) & in_scope(nxt)
@@ -321,7 +344,6 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                         if p.name not in found and p.name not in lvl_found:
                             j = int(np.argmax(bad))
                             lvl_found[p.name] = ("transition", int(t_g[j]), int(t_dst[j]))
-                n_explored_transitions += n_explored_transitions_chunk
                 if reporter is not None:
                     stats.explored_states = n_states
                     stats.seconds = time.perf_counter() - start
@@ -335,32 +357,54 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
             for name, v in lvl_viol.items():
                 violations[name] += v
             found.update(lvl_found)
-            keys = np.concatenate(cand_keys) if cand_keys else np.empty(0, np.int64)
-            srcs = np.concatenate(cand_src) if cand_src else np.empty(0, np.int64)
-            aidc = np.concatenate(cand_aid) if cand_aid else np.empty(0, np.int16)
-            uniq, first = np.unique(keys, return_index=True)
-            order = np.sort(first)  # first discovery of each new state, in discovery order
-            new_keys, new_src, new_aid = keys[order], srcs[order], aidc[order]
+            n_explored_transitions += tbase
+            # merge the chunks' sorted distinct successors (sorted queries only)
+            if succ_u:
+                allu = np.sort(np.concatenate(succ_u))
+                head = np.empty(len(allu), dtype=bool)
+                head[:1] = True
+                np.not_equal(allu[1:], allu[:-1], out=head[1:])
+                uniq = allu[head]
+                del allu, head
+            else:
+                uniq = np.empty(0, np.int64)
+            first_u = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
+            t2u = np.empty(tbase, dtype=np.int64)  # each transition's index in uniq
+            t = 0
+            for uk, uf, inv in zip(succ_u, succ_f, succ_inv):
+                pos = np.searchsorted(uniq, uk)
+                np.minimum.at(first_u, pos, uf)
+                t2u[t:t + len(inv)] = pos[inv]
+                t += len(inv)
+            del succ_u, succ_f, succ_inv
+            ids_u = visited.lookup(uniq)  # sorted queries: cache-friendly
+            is_new = ids_u < 0
+            sf = np.sort(first_u[is_new])  # first discoveries of new states, in order
+            del first_u
+            cut = len(sf)
             truncated = False
-            if options.max_states is not None and n_states + len(new_keys) > options.max_states:
+            if options.max_states is not None and n_states + cut > options.max_states:
                 cut = options.max_states - n_states
-                new_keys, new_src, new_aid = new_keys[:cut], new_src[:cut], new_aid[:cut]
                 truncated = True
+            keys = np.concatenate(succ_keys) if succ_keys else np.empty(0, np.int64)
+            srcs = np.concatenate(succ_src) if succ_src else np.empty(0, np.int64)
+            aidc = np.concatenate(succ_aid) if succ_aid else np.empty(0, np.int16)
+            del succ_keys, succ_src, succ_aid
+            sel = sf[:cut]
+            new_keys, new_src, new_aid = keys[sel], srcs[sel], aidc[sel]
+            ids_u = ids_u.astype(np.int64)
+            ids_u[t2u[sf]] = np.arange(n_states, n_states + len(sf))
             next_base = n_states
             if keep_edges and not truncated:
-                # ids of the new states, looked up among the sorted unique keys
-                # ``uniq`` is sorted and ``first`` gives each one's first position; the id
-                # of uniq[r] is next_base + the rank of first[r] among the sorted firsts
-                id_of_uniq = next_base + np.searchsorted(order, first)
-                for gsrc, dst, nxt, new in pend_edges:
-                    if new.any():
-                        pos = np.searchsorted(uniq, nxt[new])
-                        dst = dst.copy()
-                        dst[new] = id_of_uniq[pos]
-                    edges_src.append(gsrc.astype(np.int32))
-                    edges_dst.append(dst.astype(np.int32))
+                level_dst.append(ids_u[t2u].astype(np.int32))
+                level_deg.append(np.bincount(srcs - base, minlength=len(frontier))
+                                 .astype(np.uint8))
             if len(new_keys):
-                commit_level(new_keys, new_src, new_aid)
+                if truncated:
+                    commit_level(new_keys, new_src, new_aid)
+                else:
+                    commit_level(new_keys, new_src, new_aid, uniq[is_new], ids_u[is_new])
+            del keys, srcs, aidc, uniq, t2u, ids_u
             depth += 1
             base = next_base
             frontier = new_keys
@@ -409,8 +453,8 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     for p in properties:
         hit = found.get(p.name)
         if p.kind == "graph property":
-            bad = _graph_violations(dict(graph_k)[p], level_keys, level_scope, edges_src,
-                                    edges_dst) if stats.exhausted else None
+            bad = _graph_violations(dict(graph_k)[p], level_keys, level_scope, level_deg,
+                                    level_dst) if stats.exhausted else None
             violations[p.name] = 0 if bad is None else len(bad)
             hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
         results[p.name] = _property_result(p, model, hit, stats, chain, symmetry, vm)
@@ -423,7 +467,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     result.stored_bytes = (visited.nbytes() + sum(x.nbytes for x in level_parent)
                            + sum(x.nbytes for x in level_aid)
                            + sum(x.nbytes for x in level_keys if x is not None)
-                           + sum(x.nbytes for x in edges_src) + sum(x.nbytes for x in edges_dst))
+                           + sum(x.nbytes for x in level_deg) + sum(x.nbytes for x in level_dst))
     return result
 
 
@@ -446,33 +490,31 @@ def _aid_of(level_parent, level_aid, j):
     return int(level_aid[lvl][j - sum(len(x) for x in level_parent[:lvl])])
 
 
-def _graph_violations(kernels, level_keys, level_scope, edges_src, edges_dst):
-    """Ids of in-scope states with no path to a goal, in discovery order."""
+def _graph_violations(kernels, level_keys, level_scope, level_deg, level_dst):
+    """Ids of in-scope states with no path to a goal, in discovery order.
+
+    Backward reachability as a fixpoint over the levels, deepest first: a state reaches a
+    goal when it is one or a successor does. Most edges lead one level deeper, so a pass
+    settles most states and few passes are needed (each is linear in the edges)."""
     _, is_goal = kernels
-    keys = np.concatenate(level_keys)
-    n = len(keys)
+    bases = np.cumsum([0] + [len(k) for k in level_keys])
+    goal = np.concatenate([is_goal(k) for k in level_keys])
+    reached = goal.copy()
+    levels = []
+    for lvl, (deg, dst) in enumerate(zip(level_deg, level_dst)):
+        ends = np.cumsum(deg, dtype=np.int64)
+        levels.append((lvl, ends - deg, ends, dst))
+    changed = True
+    while changed:
+        changed = False
+        for lvl, starts, ends, dst in reversed(levels):
+            hit = np.concatenate(([0], np.cumsum(reached[dst], dtype=np.int64)))
+            now = goal[bases[lvl]:bases[lvl + 1]] | (hit[ends] > hit[starts])
+            old = reached[bases[lvl]:bases[lvl + 1]]
+            if (now != old).any():
+                changed = True
+                reached[bases[lvl]:bases[lvl + 1]] = now
     scope = np.concatenate(level_scope)
-    reached = is_goal(keys)
-    src = np.concatenate(edges_src) if edges_src else np.empty(0, np.int32)
-    dst = np.concatenate(edges_dst) if edges_dst else np.empty(0, np.int32)
-    del keys
-    order = np.argsort(dst, kind="stable")
-    preds = src[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dst, minlength=n), out=indptr[1:])
-    del order, dst, src
-    frontier = np.nonzero(reached)[0]
-    while len(frontier):
-        starts = indptr[frontier]
-        lens = indptr[frontier + 1] - starts
-        total = int(lens.sum())
-        if total == 0:
-            break
-        offs = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
-        p = preds[offs + np.arange(total)]
-        p = np.unique(p[~reached[p]])
-        reached[p] = True
-        frontier = p
     return np.nonzero(scope & ~reached)[0]
 
 

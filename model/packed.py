@@ -149,14 +149,19 @@ class PackedModel:
 
     def canonical(self, keys: np.ndarray) -> np.ndarray:
         """The representative of each state: enactor codes sorted ascending (the same
-        representative as ``Protocol.canonical``, which sorts (pc, held) tuples)."""
+        representative as ``Protocol.canonical``, which sorts (pc, held) tuples).
+        An odd-even transposition network over the code columns: no per-row Python work."""
         if self.n == 1:
             return keys
-        codes = np.stack(self._codes(keys), axis=1)
-        codes.sort(axis=1)
+        codes = self._codes(keys)
+        n = self.n
+        for rnd in range(n):
+            for j in range(rnd % 2, n - 1, 2):
+                a, b = codes[j], codes[j + 1]
+                codes[j], codes[j + 1] = np.minimum(a, b), np.maximum(a, b)
         out = keys & ~np.int64(self._emask)
-        for j in range(self.n):
-            out |= codes[:, j] << (j * self.w)
+        for j in range(n):
+            out |= codes[j] << (j * self.w)
         return out
 
     # -- successors -----------------------------------------------------------------------
