@@ -14,6 +14,7 @@ from html import escape
 from dnsrace.model import endpoint_name
 
 from .lanes import is_stale, lifelines, short_label, target_of
+from ..timeline import timeline_section  # timed traces only (docs/TIMING.md)
 
 __all__ = ["NAME", "SUFFIX", "write", "svg_diagram"]
 
@@ -237,6 +238,7 @@ def write(trace, model=None) -> str:
 <h2>Sequence diagram</h2>
 {svg_diagram(trace)}
 </section>
+{timeline_section(trace)}
 <section id="explorer">
 <h2>State at each step</h2>
 <div class="controls"><button id="prev" type="button">&#9664; previous</button>

@@ -99,3 +99,27 @@ def test_delays_json(capsys):
 def test_delays_bad_input(capsys, args, words):
     code, _out, err = run(capsys, "delays", *SMALL, *args)
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_html_report_draws_a_timeline_for_timed_traces(capsys, tmp_path):
+    from dnsrace.checker.cli.timing import run_timed_check
+    from dnsrace.checker.formats import html_page
+    from dnsrace.checker.timeline import timeline_lanes
+    from dnsrace.invariants import resolve_properties
+    from dnsrace.model import Config, DnsSystem
+    from dnsrace.model.timing import Timing
+
+    m = DnsSystem(Config(2, 3, 2, 1), "original")
+    _r, traces, _ = run_timed_check(m, resolve_properties(["no-dangling"]), Timing(write="0:0.5"))
+    trace = traces["no-dangling"]
+    lanes = {lane["lane"]: lane["bars"] for lane in timeline_lanes(trace)}
+    assert set(lanes) == {"planner", "enactor-1", "enactor-2"}
+    longest = max(b["end"] - b["start"] for bars in lanes.values() for b in bars)
+    assert longest == Timing(write="0:0.5").write.hi          # the stall, as long as allowed
+    page = html_page.write(trace, m)
+    assert '<section id="timeline">' in page and 'class="bar' in page
+    untimed = run(capsys, "check", *SMALL, "--property", "no-dangling", "--quiet", "--export",
+                  str(tmp_path))
+    assert untimed[0] == 1
+    html = [f for f in tmp_path.iterdir() if f.suffix == ".html"][0].read_text()
+    assert 'id="timeline"' not in html
