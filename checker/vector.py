@@ -185,13 +185,13 @@ class _BitstateVisited:
 
     def add(self, sorted_keys, ids):
         m = float(1 << self.bits)
-        fill = self.set_bits / m
         # a new state is omitted when all its k bits are already set: about fill^k each
-        self.expected += len(sorted_keys) * fill ** self.k
+        self.expected += len(sorted_keys) * (self.set_bits / m) ** self.k
         for pos in self._positions(sorted_keys):
-            np.bitwise_or.at(self.table, pos >> 3, np.left_shift(1, pos & 7).astype(np.uint8))
-        self.set_bits = int(np.unpackbits(self.table).sum()) if len(sorted_keys) else \
-            self.set_bits
+            pos = np.unique(pos)
+            byte, bit = pos >> 3, np.left_shift(1, pos & 7).astype(np.uint8)
+            self.set_bits += int(((self.table[byte] & bit) == 0).sum())
+            np.bitwise_or.at(self.table, byte, bit)
 
     def nbytes(self):
         return self.table.nbytes
@@ -231,7 +231,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
     elif lossy == "bitstate":
-        visited = _BitstateVisited(lossy_bits or 30)
+        visited = _BitstateVisited(lossy_bits or 28)
     else:
         raise ValueError(f"unknown lossy mode {lossy!r} (valid: {', '.join(LOSSY_MODES)})")
     keep_keys = lossy is None

@@ -9,6 +9,9 @@ import click
 from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
 
 from ..bfs import explore
+from ..engines import ENGINES, EngineError, EngineOptions
+from ..engines import run as run_engine
+from ..vector import LOSSY_MODES
 from ..render import render_result
 from ..report import result_to_json
 from ..result import VIOLATED, Options
@@ -22,9 +25,20 @@ from .timing import build_timing, timed_command, timing_options
 __all__ = ["check", "run_check"]
 
 
-def run_check(model, properties, options: Options, reporter=None):
-    """Explores and turns every counterexample into a Trace. Returns (result, traces)."""
-    result = explore(model, properties, options, reporter)
+def run_check(model, properties, options: Options, reporter=None, engine=None):
+    """Explores and turns every counterexample into a Trace. Returns (result, traces).
+    ``engine`` (``EngineOptions``) chooses the engine (docs/PERFORMANCE.md); None runs the
+    object BFS. What ran is in ``result.engine_info`` (None for the object BFS default)."""
+    if engine is None:
+        result, info = explore(model, properties, options, reporter), None
+    else:
+        from dnsrace.model.packed import vector_model
+        try:
+            result, info = run_engine(model, properties, options, reporter, engine=engine,
+                                      vectorize=vector_model)
+        except EngineError as exc:
+            raise InputError(str(exc)) from None
+    result.engine_info = info
     traces = {
         name: build_trace(model, name, pr.trace, pr.explanation)
         for name, pr in result.properties.items()
@@ -45,13 +59,28 @@ def run_check(model, properties, options: Options, reporter=None):
               help="Stop after this many seconds (verdict incomplete, exit 3).")
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="Exploration engine: auto picks the fastest exact one (vector when the "
+                   "protocol has a packed form, else object).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes generating successors (vector engine).")
+@click.option("--no-por", is_flag=True,
+              help="No partial-order reduction (vector engine; on by default unless "
+                   "--no-reduction).")
+@click.option("--lossy", type=click.Choice(LOSSY_MODES), default=None,
+              help="Remember states by hash only (vector engine): less memory, and a verdict "
+                   "'holds' becomes probabilistic (the estimate is printed).")
+@click.option("--lossy-bits", type=click.IntRange(min=8, max=40), default=None,
+              help="Signature bits (hashcompact, default 32) or log2 of the bit table "
+                   "(bitstate, default 28).")
 @timing_options
 @output_options
 @export_options
 @click.pass_context
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
-          export_formats=None, force=False, **timing_args):
+          export_formats=None, force=False, engine="auto", workers=1, no_por=False,
+          lossy=None, lossy_bits=None, **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -73,13 +102,19 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                       max_seconds=max_seconds, stop_early=not keep_going)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
-        result, traces = run_check(model, properties, options, reporter)
+        result, traces = run_check(model, properties, options, reporter, EngineOptions(
+            engine, False if no_por else None, workers, lossy, lossy_bits))
     finally:
         if reporter is not None:
             reporter.done()
+    info = result.engine_info
     if as_json:
-        click.echo(json.dumps(result_to_json(model, result, traces), indent=2))
+        doc = result_to_json(model, result, traces)
+        doc["engine"] = info.as_dict() if info is not None else None
+        click.echo(json.dumps(doc, indent=2))
     elif not quiet:
         click.echo(render_result(model, result, traces))
+        if info is not None:
+            click.echo(info.describe())
     write_export(model, traces, export, quiet)
     ctx.exit(exit_code_for(result.verdict))

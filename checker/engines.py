@@ -1,0 +1,164 @@
+"""Choosing and running an exploration engine. Nothing here knows about DNS.
+
+Engines (``--engine``):
+
+- ``object``: ``checker.bfs``, breadth-first over the model's own state objects. Works for
+  every model (user protocols included); the reference.
+- ``vector``: ``checker.vector``, breadth-first over packed states with numpy, for models
+  that have a vector form (``vectorize(model)`` returns one). Same visiting order, counts,
+  verdicts and counterexamples as ``object``, many times faster. Optional: partial-order
+  reduction (``por``), worker processes (``workers``), lossy state storage (``lossy``).
+- ``auto`` (default): the fastest exact engine available: ``vector`` when the model and
+  every property have a vector form, else ``object``.
+
+With partial-order reduction the verdicts are exact but the counts are those of the reduced
+graph, and a reduced graph's breadth-first depths are not the plain ones: when the reduced
+run finds a violation, the engine reruns without the reduction to report shortest
+counterexamples (docs/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import bfs, vector
+from .result import VIOLATED, Options
+
+__all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run"]
+
+ENGINES = ("auto", "object", "vector")
+
+
+class EngineError(ValueError):
+    """An engine option that cannot apply to this run; the message says why."""
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine, and its options. ``por=None`` means: on when ``Options.symmetry`` is
+    (``--no-reduction`` turns every reduction off)."""
+
+    engine: str = "auto"
+    por: bool | None = None
+    workers: int = 1
+    lossy: str | None = None
+    lossy_bits: int | None = None
+
+
+@dataclass
+class EngineInfo:
+    """What actually ran, for the output."""
+
+    engine: str = "object"
+    por: bool = False
+    workers: int = 1
+    lossy: object = None  # vector.LossyInfo
+    bytes_per_state: float | None = None
+    notes: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"engine": self.engine, "partial_order_reduction": self.por,
+                "workers": self.workers,
+                "lossy": self.lossy.as_dict() if self.lossy is not None else None,
+                "bytes_per_state": None if self.bytes_per_state is None
+                else round(self.bytes_per_state, 1),
+                "notes": list(self.notes)}
+
+    def describe(self) -> str:
+        text = f"Engine: {self.engine}"
+        if self.engine == "vector":
+            text += (f" (packed states, {self.bytes_per_state:.1f} bytes/state"
+                     if self.bytes_per_state else " (packed states")
+            text += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
+            text += f", partial-order reduction {'on' if self.por else 'off'})"
+        for note in self.notes:
+            text += f"\n  {note}"
+        if self.lossy is not None:
+            lz = self.lossy
+            text += (f"\n  Lossy mode {lz.mode} ({lz.bits} bits): a verdict 'holds' is "
+                     f"probabilistic; estimated probability that a reachable state was "
+                     f"never explored: {lz.omission_probability:.2g} "
+                     f"(expected omissions {lz.expected_omissions:.2g}).")
+        return text
+
+
+def _vector_ready(model, properties, vectorize) -> str | None:
+    """None when the vector engine can run; else the reason it cannot."""
+    if vectorize is None:
+        return "no vector form was offered for this model"
+    graph = [p for p in properties if p.kind == "graph property"]
+    target = graph[0].graph_model(model) if graph else model
+    vm = vectorize(target)
+    if vm is None:
+        return f"protocol {getattr(getattr(model, 'protocol', None), 'name', model)!r} " \
+               "has no packed form"
+    try:
+        vector.vector_kernels(vm, model, properties)
+    except vector.Unsupported as exc:
+        return str(exc)
+    return None
+
+
+def run(model, properties, options: Options = Options(), reporter=None, *,
+        engine: EngineOptions = EngineOptions(), vectorize=None):
+    """Runs the chosen engine. Returns ``(result, info)``; raises EngineError when an
+    option cannot apply (for example ``--workers`` with the object engine)."""
+    if engine.engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine.engine!r} (valid: {', '.join(ENGINES)})")
+    why_not = _vector_ready(model, properties, vectorize)
+    name = engine.engine
+    wants_vector = engine.workers > 1 or engine.lossy is not None or bool(engine.por)
+    if name == "auto":
+        name = "vector" if why_not is None else "object"
+        if name == "object" and wants_vector:
+            raise EngineError(f"--workers, --lossy and --por need the vector engine: {why_not}")
+    elif name == "vector" and why_not is not None:
+        raise EngineError(f"the vector engine cannot run this check: {why_not}")
+    elif name == "object" and wants_vector:
+        raise EngineError("--workers, --lossy and --por need the vector engine")
+    if engine.workers < 1:
+        raise EngineError("--workers must be at least 1")
+
+    if name == "object":
+        info = EngineInfo("object")
+        if why_not is not None and engine.engine == "auto" and vectorize is not None:
+            info.notes.append(f"(object engine: {why_not})")
+        return bfs.explore(model, properties, options, reporter), info
+
+    por = options.symmetry if engine.por is None else engine.por
+    if engine.lossy is not None and any(p.kind == "graph property" for p in properties):
+        names = ", ".join(p.name for p in properties if p.kind == "graph property")
+        raise EngineError(f"a lossy search cannot decide {names}: choose other properties "
+                          "with --property")
+    info = EngineInfo("vector", workers=engine.workers)
+    result = _run_vector(model, properties, options, reporter, engine, vectorize, por)
+    info.por = bool(getattr(result, "por", False))
+    if info.por and result.verdict == VIOLATED:
+        info.notes.append("The reduced search found a violation; rerun without partial-order "
+                          "reduction for shortest counterexamples (counts below are plain).")
+        result = _run_vector(model, properties, options, reporter, engine, vectorize, False)
+        info.por = False
+    info.lossy = getattr(result, "lossy", None)
+    stored = getattr(result, "stored_bytes", None)
+    if stored and result.stats.explored_states:
+        info.bytes_per_state = stored / result.stats.explored_states
+    if not result.stats.exhausted:
+        info.notes.append(f"Every state up to depth {result.stats.depth} was explored.")
+    return result, info
+
+
+def _run_vector(model, properties, options, reporter, engine, vectorize, por):
+    expander = None
+    if engine.workers > 1:
+        from .parallel import ProcessExpander
+        graph = [p for p in properties if p.kind == "graph property"]
+        vm = vectorize(graph[0].graph_model(model) if graph else model)
+        expander = ProcessExpander(vm, engine.workers, options.symmetry and vm.symmetric,
+                                   por and all(vm.por_sound_for(p) for p in properties))
+    try:
+        return vector.explore(model, properties, options, reporter, vectorize=vectorize,
+                              por=por, expander=expander, lossy=engine.lossy,
+                              lossy_bits=engine.lossy_bits)
+    finally:
+        if expander is not None:
+            expander.close()
