@@ -14,17 +14,19 @@ import click
 from dnsrace.model import PROTOCOLS, Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol
 from dnsrace.model import resolve_protocol
 from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
+from dnsrace.model.timing import Interval
 
 from ..compare import Run, compare as run_compare, smallest_failures
 from ..result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, size_options
+from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
 
 FORMAT = "dnsrace-compare/1"
-DEFAULT_LEASE = "1"  # one plan interval at the default timing
+DEFAULT_LEASE = "1"  # lease length when --interval lease=... is not given: one plan interval
 
 # Every spelling --sweep accepts, by the Config field it sets.
 SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "plans",
@@ -46,26 +48,13 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Stop each run after this many states (its verdicts may be incomplete).")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop each run after this many seconds.")
-@click.option("--timing", "timed", is_flag=True,
-              help="Also decide no-dangling and monotonic under timing bounds (docs/TIMING.md "
-                   "defaults, changed by the options below).")
-@click.option("--plan-interval", default=None, metavar="LO:HI",
-              help="Time between plans (implies --timing).")
-@click.option("--write-time", default=None, metavar="LO:HI",
-              help="Time of a write after the enactor's previous step (implies --timing).")
-@click.option("--check-time", default=None, metavar="LO:HI",
-              help="Time of recheck's re-read (implies --timing).")
-@click.option("--cleanup-time", default=None, metavar="LO:HI",
-              help="Time of a cleanup after the last write (implies --timing).")
-@click.option("--lease-time", default=None, metavar="L",
-              help=f"Lease length for the lease variants: it expires exactly L after it is "
-                   f"taken (LO:HI if uncertain; default {DEFAULT_LEASE}). Implies --timing.")
+@timing_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--markdown", is_flag=True, help="A Markdown table, for a design review or PR.")
 @click.pass_context
 def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sweep_spec,
             no_reduction, max_states, max_seconds, timed, plan_interval, write_time, check_time,
-            cleanup_time, lease_time, as_json, markdown):
+            cleanup_time, extra_intervals, as_json, markdown):
     """Compare protocols: for each, every property's verdict, the length of its shortest
     counterexample and the states explored. With --sweep, the smallest sizes at which each
     property fails, or that it held at every size of the grid.
@@ -105,14 +94,14 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             runs.append(Run(labels[name], point, DnsSystem(config, protocol)))
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=False)
-    bounds = {"plan": plan_interval, "write": write_time, "check": check_time,
-              "cleanup": cleanup_time, "lease": lease_time}
-    timing = None
-    if timed or any(v is not None for v in bounds.values()):
+    timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
+                          extra_intervals)
+    if timing is not None:
         if axes:
             raise InputError("--timing does not combine with --sweep yet: compare timed "
                              "verdicts at one size")
-        timing = _timing(bounds)
+        if "lease" not in timing.extra:  # the lease variants need a length; one plan interval
+            timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run)
@@ -133,19 +122,6 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             click.echo(f"Timed columns: exact zone exploration under {timing}.")
     incomplete = any(INCOMPLETE in r.status.values() or not r.exhausted for r in rows)
     ctx.exit(EXIT_INCOMPLETE if incomplete else EXIT_HOLDS)
-
-
-def _timing(bounds: dict):
-    """The Timing of the options (model/timing.py), or InputError with one line."""
-    from dnsrace.model.timing import BASE_INTERVALS, Interval, Timing, TimingError  # noqa: PLC0415
-
-    try:
-        base = {name: Interval.parse(text, BASE_INTERVALS[name]) for name, text in bounds.items()
-                if text is not None and name != "lease"}
-        lease = Interval.parse(bounds["lease"] or DEFAULT_LEASE, "--lease-time")
-        return Timing(**base, extra={"lease": lease})
-    except TimingError as exc:
-        raise InputError(str(exc)) from None
 
 
 def _timed_runner(timing, properties, options):

@@ -140,15 +140,17 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 def test_timing_adds_a_timed_verdict_per_safety_property(capsys):
     pytest.importorskip("dnsrace.checker.timed")
     code, out, _ = run(capsys, "--protocols", "original,lease,lease+fencing", "--json",
-                       "--write-time", "0:1", "--lease-time", "1", "-n", "2", "-p", "3", "-e", "2")
+                       "--write-time", "0:1", "--interval", "lease=1", "-n", "2", "-p", "3", "-e", "2")
     doc = json.loads(out)
     assert code == 0 and doc["timing"]["lease"] == ["1", "1"]
+    code, out, _ = run(capsys, "--protocols", "lease", "--json", "--timing", *SMALL)
+    assert json.loads(out)["timing"]["lease"] == ["1", "1"]  # the default lease length
     timed = {r["protocol"]: r["timed"] for r in doc["runs"]}
     # a lease of 1 is shorter than 2 writes of up to 1 each: the race survives it
     assert timed["lease"]["no-dangling"]["status"] == "violated"
     assert timed["lease+fencing"]["no-dangling"] == {"status": "holds", "shortest": None}
     assert timed["original"]["recoverable"]["status"] == "not analysed"
-    code, out, _ = run(capsys, "--protocols", "lease", "--lease-time", "2.5", "-n", "2", "-p", "3",
+    code, out, _ = run(capsys, "--protocols", "lease", "--interval", "lease=2.5", "-n", "2", "-p", "3",
                        "-e", "2", "--write-time", "0:1")
     header, row = out.splitlines()[2], out.splitlines()[3]
     assert "no-dangling (timed)" in header and row.split()[7:9] == ["holds", "holds"]
@@ -156,7 +158,8 @@ def test_timing_adds_a_timed_verdict_per_safety_property(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--write-time", "2:1"], "--write-time: interval [2, 1] is empty"),
-    (["--lease-time", "soon"], "--lease-time: 'soon' is not a number"),
+    (["--interval", "lease=soon"], "--interval lease: 'soon' is not a number"),
+    (["--interval", "lease"], "--interval 'lease': write NAME=LO:HI"),
     (["--timing", "--sweep", "plans=2..3"], "--timing does not combine with --sweep yet"),
 ])
 def test_bad_timing_exits_2(capsys, argv, message):
