@@ -97,14 +97,16 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
     if timing is not None:
-        if axes:
-            raise InputError("--timing does not combine with --sweep yet: compare timed "
-                             "verdicts at one size")
         if "lease" not in timing.extra:  # the lease variants need a length; one plan interval
             timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run)
+    if timing is not None and axes:  # sweep the timed verdicts like the others
+        for r in rows:
+            for p, (status, n) in r.extra["timed"].items():
+                if status != "not analysed":
+                    r.status[f"{p} (timed)"], r.shortest[f"{p} (timed)"] = status, n
     prop_names = [p.name for p in properties]
     summaries = {labels[spec]: p.summary for spec, p in loaded.items()}
     if as_json:
@@ -194,6 +196,12 @@ def _config_text(base: dict, axes: dict) -> str:
     return ", ".join(swept + fixed)
 
 
+def _sweep_columns(fails: dict, props: list) -> list:
+    """The properties, then their timed verdicts when --timing was given."""
+    some = next(iter(fails.values()), {})
+    return props + [f"{p} (timed)" for p in props if f"{p} (timed)" in some]
+
+
 def _sweep_cell(cell: dict, total: int) -> str:
     if cell["violated_at"]:
         return "fails from " + " / ".join(point_label(p) for p in cell["violated_at"])
@@ -218,8 +226,9 @@ def render_table(base, axes, props, rows, symmetry) -> str:
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
-        body = [[label] + [_sweep_cell(fails[label][p], total) for p in props] for label in fails]
-        table = _columns(["protocol"] + props, body, set())
+        cols = _sweep_columns(fails, props)
+        body = [[label] + [_sweep_cell(fails[label][p], total) for p in cols] for label in fails]
+        table = _columns(["protocol"] + cols, body, set())
         note = (f"Checked {total} sizes per protocol; \"fails from\" lists the smallest sizes "
                 "(no other failing size is below them in every parameter).")
     else:
@@ -241,11 +250,12 @@ def render_markdown(base, axes, props, rows, symmetry) -> str:
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
-        lines += ["| protocol | " + " | ".join(props) + " |",
-                  "|---|" + "---|" * len(props)]
+        cols = _sweep_columns(fails, props)
+        lines += ["| protocol | " + " | ".join(cols) + " |",
+                  "|---|" + "---|" * len(cols)]
         for label, cells in fails.items():
             lines.append(f"| `{label}` | "
-                         + " | ".join(_sweep_cell(cells[p], total) for p in props) + " |")
+                         + " | ".join(_sweep_cell(cells[p], total) for p in cols) + " |")
         return "\n".join(lines)
     tprops = _timed_props(rows, props)
     lines += ["| protocol | " + " | ".join(props + [f"{p} (timed)" for p in tprops])

@@ -160,8 +160,19 @@ def test_timing_adds_a_timed_verdict_per_safety_property(capsys):
     (["--write-time", "2:1"], "--write-time: interval [2, 1] is empty"),
     (["--interval", "lease=soon"], "--interval lease: 'soon' is not a number"),
     (["--interval", "lease"], "--interval 'lease': write NAME=LO:HI"),
-    (["--timing", "--sweep", "plans=2..3"], "--timing does not combine with --sweep yet"),
 ])
 def test_bad_timing_exits_2(capsys, argv, message):
     code, out, err = run(capsys, "--protocols", "cas", *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_timed_sweep_finds_where_the_lease_stops_being_long_enough(capsys):
+    pytest.importorskip("dnsrace.checker.timed")
+    # a lease of 2 outlasts one write of up to 1; with two, L = E x W_hi and the race is back
+    code, out, _ = run(capsys, "--protocols", "lease", "--sweep", "endpoints=1..3", "-n", "2",
+                       "-p", "3", "--write-time", "0:1", "--interval", "lease=2",
+                       "--property", "no-dangling")
+    assert code == 0
+    header, row = out.splitlines()[2], out.splitlines()[3]
+    assert header.split() == ["protocol", "no-dangling", "no-dangling", "(timed)"]
+    assert "fails from endpoints=1" in row and row.endswith("fails from endpoints=2")
