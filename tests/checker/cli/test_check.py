@@ -110,7 +110,7 @@ def test_an_internal_error_exits_4_with_a_traceback(capsys, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("engine bug")
 
-    monkeypatch.setattr(check_module, "explore", boom)
+    monkeypatch.setattr(check_module, "run_check", boom)
     code, out, err = run(capsys, "check")
     assert code == 4
     assert "Traceback" in err and "engine bug" in err and "internal error" in err
@@ -129,7 +129,7 @@ def test_interrupt_prints_partial_result_and_exits_3(capsys, monkeypatch):
         return real(self, state)
 
     monkeypatch.setattr(system.DnsSystem, "successors", flaky)
-    code, out, _ = run(capsys, "check", "--protocol", "cas")
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--engine", "object")
     assert code == 3
     assert "Stopped early: interrupted" in out
 
