@@ -1,0 +1,71 @@
+"""`dnsrace check --engine/--workers/--no-por/--lossy`: same verdicts, engine in the output."""
+
+import json
+
+from dnsrace.checker.cli import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_engine_is_the_vector_engine_and_agrees_with_the_object_engine(capsys):
+    docs = {}
+    for engine in ("auto", "object", "vector"):
+        code, out, _ = run(capsys, "check", "--json", "--engine", engine)
+        assert code == 1
+        docs[engine] = json.loads(out)
+    assert docs["auto"]["engine"]["engine"] == "vector"
+    assert docs["object"]["engine"]["engine"] == "object"
+    for doc in docs.values():
+        doc.pop("engine")
+        doc["stats"].pop("seconds")
+        doc["stats"].pop("states_per_second")
+    assert docs["auto"] == docs["object"] == docs["vector"]
+
+
+def test_the_patch_holds_with_reduction_and_says_so(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas")
+    assert code == 0
+    assert "Engine: vector" in out and "partial-order reduction on" in out
+
+
+def test_no_reduction_reproduces_model_md_on_the_vector_engine(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--no-reduction",
+                       "--property", "no-dangling", "--property", "monotonic", "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["engine"]["engine"] == "vector"
+    assert not doc["engine"]["partial_order_reduction"]
+    assert (doc["stats"]["states"], doc["stats"]["transitions"]) == (19_490, 61_294)
+
+
+def test_workers_give_the_same_answer(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--workers", "2", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["engine"]["workers"] == 2
+    assert doc["verdict"] == "holds"
+
+
+def test_lossy_mode_prints_the_omission_probability(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--lossy", "hashcompact",
+                       "--property", "no-dangling")
+    assert code == 0
+    assert "'holds' is probabilistic" in out and "never explored" in out
+
+
+def test_bad_engine_combinations_are_usage_errors(capsys):
+    code, _, err = run(capsys, "check", "--lossy", "bitstate")
+    assert code == 2 and "recoverable" in err
+    code, _, err = run(capsys, "check", "--engine", "object", "--workers", "2")
+    assert code == 2 and "vector engine" in err
+    code, _, err = run(capsys, "check", "--engine", "warp")
+    assert code == 2
+
+
+def test_state_limit_reports_the_depth_explored(capsys):
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--max-states", "2000")
+    assert code == 3
+    assert "Every state up to depth" in out
