@@ -37,6 +37,7 @@ NOT_ANALYSED = "not analysed"
 @dataclass(frozen=True)
 class TimedOptions:
     symmetry: bool = True
+    extrapolation: str = "m"   # "m" (Extra_M) or "lu" (Extra_LU+, coarser): both exact
     max_zones: int | None = None
     max_seconds: float | None = None
     stop_early: bool = True
@@ -89,6 +90,17 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
     n_clocks = len(view.clocks)
     d = n_clocks + 1
     M = [0] + [_scaled(m, scale) for m in view.max_constants()]
+    if options.extrapolation == "lu":
+        L, U = view.lu_constants()
+        L = [0] + [_scaled(v, scale) for v in L]
+        U = [0] + [_scaled(v, scale) for v in U]
+
+        def extrapolate(D, d, _M):
+            return Z.extrapolate_lu(D, d, L, U)
+    elif options.extrapolation == "m":
+        extrapolate = Z.extrapolate
+    else:
+        raise ValueError(f"unknown extrapolation {options.extrapolation!r}")
     symmetry = options.symmetry and getattr(view, "symmetric", False) and \
         view.clock_permutation(tuple(range(len(view.symmetry_keys(view.init_states()[0]))))) \
         is not None
@@ -160,6 +172,9 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
     found: dict = {}
     stats = TimedStats()
     start = time.perf_counter()
+    depth_of: list = []
+    covered = bytearray()
+    frontier = [0]  # index of the next node to explore
 
     def add(s, D, par, action, order, depth):
         lst = stored.get(s)
@@ -172,7 +187,21 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
                 if Z.includes(nodes_zone[j], Dt):
                     stats.subsumed += 1
                     return None
+            # Waiting zones of the same depth that the new one includes need not be explored
+            # (same depth: counterexamples stay shortest). Stored zones of earlier depths stay.
+            Dn = tuple(D)
+            kept = []
+            for j in lst:
+                if j >= frontier[0] and depth_of[j] == depth and Z.includes(Dn, nodes_zone[j]):
+                    covered[j] = 1
+                    stats.subsumed += 1
+                else:
+                    kept.append(j)
+            if len(kept) != len(lst):
+                lst[:] = kept
         j = len(nodes_state)
+        depth_of.append(depth)
+        covered.append(0)
         nodes_state.append(s)
         nodes_zone.append(tuple(D))
         parent.append(par)
@@ -195,7 +224,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
             continue
         Z.up(D, d)
         inv(D, dl)
-        Z.extrapolate(D, d, M)
+        if extrapolate(D, d, M):
+            inv(D, dl)  # between the zone and its abstraction: still exact, and tighter
         order = tuple(range(len(s0.enactors)))
         if symmetry:
             s0, D, order = canon(s0, D)
@@ -222,6 +252,9 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
             s = nodes_state[src]
             Dsrc = nodes_zone[src]
             head += 1
+            frontier[0] = head
+            if covered[src]:
+                continue
             ts, _dl, _ = info(s)
             for action, nxt, guards, resets in ts:
                 D = list(Dsrc)
@@ -241,7 +274,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
                     continue
                 Z.up(D, d)
                 inv(D, ndl)
-                Z.extrapolate(D, d, M)
+                if extrapolate(D, d, M):
+                    inv(D, ndl)
                 stats.transitions += 1
                 for p in trans_inv:
                     if p.name not in found and not p.holds(model, s, action, nxt):

@@ -230,6 +230,14 @@ class TimingRules:
     def enactor_clock(self, i: int) -> int:
         return 1 + i
 
+    def clock_intervals(self, config, timing) -> tuple:
+        """Per clock, the names of the intervals that may guard it (or bound it by a
+        deadline); ``None`` for "any". Only used to choose extrapolation constants, so a
+        superset is always safe."""
+        enactor = ("write", "check", "cleanup") + tuple(sorted(timing.extra))
+        n = len(self.clock_names(config))
+        return (("plan",),) + (enactor,) * config.enactors + (None,) * (n - 1 - config.enactors)
+
     def action_timing(self, model, state, action) -> ActionTiming:
         if action.actor is None:  # the Planner
             return ActionTiming(((0, "plan"),), (0,))
@@ -331,6 +339,19 @@ class TimedView:
 
     def clock_permutation(self, order):
         return self.rules.clock_permutation(self.model.config, order)
+
+    def lu_constants(self):
+        """``(L, U)`` per clock: the largest constant in a lower-bound guard (``x >= lo``) and
+        in an upper-bound guard or deadline (``x <= hi``) on it."""
+        names = self.rules.clock_intervals(self.model.config, self.timing)
+        L, U = [], []
+        for per in names:
+            per = self.timing.names() if per is None else per
+            ivs = [self.timing.interval(n) for n in per]
+            L.append(max([iv.lo for iv in ivs], default=Fraction(0)))
+            U.append(max([iv.hi for iv in ivs if iv.hi is not None] + [iv.lo for iv in ivs],
+                         default=Fraction(0)))
+        return L, U
 
     def max_constants(self):
         """Per clock, the largest constant any guard or deadline compares it with."""

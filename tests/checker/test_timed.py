@@ -187,3 +187,24 @@ def test_default_timing_default_config():
     assert len(r.properties["monotonic"].trace) == 6
     assert r.properties["recoverable"].status == "not analysed"   # never "holds"
     assert r.verdict == "violated"
+
+
+@pytest.mark.parametrize("protocol", ["original", "recheck", "guarded"])
+def test_both_extrapolations_agree(protocol):
+    """Extra_M and the coarser Extra_LU+ are both exact: same verdicts, same shortest runs."""
+    m = DnsSystem(SMALL, protocol)
+    for t in (Timing(), Timing(write="0:0.5"), Timing(plan="1/2:1", write="1/10:1/3"),
+              Timing(write="0:0.45", cleanup="0:0.3")):
+        a = timed(m, t, extrapolation="m")
+        b = timed(m, t, extrapolation="lu")
+        for name in SAFETY:
+            pa, pb = a.properties[name], b.properties[name]
+            assert pa.status == pb.status, (protocol, t, name)
+            if pa.trace is not None:
+                assert len(pa.trace) == len(pb.trace)
+
+
+def test_same_depth_covering_keeps_counts_honest():
+    m = DnsSystem(Config(), "original")
+    r = timed(m, Timing(), stop_early=False)
+    assert r.stats.exhausted and r.stats.zones == 8937 and r.stats.discrete_states == 3759
