@@ -131,7 +131,8 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError(f"a lossy search cannot decide {names}: choose other properties "
                           "with --property")
     info = EngineInfo("vector", workers=engine.workers)
-    result = _run_vector(model, properties, options, reporter, engine, vectorize, por)
+    result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
+                         traces=not por)  # a reduced run's traces would be discarded
     info.por = bool(getattr(result, "por", False))
     if info.por and result.verdict == VIOLATED:
         info.notes.append("The reduced search found a violation; rerun without partial-order "
@@ -147,7 +148,7 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     return result, info
 
 
-def _run_vector(model, properties, options, reporter, engine, vectorize, por):
+def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True):
     expander = None
     if engine.workers > 1:
         from .parallel import ProcessExpander
@@ -158,7 +159,7 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por):
     try:
         return vector.explore(model, properties, options, reporter, vectorize=vectorize,
                               por=por, expander=expander, lossy=engine.lossy,
-                              lossy_bits=engine.lossy_bits)
+                              lossy_bits=engine.lossy_bits, traces=traces)
     finally:
         if expander is not None:
             expander.close()

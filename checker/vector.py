@@ -199,11 +199,12 @@ class _BitstateVisited:
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
             por: bool = False, expander=None, lossy: str | None = None,
-            lossy_bits: int | None = None) -> Result:
+            lossy_bits: int | None = None, traces: bool = True) -> Result:
     """Explores ``vectorize(graph model)`` level by level and decides every property.
 
     Raises ``Unsupported`` when the model has no vector form or a property no kernel.
-    The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    With ``traces=False`` a violated property carries no counterexample (the caller wants
+    only verdicts). The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
     ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
     """
     graph_props = [p for p in properties if p.kind == "graph property"]
@@ -457,6 +458,9 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                                     level_dst) if stats.exhausted else None
             violations[p.name] = 0 if bad is None else len(bad)
             hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
+        if hit is not None and not traces:
+            results[p.name] = PropertyResult(p.name, p.kind, VIOLATED)
+            continue
         results[p.name] = _property_result(p, model, hit, stats, chain, symmetry, vm)
     statuses = [r.status for r in results.values()]
     verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS

@@ -1,0 +1,125 @@
+"""Benchmarks for `dnsrace check`: one fresh process per row, so wall time includes
+interpreter start-up and peak memory is that run's own (``wait4`` rusage).
+
+    python bench/bench.py targets            # the three targets of issue 5
+    python bench/bench.py scaling            # states and time against N, P, E (slow)
+    python bench/bench.py custom -- --enactors 4 --plans 6 --protocol cas
+
+Prints a Markdown table: states, transitions, wall seconds, engine seconds, states/s (states
+explored per engine second), peak MB, bytes per stored state (vector engine), reductions.
+Timings depend on the machine's load; run rows again when they look noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TARGETS = [
+    ("--enactors 5 --plans 8 --endpoints 3 --keep 2 --protocol cas", 30.0),
+    ("--enactors 4 --plans 6 --protocol original --property no-dangling", 1.0),
+    ("--enactors 3 --plans 4", 1.0),
+]
+
+# (protocol, N, P, E, K); `original` is checked with --no-por (a violated protocol gains
+# nothing from partial-order reduction: the engine reruns without it for shortest traces)
+SCALING = [(proto, n, p, e, k) for proto in ("cas", "original") for (n, p, e, k) in [
+    (2, 4, 3, 1), (3, 4, 3, 1), (3, 6, 3, 1), (3, 8, 3, 2), (4, 4, 3, 1), (4, 6, 3, 1),
+    (4, 6, 3, 2), (4, 8, 3, 2), (5, 6, 3, 2), (5, 8, 3, 2), (3, 6, 4, 1), (3, 6, 5, 1),
+    (6, 6, 3, 2), (5, 10, 3, 2), (6, 8, 3, 2),
+]]
+
+
+def dnsrace_command() -> list[str]:
+    exe = shutil.which("dnsrace", path=os.path.dirname(sys.executable)) or shutil.which("dnsrace")
+    return [exe] if exe else [sys.executable, "-c", "from dnsrace.checker.cli import run; run()"]
+
+
+def measure(args: list[str]) -> dict:
+    """Runs `dnsrace check ARGS --json` in a fresh process; returns the row's numbers."""
+    cmd = dnsrace_command() + ["check", *args, "--json"]
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as errf:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errf.seek(0)
+        err = errf.read()
+    peak_mb = usage.ru_maxrss / 1024
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return {"args": " ".join(args), "error": err.decode().strip()[-200:], "wall": wall}
+    s, eng = doc["stats"], doc.get("engine") or {}
+    reductions = []
+    if doc["options"].get("symmetry"):
+        reductions.append("symmetry")
+    if eng.get("partial_order_reduction"):
+        reductions.append("POR")
+    if eng.get("lossy"):
+        reductions.append(f"lossy {eng['lossy']['mode']}")
+    return {
+        "args": " ".join(args), "verdict": doc["verdict"], "exit": proc.returncode,
+        "states": s["states"], "transitions": s["transitions"],
+        "explored": s.get("explored_states", s["states"]), "wall": wall,
+        "engine_s": s["seconds"], "rate": s.get("states_per_second", 0), "peak_mb": peak_mb,
+        "bytes_per_state": eng.get("bytes_per_state"), "engine": eng.get("engine", "object"),
+        "reductions": "+".join(reductions) or "none", "exhausted": s.get("exhausted"),
+    }
+
+
+def run_rows(rows):
+    print("| command (`dnsrace check ...`) | verdict | states | transitions | wall s | engine s "
+          "| states/s | peak MB | bytes/state | engine | reductions |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    results = []
+    for args in rows:
+        r = measure(args)
+        results.append(r)
+        if "error" in r:
+            print(f"| `{r['args']}` | error: {r['error']} | | | {r['wall']:.1f} | | | | | | |")
+        else:
+            bps = f"{r['bytes_per_state']:.0f}" if r["bytes_per_state"] else "-"
+            verdict = r["verdict"] + ("" if r["exhausted"] or r["verdict"] == "violated"
+                                      else " (stopped)")
+            print(f"| `{r['args']}` | {verdict} | {r['states']:,} | {r['transitions']:,} | "
+                  f"{r['wall']:.2f} | {r['engine_s']:.2f} | {r['rate']:,} | {r['peak_mb']:.0f} "
+                  f"| {bps} | {r['engine']} | {r['reductions']} |")
+        sys.stdout.flush()
+    return results
+
+
+def main(argv):
+    what = argv[0] if argv else "targets"
+    if what == "targets":
+        results = run_rows([t.split() for t, _ in TARGETS])
+        for (cmd, limit), r in zip(TARGETS, results):
+            ok = "error" not in r and r["wall"] <= limit and r.get("peak_mb", 0) <= 1024
+            print(f"target {'met' if ok else 'MISSED'}: `dnsrace check {cmd}` "
+                  f"{r['wall']:.2f} s (limit {limit:g} s), {r.get('peak_mb', 0):.0f} MB")
+    elif what == "scaling":
+        rows = []
+        for proto, n, p, e, k in SCALING:
+            args = f"--enactors {n} --plans {p} --endpoints {e} --keep {k} --protocol {proto}"
+            if proto == "original":
+                args += " --no-por"
+            rows.append(args.split() + ["--max-seconds", "300"])
+        run_rows(rows)
+    elif what == "custom":
+        extra = argv[1:]
+        if extra[:1] == ["--"]:
+            extra = extra[1:]
+        run_rows([extra])
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
