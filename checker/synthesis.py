@@ -68,11 +68,10 @@ def synthesize(make_view, timing, prop, unknown=("write", "hi"),
     """The exact threshold of ``unknown`` (``(interval name, "lo" | "hi")``) for ``prop``,
     every other bound as in ``timing``. ``also_symbolic``: further ``(name, side)`` bounds to
     keep symbolic when describing the witness run's own region (a sufficient condition)."""
-    from dnsrace.model.timing import Interval  # plain data: bounds are model data
-
     name, side = unknown
     start = time.perf_counter()
     iv = timing.interval(name)
+    Interval = type(iv)  # the caller's interval type: the engine imports no model
     out = SynthesisResult(prop.name, unknown, UNKNOWN)
     widest = Interval(iv.lo, None) if side == "hi" else Interval(0, iv.hi)
     current = timing.with_interval(name, widest)
@@ -144,5 +143,4 @@ def synthesize(make_view, timing, prop, unknown=("write", "hi"),
 
 
 def _show(v) -> str:
-    from dnsrace.model.timing import _num
-    return _num(v)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"

@@ -93,6 +93,10 @@ def timed_traces(model, view, result):
         tp = timed_path(view, pr.trace, label=actor_name)
         sched = z3timing.schedule(tp, bounds)
         schedules[name] = sched
+        if sched.status == z3timing.UNKNOWN:  # the verdict stands (zones are exact); no times
+            traces[name] = build_trace(model, name, pr.trace, pr.explanation + " (z3 could not "
+                                       f"produce timestamps: {sched.reason})")
+            continue
         if sched.status != z3timing.SAT:
             raise AssertionError(f"zone path for {name} has no timestamps ({sched.status})")
         ok, step, reason = check_timestamps(model, view.timing, pr.trace.actions, sched.times)

@@ -208,3 +208,24 @@ def test_same_depth_covering_keeps_counts_honest():
     m = DnsSystem(Config(), "original")
     r = timed(m, Timing(), stop_early=False)
     assert r.stats.exhausted and r.stats.zones == 8937 and r.stats.discrete_states == 3759
+
+
+def test_timed_engines_do_not_import_the_dns_model():
+    import ast
+    import pathlib
+
+    import dnsrace.checker
+
+    root = pathlib.Path(dnsrace.checker.__file__).parent
+    for name in ["zones.py", "timed.py", "z3timing.py", "synthesis.py"]:
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                assert "model" not in mod and "invariants" not in mod, (name, mod)
+            if isinstance(node, ast.Import):
+                assert not any("dnsrace" in a.name for a in node.names), name
+    # and only z3timing talks to z3
+    import re
+    for path in root.rglob("*.py"):
+        if path.name != "z3timing.py":
+            assert not re.search(r"^\s*(import z3\b|from z3\b)", path.read_text(), re.M), path
