@@ -111,3 +111,30 @@ def test_cas_holds_for_random_timings():
         for seed in range(60):
             assert simulate(m, timing, 1000 * k + seed, [ND, MONO], max_steps=60).violated \
                 is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+TENTHS = st.integers(0, 10).map(lambda k: F(k, 10))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(protocol=st.sampled_from(["original", "recheck", "cas", "guarded"]),
+       plan=st.tuples(TENTHS, TENTHS).map(sorted).filter(lambda p: p[1] > 0),
+       write=st.tuples(TENTHS, TENTHS).map(sorted), cleanup=st.tuples(TENTHS, TENTHS).map(sorted),
+       endpoints=st.integers(1, 2))
+def test_random_bounds_checker_and_simulator_agree(protocol, plan, write, cleanup, endpoints):
+    m = DnsSystem(Config(2, 3, endpoints, 1), protocol)
+    timing = Timing(plan=Interval(*plan), write=Interval(*write), check=Interval(*write),
+                    cleanup=Interval(*cleanup))
+    props = [ND, MONO]
+    res = {}
+    for sym in (True, False):
+        r = explore_timed(TimedView(m, timing), props, TimedOptions(symmetry=sym),
+                          scale=timing.scale())
+        res[sym] = {k: v.status for k, v in r.properties.items()}
+    assert res[True] == res[False]
+    holding = [p for p in props if res[True][p.name] == "holds"]
+    for seed in range(25):
+        run = simulate(m, timing, seed, holding, max_steps=50)
+        assert run.violated is None, (seed, run.violated)
