@@ -128,7 +128,7 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
             line += "  (a graph property: the zone method here decides safety properties only)"
         lines.append(line)
         if ruled_out and name in ruled_out:
-            lines.append(f"  {'':<{width}}  the untimed counterexample is ruled out by: "
+            lines.append(f"  {'':<{width}}  the shortest untimed counterexample is ruled out by: "
                          f"{'; '.join(ruled_out[name])}")
     for name, trace in traces.items():
         lines += ["", render_timed_trace(trace)]
