@@ -131,8 +131,9 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError(f"a lossy search cannot decide {names}: choose other properties "
                           "with --property")
     info = EngineInfo("vector", workers=engine.workers)
+    # a reduced run that finds a violation is rerun plain: it stops at once, without traces
     result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
-                         traces=not por)  # a reduced run's traces would be discarded
+                         traces=not por, stop_at_violation=por)
     info.por = bool(getattr(result, "por", False))
     if info.por and result.verdict == VIOLATED:
         info.notes.append("The reduced search found a violation; rerun without partial-order "
@@ -148,7 +149,8 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     return result, info
 
 
-def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True):
+def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True,
+                stop_at_violation=False):
     expander = None
     if engine.workers > 1:
         from .parallel import ProcessExpander
@@ -159,7 +161,8 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
     try:
         return vector.explore(model, properties, options, reporter, vectorize=vectorize,
                               por=por, expander=expander, lossy=engine.lossy,
-                              lossy_bits=engine.lossy_bits, traces=traces)
+                              lossy_bits=engine.lossy_bits, traces=traces,
+                              stop_at_violation=stop_at_violation)
     finally:
         if expander is not None:
             expander.close()

@@ -199,12 +199,14 @@ class _BitstateVisited:
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
             por: bool = False, expander=None, lossy: str | None = None,
-            lossy_bits: int | None = None, traces: bool = True) -> Result:
+            lossy_bits: int | None = None, traces: bool = True,
+            stop_at_violation: bool = False) -> Result:
     """Explores ``vectorize(graph model)`` level by level and decides every property.
 
     Raises ``Unsupported`` when the model has no vector form or a property no kernel.
     With ``traces=False`` a violated property carries no counterexample (the caller wants
-    only verdicts). The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    only verdicts); with ``stop_at_violation`` the run ends after the first level where a
+    property is found violated (the caller reruns for the full answer). The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
     ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
     """
     graph_props = [p for p in properties if p.kind == "graph property"]
@@ -298,6 +300,9 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     frontier = init
     try:
         while len(frontier):
+            if stop_at_violation and found:
+                stop_reason = "a violation was found"
+                break
             if options.stop_early and not graph_k and pending and len(found) == pending:
                 stop_reason = "every property violated"
                 break

@@ -234,3 +234,11 @@ def test_partial_order_reduction_on_larger_systems(protocol, config):
     assert reduced.por
     assert {k: v.status for k, v in reduced.properties.items()} == \
         {k: v.status for k, v in plain.properties.items()}
+
+
+def test_workers_with_no_reduction_reproduce_model_md():
+    props = resolve_properties(["no-dangling", "monotonic"])
+    r, info = run(DnsSystem(Config(), "cas"), props, Options(symmetry=False),
+                  engine=EngineOptions(workers=2), vectorize=vector_model)
+    assert info.workers == 2 and not info.por
+    assert (r.stats.states, r.stats.transitions) == FIGURES["cas"][:2]
