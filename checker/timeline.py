@@ -87,7 +87,7 @@ def timeline_section(trace) -> str:
     """The HTML report's timeline section; empty for an untimed trace."""
     if not getattr(trace, "timed", False):
         return ""
-    return ('<section id="timeline">\n<h2>Timeline</h2>\n<p class="meta">One lane per '
+    return ('\n<section id="timeline">\n<h2>Timeline</h2>\n<p class="meta">One lane per '
             "process; each bar runs from the actor's previous step to this one (blue: write, "
             "red: stale overwrite, orange: cleanup; ticks: plans and picks). A stall is a long "
             "bar.</p>\n" + timeline_svg(trace) + "\n</section>")

@@ -237,8 +237,7 @@ def write(trace, model=None) -> str:
 <section id="diagram">
 <h2>Sequence diagram</h2>
 {svg_diagram(trace)}
-</section>
-{timeline_section(trace)}
+</section>{timeline_section(trace)}
 <section id="explorer">
 <h2>State at each step</h2>
 <div class="controls"><button id="prev" type="button">&#9664; previous</button>
