@@ -20,8 +20,8 @@ The interface an engine sees (``checker/vector.py`` knows nothing else):
   versions of a property, or None when this model has none for it.
 - ``decode(key)``/``encode(state)``: between packed keys and the object model's ``State``.
 
-Layout of a key, low bits first: enactor j's code ``pc << HB | held`` (W bits each), then
-``dns[k]`` (DB bits each), then the store (bit v-1 is plan v), then ``gen``.
+Layout of a key, low bits first: enactor j's code (0 when idle, else ``(pc - 1) * P + held``;
+W bits each), then ``dns[k]`` (DB bits each), then the store (bit v-1 is plan v), then ``gen``.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ class PackedModel:
         self.symmetric = bool(model.symmetric)
         self.coverage_kinds = tuple(getattr(model, "action_kinds", {}) or KIND_NAMES)
         phases = APPLY0 + self.e * (2 if variant == "recheck" else 1)
-        self.hb = _bits(self.p)
-        self.pb = _bits(phases - 1)
-        self.w = self.hb + self.pb
+        # enactor code: 0 when idle (holding nothing), else (pc - 1) * P + held; the codes
+        # are ordered as (pc, held) tuples, so sorting them is Protocol.canonical's sort
+        self.ncodes = 1 + (phases - 1) * self.p
+        self.w = _bits(self.ncodes - 1)
         self.db = _bits(self.p)
         self.dsh = self.n * self.w
         self.ssh = self.dsh + self.e * self.db
@@ -89,7 +90,6 @@ class PackedModel:
             raise NotPackable(f"{c.slug()} needs {self.bits} bits per state (at most {KEY_BITS})")
         self.slots = self.n + 1
         self._wm = (1 << self.w) - 1
-        self._hm = (1 << self.hb) - 1
         self._dm = (1 << self.db) - 1
         self._sm = (1 << self.p) - 1
         self._emask = (1 << self.dsh) - 1  # all enactor fields
@@ -114,7 +114,9 @@ class PackedModel:
         for j, en in enumerate(s.enactors):
             if en.local:
                 raise NotPackable("enactor-local data has no packed form")
-            key |= ((en.pc << self.hb) | en.held) << (j * self.w)
+            if (en.pc == IDLE) != (en.held == 0):
+                raise NotPackable("an idle enactor holds a plan")
+            key |= (0 if en.pc == IDLE else (en.pc - 1) * self.p + en.held) << (j * self.w)
         return key
 
     def decode(self, key: int) -> State:
@@ -124,7 +126,8 @@ class PackedModel:
         ens = []
         for j in range(self.n):
             code = (key >> (j * self.w)) & self._wm
-            ens.append(Enactor(code >> self.hb, code & self._hm))
+            ens.append(Enactor(0, 0) if code == 0 else
+                       Enactor(1 + (code - 1) // self.p, (code - 1) % self.p + 1))
         return State(key >> self.gsh, store, dns, tuple(ens), ())
 
     def init_keys(self) -> np.ndarray:
@@ -146,6 +149,16 @@ class PackedModel:
 
     def _codes(self, keys):
         return [(keys >> (j * self.w)) & self._wm for j in range(self.n)]
+
+    def _split(self, code):
+        """(pc, held) arrays of enactor codes."""
+        busy = code > 0
+        c1 = np.maximum(code - 1, 0)
+        return np.where(busy, 1 + c1 // self.p, IDLE), np.where(busy, c1 % self.p + 1, 0)
+
+    def _code(self, pc, held):
+        """Enactor codes of non-idle (pc, held) arrays."""
+        return (pc - 1) * self.p + held
 
     def canonical(self, keys: np.ndarray) -> np.ndarray:
         """The representative of each state: enactor codes sorted ascending (the same
@@ -195,15 +208,14 @@ class PackedModel:
         E = self.e
         for i in range(self.n):
             code = codes[i]
-            pc = code >> self.hb
-            held = code & self._hm
+            pc, held = self._split(code)
             sh = i * self.w
             base = keys - (code << sh)  # enactor i cleared
             k_slot = np.full(m, -1, dtype=np.int8)
             out = keys.copy()
             # pick
             pick = (pc == IDLE) & (gen > 0) & (gen > maxdns)
-            out = np.where(pick, base + (((APPLY0 << self.hb) | gen) << sh), out)
+            out = np.where(pick, base + (self._code(APPLY0, gen) << sh), out)
             k_slot[pick] = _PICK
             # cleanup
             cl = pc == CLEANUP
@@ -231,13 +243,12 @@ class PackedModel:
                 writable = (d == 0) | (((store >> np.maximum(d - 1, 0)) & 1) == 1)
                 dsh = self.dsh + kk * self.db
                 nph = np.where(kk + 1 < E, APPLY0 + kk + 1, CLEANUP)
-                written = base + (((nph << self.hb) | held) << sh) + ((held - d) << dsh)
+                written = base + (self._code(nph, held) << sh) + ((held - d) << dsh)
                 newer = held >= d
                 if self.variant == "recheck":
                     chk_ok = is_check & newer
                     chk_abort = is_check & ~newer
-                    out = np.where(chk_ok, base + ((((APPLY0 + E + kk) << self.hb) | held) << sh),
-                                   out)
+                    out = np.where(chk_ok, base + (self._code(APPLY0 + E + kk, held) << sh), out)
                     k_slot[chk_ok] = _CHECK
                     out = np.where(chk_abort, base, out)
                     k_slot[chk_abort] = _ABORT
@@ -275,8 +286,9 @@ class PackedModel:
         m = enabled.shape[0]
         best = np.full(m, -1, dtype=np.int64)
         best_code = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
-        pcs = [c >> self.hb for c in codes]
-        helds = [c & self._hm for c in codes]
+        split = [self._split(c) for c in codes]
+        pcs = [x[0] for x in split]
+        helds = [x[1] for x in split]
         for i in range(self.n):
             cl = kind[:, i + 1] == _CLEANUP
             if not cl.any():
