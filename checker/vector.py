@@ -237,7 +237,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
         visited = _BitstateVisited(lossy_bits or 28)
     else:
         raise ValueError(f"unknown lossy mode {lossy!r} (valid: {', '.join(LOSSY_MODES)})")
-    keep_keys = lossy is None
+    keep_keys = False  # traces are rebuilt by replaying action ids: 8 bytes/state saved
     keep_edges = bool(graph_k)
 
     stats = Stats()
@@ -253,6 +253,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     level_parent: list = []  # per level, parent id of each state
     level_aid: list = []     # per level, action id from the parent
     level_scope: list = []   # per level, in-scope mask (graph properties)
+    level_goal = {p.name: [] for p, _ in graph_k}  # per graph property, per level, goals
     level_deg: list = []     # per expanded level, out-degree of each state (graph properties)
     level_dst: list = []     # per expanded level, successor ids grouped by source
     n_states = 0
@@ -273,11 +274,13 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
         scope = in_scope(keys) if in_scope is not None else None
         if keep_edges:
             level_scope.append(scope)
+            for p, (_, is_goal) in graph_k:
+                level_goal[p.name].append(is_goal(keys))
         scoped = keys if scope is None else keys[scope]
         scoped_ids = ids if scope is None else ids[scope]
         if len(scoped):
             stats.states += len(scoped)
-            stats.depth = len(level_keys) - 1
+            stats.depth = len(level_parent) - 1
         for p, f in state_k:
             bad = ~f(scoped)
             nbad = int(bad.sum())
@@ -459,7 +462,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     for p in properties:
         hit = found.get(p.name)
         if p.kind == "graph property":
-            bad = _graph_violations(dict(graph_k)[p], level_keys, level_scope, level_deg,
+            bad = _graph_violations(level_goal[p.name], level_scope, level_deg,
                                     level_dst) if stats.exhausted else None
             violations[p.name] = 0 if bad is None else len(bad)
             hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
@@ -476,6 +479,8 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     result.stored_bytes = (visited.nbytes() + sum(x.nbytes for x in level_parent)
                            + sum(x.nbytes for x in level_aid)
                            + sum(x.nbytes for x in level_keys if x is not None)
+                           + sum(x.nbytes for v in level_goal.values() for x in v)
+                           + sum(x.nbytes for x in level_scope)
                            + sum(x.nbytes for x in level_deg) + sum(x.nbytes for x in level_dst))
     return result
 
@@ -499,15 +504,14 @@ def _aid_of(level_parent, level_aid, j):
     return int(level_aid[lvl][j - sum(len(x) for x in level_parent[:lvl])])
 
 
-def _graph_violations(kernels, level_keys, level_scope, level_deg, level_dst):
+def _graph_violations(level_goal, level_scope, level_deg, level_dst):
     """Ids of in-scope states with no path to a goal, in discovery order.
 
     Backward reachability as a fixpoint over the levels, deepest first: a state reaches a
     goal when it is one or a successor does. Most edges lead one level deeper, so a pass
     settles most states and few passes are needed (each is linear in the edges)."""
-    _, is_goal = kernels
-    bases = np.cumsum([0] + [len(k) for k in level_keys])
-    goal = np.concatenate([is_goal(k) for k in level_keys])
+    bases = np.cumsum([0] + [len(k) for k in level_goal])
+    goal = np.concatenate(level_goal)
     reached = goal.copy()
     levels = []
     for lvl, (deg, dst) in enumerate(zip(level_deg, level_dst)):
