@@ -185,7 +185,11 @@ def replay_timed(model, timing, actions, times, prop) -> tuple:
         state = model.next_state(state, a)
         states.append(state)
     if prop.kind == "state invariant":
-        return (not prop.holds(model, states[-1])), "final state checked"
+        bad = not prop.holds(model, states[-1])
+        return bad, ("the final state violates " if bad else "the final state satisfies ") \
+            + prop.name
     if prop.kind == "transition invariant":
-        return (not prop.holds(model, states[-2], actions[-1], states[-1])), "final step checked"
+        bad = bool(actions) and not prop.holds(model, states[-2], actions[-1], states[-1])
+        return bad, ("the final step violates " if bad else "the final step satisfies ") \
+            + prop.name
     return False, f"{prop.name} is not a safety property"

@@ -255,7 +255,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
             frontier[0] = head
             if covered[src]:
                 continue
-            ts, _dl, _ = info(s)
+            ts, dl_src, _ = info(s)
+            held = dict(dl_src)  # deadlines Dsrc already satisfies
             for action, nxt, guards, resets in ts:
                 D = list(Dsrc)
                 ok = True
@@ -270,7 +271,16 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scal
                 _nts, ndl, ninact = info(nxt)
                 for c in ninact:
                     Z.free(D, d, c)
-                if not inv(D, ndl):
+                # Entering nxt: only deadlines not already met need checking (a reset clock
+                # is 0; a clock whose deadline in s was at least as tight still meets it).
+                ok = True
+                for c, b in ndl:
+                    if c in resets or held.get(c, Z.INF) <= b:
+                        continue
+                    if not Z.constrain(D, d, c, 0, b):
+                        ok = False
+                        break
+                if not ok:
                     continue
                 Z.up(D, d)
                 inv(D, ndl)

@@ -11,7 +11,7 @@ from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError, _num
 
 from ..result import HOLDS, INCOMPLETE, VIOLATED
-from ..simulate import check_timestamps
+from ..simulate import check_timestamps, replay_timed
 from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
 from ..trace import build_trace
 from .. import z3timing
@@ -79,14 +79,15 @@ def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
         result = explore_timed(view, properties, options, scale=timing.scale())
     except TimingError as exc:
         raise InputError(str(exc)) from None
-    traces, schedules = timed_traces(model, view, result)
+    traces, schedules = timed_traces(model, view, result, properties)
     return result, traces, schedules
 
 
-def timed_traces(model, view, result):
+def timed_traces(model, view, result, properties):
     """Trace (with a time per step) and z3 schedule per violated property."""
     traces, schedules = {}, {}
     bounds = {n: view.timing.interval(n) for n in view.timing.names()}
+    by_name = {p.name: p for p in properties}
     for name, pr in result.properties.items():
         if pr.status != VIOLATED:
             continue
@@ -99,7 +100,8 @@ def timed_traces(model, view, result):
             continue
         if sched.status != z3timing.SAT:
             raise AssertionError(f"zone path for {name} has no timestamps ({sched.status})")
-        ok, step, reason = check_timestamps(model, view.timing, pr.trace.actions, sched.times)
+        prop = by_name[name]
+        ok, reason = replay_timed(model, view.timing, pr.trace.actions, sched.times, prop)
         if not ok:
             raise AssertionError(f"z3 timestamps fail the independent check: {reason}")
         traces[name] = build_trace(model, name, pr.trace, pr.explanation, list(sched.times))
