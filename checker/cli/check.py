@@ -97,7 +97,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     timing = build_timing(**timing_args)
     if timing is not None:  # docs/TIMING.md
         return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
-                             keep_going, as_json, quiet, export)
+                             keep_going, as_json, quiet, export, max_zones=max_states)
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going)
     reporter = None if (quiet or as_json) else progress_reporter()

@@ -70,12 +70,13 @@ def build_timing(timed=False, plan_interval=None, write_time=None, check_time=No
 
 
 def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
-                    stop_early=True):
+                    stop_early=True, max_zones=None):
     """Zone exploration, then z3 timestamps for every counterexample, checked
     independently. Returns (result, traces, schedules)."""
     try:
         view = TimedView(model, timing)
-        options = TimedOptions(symmetry=symmetry, max_seconds=max_seconds, stop_early=stop_early)
+        options = TimedOptions(symmetry=symmetry, max_seconds=max_seconds, stop_early=stop_early,
+                               max_zones=max_zones)
         result = explore_timed(view, properties, options, scale=timing.scale())
     except TimingError as exc:
         raise InputError(str(exc)) from None
@@ -211,10 +212,12 @@ def timed_exit(result) -> int:
 
 
 def timed_command(ctx, model, properties, timing, no_reduction=False, max_seconds=None,
-                  keep_going=False, as_json=False, quiet=False, export=None):
-    """The body of ``check`` under timing: decide, print, export, exit."""
+                  keep_going=False, as_json=False, quiet=False, export=None, max_zones=None):
+    """The body of ``check`` under timing: decide, print, export, exit. ``--max-states``
+    bounds the stored zones."""
     result, traces, _ = run_timed_check(model, properties, timing, symmetry=not no_reduction,
-                                        max_seconds=max_seconds, stop_early=not keep_going)
+                                        max_seconds=max_seconds, stop_early=not keep_going,
+                                        max_zones=max_zones)
     ruled = ruled_out_by(model, timing, properties, result) if not quiet else {}
     if as_json:
         click.echo(json.dumps(timed_json(model, timing, result, traces, ruled), indent=2))

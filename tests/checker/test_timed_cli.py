@@ -123,3 +123,8 @@ def test_html_report_draws_a_timeline_for_timed_traces(capsys, tmp_path):
     assert untimed[0] == 1
     html = [f for f in tmp_path.iterdir() if f.suffix == ".html"][0].read_text()
     assert 'id="timeline"' not in html
+
+
+def test_a_cut_short_timed_run_is_incomplete_never_holds(capsys):
+    code, out, _ = run(capsys, "check", "--timing", "--protocol", "cas", "--max-states", "50")
+    assert code == 3 and "incomplete" in out and "holds under" not in out
