@@ -138,3 +138,19 @@ def test_random_bounds_checker_and_simulator_agree(protocol, plan, write, cleanu
     for seed in range(25):
         run = simulate(m, timing, seed, holding, max_steps=50)
         assert run.violated is None, (seed, run.violated)
+
+
+@pytest.mark.parametrize("protocol", ["original", "recheck", "cas"])
+def test_every_simulated_state_is_reached_by_the_zone_engine(protocol):
+    """Completeness, checked independently: every discrete state a random timed run visits is
+    among those the zone engine reaches (no symmetry, full exploration)."""
+    m = DnsSystem(SMALL, protocol)
+    for timing in (Timing(), Timing(write="0:0.5"), Timing(plan="1/2:1", write="0:1/4")):
+        r = explore_timed(TimedView(m, timing), [ND, MONO],
+                          TimedOptions(symmetry=False, stop_early=False),
+                          scale=timing.scale(), keep_reached=True)
+        seen = set()
+        for seed in range(40):
+            seen.update(simulate(m, timing, seed, (), max_steps=40).states)
+        assert seen <= r.reached
+        assert len(seen) > 10
