@@ -79,11 +79,14 @@ def _scaled(value: Fraction, scale: int) -> int:
     return int(v)
 
 
-def explore_timed(view, properties, options: TimedOptions = TimedOptions(), scale: int = 1,
-                  keep_reached: bool = False) -> TimedResult:
+def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
+                  scale: int | None = None, keep_reached: bool = False) -> TimedResult:
     """Decides every state and transition invariant in ``properties`` over the timed view.
     Graph properties get the status ``not analysed``. ``scale`` turns rational bounds into
-    integers (every bound times ``scale`` must be an integer)."""
+    integers (every bound times ``scale`` must be an integer; default: the timing's common
+    denominator)."""
+    if scale is None:
+        scale = view.timing.scale()
     state_inv = [p for p in properties if p.kind == "state invariant"]
     trans_inv = [p for p in properties if p.kind == "transition invariant"]
     model = view.model
