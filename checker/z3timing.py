@@ -160,7 +160,7 @@ def schedule(tp, bounds: dict, earliest: bool = True) -> Schedule:
     prob = _PathProblem(tp, bounds)
     solver = z3.Solver()
     solver.set(unsat_core=True)
-    for k, c in enumerate(prob.hard):
+    for c in prob.hard:
         solver.add(c)
     for label, c in prob.assumptions():
         solver.assert_and_track(c, z3.Bool(label))
@@ -250,12 +250,6 @@ def path_region(tp, bounds: dict, unknowns) -> tuple:
         finally:
             solver.pop()
     return SAT, " and ".join(_readable(f) for f in keep) or "always"
-
-
-def _mentions(expr, names) -> bool:
-    if z3.is_const(expr) and expr.decl().name() in names:
-        return True
-    return any(_mentions(ch, names) for ch in expr.children())
 
 
 def _readable(expr) -> str:
