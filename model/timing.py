@@ -181,6 +181,22 @@ class Timing:
             out[name] = [_num(iv.lo), None if iv.hi is None else _num(iv.hi)]
         return out
 
+    @classmethod
+    def from_dict(cls, data) -> "Timing":
+        """Inverse of ``as_dict``: ``{"plan": ["1", "1"], "write": ["0", "0.1"], ...}``
+        (missing base intervals take their defaults). TimingError names what is wrong."""
+        if not isinstance(data, dict):
+            raise TimingError("timing must be an object of NAME: [LO, HI]")
+        base, extra = {}, {}
+        for name, pair in data.items():
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise TimingError(f"timing {name!r} must be [LO, HI], got {pair!r}")
+            lo, hi = pair
+            what = BASE_INTERVALS.get(name, f"timing {name!r}")
+            iv = Interval(parse_bound(lo, what), None if hi is None else parse_bound(hi, what))
+            (base if name in BASE_INTERVALS else extra)[name] = iv
+        return cls(**base, extra=extra)
+
     def __str__(self) -> str:
         return ", ".join(f"{n} {self.interval(n)}" for n in self.names())
 

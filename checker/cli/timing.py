@@ -105,7 +105,8 @@ def timed_traces(model, view, result, properties):
         ok, reason = replay_timed(model, view.timing, pr.trace.actions, sched.times, prop)
         if not ok:
             raise AssertionError(f"z3 timestamps fail the independent check: {reason}")
-        traces[name] = build_trace(model, name, pr.trace, pr.explanation, list(sched.times))
+        traces[name] = build_trace(model, name, pr.trace, pr.explanation, list(sched.times),
+                                   view.timing.as_dict())
     return traces, schedules
 
 
@@ -229,11 +230,20 @@ def timed_command(ctx, model, properties, timing, no_reduction=False, max_second
     ctx.exit(exit_code_for(result.verdict))
 
 
-def check_report_timing(report, timing) -> None:
-    """``replay`` under timing bounds: a valid counterexample must also have timestamps that
-    meet every guard and deadline (``simulate.check_timestamps``). Updates ``report``."""
+def check_report_timing(report, timing=None) -> None:
+    """``replay`` of a timed trace: a valid counterexample must also have timestamps that meet
+    every guard and deadline (``simulate.check_timestamps``) of ``timing`` (the command
+    line's), else of the bounds the file records. Updates ``report``."""
     if not report.valid or report.trace is None:
         return
+    if timing is None:
+        recorded = getattr(report.trace, "timing", None)
+        if recorded is None or not report.trace.timed:
+            return  # nothing to check against
+        try:
+            timing = Timing.from_dict(recorded)
+        except TimingError as exc:
+            raise InputError(f"field 'timing': {exc}") from None
     steps = report.trace.steps
     if not report.trace.timed:
         report.valid, report.failed_step = False, 0

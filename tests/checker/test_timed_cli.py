@@ -52,6 +52,18 @@ def test_timed_export_then_replay(capsys, tmp_path):
     assert code == 0 and "every timestamp meets the bounds" in out
     code, out, _ = run(capsys, "replay", str(native), "--write-time", "0:0.25")
     assert code == 1 and "timestamps break the timing bounds" in out and "write" in out
+    # the file records its bounds: replay checks them without being told
+    assert doc["timing"]["write"] == ["0", "0.5"]
+    code, out, _ = run(capsys, "replay", str(native))
+    assert code == 0 and "every timestamp meets the bounds" in out
+    doc["timing"]["write"] = ["0", "0.25"]
+    native.write_text(json.dumps(doc))
+    code, out, _ = run(capsys, "replay", str(native))
+    assert code == 1 and "timestamps break the timing bounds" in out
+    doc["timing"]["write"] = ["1", "0"]
+    native.write_text(json.dumps(doc))
+    code, _out, err = run(capsys, "replay", str(native))
+    assert code == 2 and "timing" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, words", [

@@ -89,3 +89,12 @@ def test_unknown_step_kinds_need_rules():
     s1 = m.successors(m.init_states()[0])[0][1]
     with pytest.raises(TimingError, match="timing_rules"):
         v.timed_successors(s1)
+
+
+def test_timing_round_trips_through_plain_data():
+    t = Timing(plan="1/2:1", write="0:1/3", extra={"lease": "2:2"})
+    assert Timing.from_dict(t.as_dict()) == t
+    with pytest.raises(TimingError, match="empty"):
+        Timing.from_dict({"write": ["1", "0"]})
+    with pytest.raises(TimingError, match=r"\[LO, HI\]"):
+        Timing.from_dict({"write": "0:1"})
