@@ -107,27 +107,34 @@ def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
 
 
 class _ExactVisited:
-    """Every stored key, sorted, with its id."""
+    """Every stored key with its id, as a few sorted runs of geometrically decreasing sizes
+    (a log-structured merge): adding a level copies small runs, not the whole set."""
 
     def __init__(self):
-        self.keys = np.empty(0, dtype=np.int64)
-        self.ids = np.empty(0, dtype=np.int32)
+        self.runs: list = []  # (sorted keys, ids)
 
     def lookup(self, keys):
-        """ids of ``keys`` (-1 where not stored)."""
-        if len(self.keys) == 0:
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.searchsorted(self.keys, keys)
-        np.minimum(pos, len(self.keys) - 1, out=pos)
-        return np.where(self.keys[pos] == keys, self.ids[pos], -1)
+        """ids of ``keys`` (-1 where not stored); ``keys`` sorted is fastest."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for run_keys, run_ids in self.runs:
+            pos = np.searchsorted(run_keys, keys)
+            np.minimum(pos, len(run_keys) - 1, out=pos)
+            hit = run_keys[pos] == keys
+            out[hit] = run_ids[pos[hit]]
+        return out
 
     def add(self, sorted_keys, ids):
-        pos = np.searchsorted(self.keys, sorted_keys)
-        self.keys = np.insert(self.keys, pos, sorted_keys)
-        self.ids = np.insert(self.ids, pos, ids.astype(self.ids.dtype))
+        if len(sorted_keys) == 0:
+            return
+        self.runs.append((sorted_keys, ids.astype(np.int32)))
+        while len(self.runs) >= 2 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
+            k2, i2 = self.runs.pop()
+            k1, i1 = self.runs[-1]
+            pos = np.searchsorted(k1, k2)
+            self.runs[-1] = (np.insert(k1, pos, k2), np.insert(i1, pos, i2))
 
     def nbytes(self):
-        return self.keys.nbytes + self.ids.nbytes
+        return sum(k.nbytes + i.nbytes for k, i in self.runs)
 
 
 class _HashCompactVisited:
