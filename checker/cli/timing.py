@@ -216,6 +216,9 @@ def timed_command(ctx, model, properties, timing, no_reduction=False, max_second
                   keep_going=False, as_json=False, quiet=False, export=None, max_zones=None):
     """The body of ``check`` under timing: decide, print, export, exit. ``--max-states``
     bounds the stored zones."""
+    if not any(p.kind in ("state invariant", "transition invariant") for p in properties):
+        raise InputError("under timing only safety properties are decided (no-dangling, "
+                         "monotonic); recoverable is not analysed under timing")
     result, traces, _ = run_timed_check(model, properties, timing, symmetry=not no_reduction,
                                         max_seconds=max_seconds, stop_early=not keep_going,
                                         max_zones=max_zones)

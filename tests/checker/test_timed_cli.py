@@ -140,3 +140,8 @@ def test_html_report_draws_a_timeline_for_timed_traces(capsys, tmp_path):
 def test_a_cut_short_timed_run_is_incomplete_never_holds(capsys):
     code, out, _ = run(capsys, "check", "--timing", "--protocol", "cas", "--max-states", "50")
     assert code == 3 and "incomplete" in out and "holds under" not in out
+
+
+def test_recoverable_alone_under_timing_is_refused(capsys):
+    code, out, err = run(capsys, "check", *SMALL, "--timing", "--property", "recoverable")
+    assert code == 2 and out == "" and "not analysed under timing" in err
