@@ -320,7 +320,10 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                 stop_reason = f"state limit {options.max_states} reached"
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
+            # per chunk: successors, their sources (chunk-relative), action ids, and the
+            # chunk's distinct successors with first occurrences; kept compact (int32)
             succ_keys, succ_src, succ_aid, succ_u, succ_f, succ_inv = [], [], [], [], [], []
+            succ_base, succ_tbase, lvl_deg = [], [], []
             lvl_trans = 0
             lvl_cov = np.zeros_like(coverage)
             lvl_viol = {p.name: 0 for p, _ in trans_k}
@@ -334,21 +337,24 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                     timed_out = True
                     break
                 srckeys = chunk[src]
-                gsrc = src.astype(np.int64) + offset
                 succ_keys.append(nxt)
-                succ_src.append(gsrc)
+                succ_src.append(src.astype(np.int32))
                 succ_aid.append(aids)
                 succ_u.append(uk)
-                succ_f.append(uf + tbase)
+                succ_f.append(uf.astype(np.int32))
                 succ_inv.append(inv)
+                succ_base.append(offset)
+                succ_tbase.append(tbase)
+                if keep_edges:
+                    lvl_deg.append(np.bincount(src, minlength=len(chunk)).astype(np.uint8))
                 offset += len(chunk)
                 tbase += len(nxt)
                 # transitions between in-scope states: counted and checked
                 if in_scope is not None:
                     both = in_scope(srckeys) & in_scope(nxt)
-                    t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], gsrc[both]
+                    t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], src[both]
                 else:
-                    t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, gsrc
+                    t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, src
                 lvl_trans += len(t_src)
                 lvl_cov += np.bincount(vm.kind_of(t_aid).astype(np.int64),
                                        minlength=len(coverage))[:len(coverage)]
@@ -359,7 +365,8 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                         lvl_viol[p.name] += nbad
                         if p.name not in found and p.name not in lvl_found:
                             j = int(np.argmax(bad))
-                            lvl_found[p.name] = ("transition", int(t_g[j]), int(t_dst[j]))
+                            lvl_found[p.name] = ("transition", int(t_g[j]) + succ_base[-1],
+                                                 int(t_dst[j]))
                 if reporter is not None:
                     stats.explored_states = n_states
                     stats.seconds = time.perf_counter() - start
@@ -385,16 +392,15 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
             else:
                 uniq = np.empty(0, np.int64)
             first_u = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-            t2u = np.empty(tbase, dtype=np.int64)  # each transition's index in uniq
-            t = 0
-            for uk, uf, inv in zip(succ_u, succ_f, succ_inv):
+            t2u = np.empty(tbase, dtype=np.int32)  # each transition's index in uniq
+            for uk, uf, inv, tb in zip(succ_u, succ_f, succ_inv, succ_tbase):
                 pos = np.searchsorted(uniq, uk)
-                np.minimum.at(first_u, pos, uf)
-                t2u[t:t + len(inv)] = pos[inv]
-                t += len(inv)
+                np.minimum.at(first_u, pos, uf.astype(np.int64) + tb)
+                t2u[tb:tb + len(inv)] = pos[inv]
             del succ_u, succ_f, succ_inv
             ids_u = visited.lookup(uniq)  # sorted queries: cache-friendly
             is_new = ids_u < 0
+            ids_u = ids_u.astype(np.int32)
             sf = np.sort(first_u[is_new])  # first discoveries of new states, in order
             del first_u
             cut = len(sf)
@@ -402,25 +408,31 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
             if options.max_states is not None and n_states + cut > options.max_states:
                 cut = options.max_states - n_states
                 truncated = True
-            keys = np.concatenate(succ_keys) if succ_keys else np.empty(0, np.int64)
-            srcs = np.concatenate(succ_src) if succ_src else np.empty(0, np.int64)
-            aidc = np.concatenate(succ_aid) if succ_aid else np.empty(0, np.int16)
-            del succ_keys, succ_src, succ_aid
             sel = sf[:cut]
-            new_keys, new_src, new_aid = keys[sel], srcs[sel], aidc[sel]
-            ids_u = ids_u.astype(np.int64)
+            new_keys = np.empty(len(sel), dtype=np.int64)
+            new_src = np.empty(len(sel), dtype=np.int64)
+            new_aid = np.empty(len(sel), dtype=np.int16)
+            which = np.searchsorted(np.asarray(succ_tbase, dtype=np.int64), sel,
+                                    side="right") - 1
+            for c in np.unique(which):
+                m = which == c
+                local = sel[m] - succ_tbase[c]
+                new_keys[m] = succ_keys[c][local]
+                new_src[m] = succ_src[c][local].astype(np.int64) + succ_base[c]
+                new_aid[m] = succ_aid[c][local]
+            del succ_keys, succ_src, succ_aid
             ids_u[t2u[sf]] = np.arange(n_states, n_states + len(sf))
             next_base = n_states
             if keep_edges and not truncated:
-                level_dst.append(ids_u[t2u].astype(np.int32))
-                level_deg.append(np.bincount(srcs - base, minlength=len(frontier))
-                                 .astype(np.uint8))
+                level_dst.append(ids_u[t2u])
+                level_deg.append(np.concatenate(lvl_deg) if lvl_deg
+                                 else np.zeros(len(frontier), np.uint8))
             if len(new_keys):
                 if truncated:
                     commit_level(new_keys, new_src, new_aid)
                 else:
                     commit_level(new_keys, new_src, new_aid, uniq[is_new], ids_u[is_new])
-            del keys, srcs, aidc, uniq, t2u, ids_u
+            del uniq, t2u, ids_u
             depth += 1
             base = next_base
             frontier = new_keys
