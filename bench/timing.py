@@ -36,7 +36,7 @@ def run_case(name: str) -> dict:
     from dnsrace.checker.cli.timing import run_timed_check
     from dnsrace.invariants import resolve_properties
     from dnsrace.model import Config, DnsSystem
-    from dnsrace.model.timing import Timing, _num
+    from dnsrace.model.timing import Timing, rational_text
 
     kind, protocol, bounds = CASES[name]
     model = DnsSystem(Config(), protocol)
@@ -55,7 +55,7 @@ def run_case(name: str) -> dict:
                 detail[pname] = k
                 continue
             r = per[("write", "hi")]
-            detail[pname] = r.status + (f" W_hi >= {_num(r.threshold)}"
+            detail[pname] = r.status + (f" W_hi >= {rational_text(r.threshold)}"
                                         if r.threshold is not None else "")
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from dnsrace.model import endpoint_name
+from dnsrace.model.timing import rational_text
 
 from .result import HOLDS, INCOMPLETE, VIOLATED
 
@@ -37,17 +36,6 @@ def _cell(plan: int) -> str:
     return "-" if plan == 0 else str(plan)
 
 
-def _moment(t) -> str:
-    """A step's time for the table: exact, as a decimal when it has a short one."""
-    if t is None:
-        return "-"
-    t = Fraction(t)
-    for digits in range(4):
-        if (t * 10 ** digits).denominator == 1:
-            return f"{float(t):.{digits}f}"
-    return str(t)
-
-
 def render_trace(trace) -> str:
     """The step table of one counterexample (with a time column for timed traces), the
     violating step marked, then why."""
@@ -55,12 +43,14 @@ def render_trace(trace) -> str:
     actor_w = max(len(s.actor or "-") for s in trace.steps)
     desc_w = max(len(s.description) for s in trace.steps)
     rec_w = [max(len(n), 2) for n in names]
-    times = [_moment(s.time) for s in trace.steps] if trace.timed else None
+    times = [rational_text(s.time) if s.time is not None else "-" for s in trace.steps] \
+        if trace.timed else None
     time_w = max(len("time"), *(len(t) for t in times)) if times else 0
     head = (f"  {'step':>5}  " + (f"{'time':>{time_w}}  " if times else "")
             + f"{'actor':<{actor_w}}  {'what happened':<{desc_w}}  "
             + " ".join(f"{n:>{w}}" for n, w in zip(names, rec_w)) + "  plan store")
-    lines = [f"Counterexample to {trace.property} ({trace.length} steps):", head]
+    title = "Timed counterexample" if times else "Counterexample"
+    lines = [f"{title} to {trace.property} ({trace.length} steps):", head]
     last = trace.steps[-1].index
     for s in trace.steps:
         mark = ">>" if s.index == last else "  "

@@ -91,11 +91,11 @@ class Interval:
         return above and (v < self.hi if self.hi_open else v <= self.hi)
 
     def __str__(self) -> str:
-        hi = "inf)" if self.hi is None else _num(self.hi) + (")" if self.hi_open else "]")
-        return f"{'(' if self.lo_open else '['}{_num(self.lo)}, {hi}"
+        hi = "inf)" if self.hi is None else rational_text(self.hi) + (")" if self.hi_open else "]")
+        return f"{'(' if self.lo_open else '['}{rational_text(self.lo)}, {hi}"
 
 
-def _num(v: Fraction) -> str:
+def rational_text(v: Fraction) -> str:
     """A rational as a short decimal when exact, else p/q."""
     v = Fraction(v)
     if v.denominator == 1:
@@ -178,7 +178,7 @@ class Timing:
         out = {}
         for name in self.names():
             iv = self.interval(name)
-            out[name] = [_num(iv.lo), None if iv.hi is None else _num(iv.hi)]
+            out[name] = [rational_text(iv.lo), None if iv.hi is None else rational_text(iv.hi)]
         return out
 
     @classmethod

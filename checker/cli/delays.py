@@ -7,7 +7,7 @@ import json
 import click
 
 from dnsrace.model.describe import actor_name
-from dnsrace.model.timing import TimedView, TimingError, _num
+from dnsrace.model.timing import TimedView, TimingError, rational_text
 
 from ..bfs import explore
 from ..result import HOLDS, VIOLATED, Options
@@ -17,7 +17,8 @@ from ..trace import build_trace
 from ..z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
-from .timing import build_timing, render_timed_trace, timing_options
+from ..render import render_trace
+from .timing import build_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
 
@@ -69,9 +70,9 @@ def _fixed_text(timing, unknowns) -> str:
         if "hi" in sides and "lo" in sides:
             continue
         if "hi" in sides:
-            parts.append(f"{label} lo {_num(iv.lo)}")
+            parts.append(f"{label} lo {rational_text(iv.lo)}")
         elif "lo" in sides:
-            parts.append(f"{label} hi {_num(iv.hi)}")
+            parts.append(f"{label} hi {rational_text(iv.hi)}")
         else:
             parts.append(f"{label} {iv}")
     return "; ".join(parts)
@@ -82,9 +83,9 @@ def _verdict_text(r) -> str:
     sym = symbol(name, side)
     if r.status == THRESHOLD:
         op = ">=" if side == "hi" else "<="
-        text = f"can be violated exactly when {sym} {op} {_num(r.threshold)}"
+        text = f"can be violated exactly when {sym} {op} {rational_text(r.threshold)}"
         if (name, side) == ("write", "hi"):
-            text += f": the smallest write stall that makes it possible is {_num(r.threshold)}"
+            text += f": the smallest write stall that makes it possible is {rational_text(r.threshold)}"
         return text
     if r.status == ALWAYS:
         return f"can be violated for every admissible {sym}"
@@ -169,7 +170,7 @@ def _render(model, timing, unknowns, out, witness) -> str:
             total += r.seconds
             lines.append(f"  {pname:<{width}}  {_verdict_text(r)}")
             if r.status in (THRESHOLD, ALWAYS) and r.witness is not None:
-                at = f" at {u[0]}-{u[1]} = {_num(r.threshold)}" if r.threshold is not None else ""
+                at = f" at {u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else ""
                 extra = (f"; that run alone needs {r.path_region}" if r.path_region
                          and r.path_region != "always" else "")
                 lines.append(f"  {'':<{width}}  witness: a {len(r.witness)}-step run{at}{extra}")
@@ -181,8 +182,8 @@ def _render(model, timing, unknowns, out, witness) -> str:
                          + ", ".join(f"{iv} {st}" for iv, st, _ in r.checks)
                          + f"; {r.seconds:.1f} s)")
     for pname, u, r, trace in tables:
-        text = render_timed_trace(trace).splitlines()
-        at = f"{u[0]}-{u[1]} = {_num(r.threshold)}" if r.threshold is not None else \
+        text = render_trace(trace).splitlines()
+        at = f"{u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else \
             f"{u[0]}-{u[1]} at its least"
         text[0] = f"Witness for {pname} at {at} ({trace.length} steps):"
         lines += [""] + text[:-1]
@@ -201,14 +202,14 @@ def _json(model, timing, unknowns, out) -> dict:
         props[pname] = {"status": "synthesised", "unknowns": {
             f"{u[0]}-{u[1]}": {
                 "status": r.status,
-                "threshold": None if r.threshold is None else _num(r.threshold),
+                "threshold": None if r.threshold is None else rational_text(r.threshold),
                 "region": r.region,
                 "witness_region": r.path_region or None,
                 "witness": None if r.witness is None else [
-                    {"time": _num(t), "actor": actor_name(a), "action": a.as_dict()}
+                    {"time": rational_text(t), "actor": actor_name(a), "action": a.as_dict()}
                     for a, t in zip(r.witness.actions, r.times[1:])],
                 "checks": [{"interval": iv, "verdict": st,
-                            "theta": None if th is None else _num(th)}
+                            "theta": None if th is None else rational_text(th)}
                            for iv, st, th in r.checks],
                 "seconds": round(r.seconds, 3),
             } for u, r in per.items()}}

@@ -8,8 +8,9 @@ import json
 import click
 
 from dnsrace.model.describe import actor_name
-from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError, _num
+from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError, rational_text
 
+from ..render import render_trace
 from ..result import HOLDS, INCOMPLETE, VIOLATED
 from ..simulate import check_timestamps, replay_timed
 from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
@@ -135,7 +136,7 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
             lines.append(f"  {'':<{width}}  the shortest untimed counterexample is ruled out by: "
                          f"{'; '.join(ruled_out[name])}")
     for name, trace in traces.items():
-        lines += ["", render_timed_trace(trace)]
+        lines += ["", render_trace(trace)]
     s = result.stats
     lines += ["", f"Statistics: {s.zones:,} zones over {s.discrete_states:,} discrete states, "
                   f"{s.transitions:,} symbolic transitions, {s.subsumed:,} subsumed, depth "
@@ -143,26 +144,6 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
     if not s.exhausted:
         lines.append(f"  Stopped early: {s.stop_reason}; the counts are partial.")
     return "\n".join(lines)
-
-
-def render_timed_trace(trace) -> str:
-    from dnsrace.model import endpoint_name
-    names = [endpoint_name(e) for e in range(len(trace.steps[0].state.dns))]
-    tw = max([4] + [len(_num(s.time)) for s in trace.steps])
-    aw = max(len(s.actor or "-") for s in trace.steps)
-    dw = max(len(s.description) for s in trace.steps)
-    head = (f"  {'step':>5}  {'time':>{tw}}  {'actor':<{aw}}  {'what happened':<{dw}}  "
-            + " ".join(f"{n:>8}" for n in names) + "  plan store")
-    out = [f"Timed counterexample to {trace.property} ({trace.length} steps):", head]
-    last = trace.steps[-1].index
-    for s in trace.steps:
-        mark = ">>" if s.index == last else "  "
-        rec = " ".join(f"{('-' if p == 0 else str(p)):>8}" for p in s.state.dns)
-        store = "{" + ", ".join(map(str, sorted(s.state.store))) + "}"
-        out.append(f"{mark}{s.index:>5}  {_num(s.time):>{tw}}  {s.actor or '-':<{aw}}  "
-                   f"{s.description:<{dw}}  {rec}  {store}")
-    out.append(f"  Violation: {trace.explanation}.")
-    return "\n".join(out)
 
 
 def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
