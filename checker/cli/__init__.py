@@ -3,35 +3,48 @@ decided here: 0 holds, 1 violated, 2 bad input, 3 incomplete, 4 internal error."
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
 import click
 
-from .check import check
-from .delays import delays
-from .compare import compare
-from .gallery import gallery
-from .replay import replay, show
 from dnsrace.model import ProtocolStepError
 
 from .errors import EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE, InputError
 
 __all__ = ["cli", "main", "run"]
 
+# Each command's module loads only when that command runs: `check` need not pay for z3
+# (delays) or networkx (dot export) at start-up.
+COMMANDS = {
+    "check": "check:check",
+    "delays": "delays:delays",
+    "compare": "compare:compare",
+    "replay": "replay:replay",
+    "show": "replay:show",
+    "gallery": "gallery:gallery",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dnsrace")
 def cli():
     """dnsrace: model-check the DynamoDB DNS Planner/Enactor race of October 2025."""
-
-
-cli.add_command(check)
-cli.add_command(delays)
-cli.add_command(compare)
-cli.add_command(replay)
-cli.add_command(show)
-cli.add_command(gallery)
 
 
 def main(argv=None) -> int:

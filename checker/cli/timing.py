@@ -15,7 +15,6 @@ from ..result import HOLDS, INCOMPLETE, VIOLATED
 from ..simulate import check_timestamps, replay_timed
 from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
 from ..trace import build_trace
-from .. import z3timing
 from .errors import InputError, exit_code_for
 
 __all__ = ["timing_options", "build_timing", "run_timed_check", "timed_traces",
@@ -87,6 +86,8 @@ def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
 
 def timed_traces(model, view, result, properties):
     """Trace (with a time per step) and z3 schedule per violated property."""
+    from .. import z3timing  # z3 loads only when a timed run needs it
+
     traces, schedules = {}, {}
     bounds = {n: view.timing.interval(n) for n in view.timing.names()}
     by_name = {p.name: p for p in properties}
@@ -170,6 +171,7 @@ def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
 def ruled_out_by(model, timing, properties, result):
     """For each safety property that holds under timing but not untimed: the timing
     assumptions (an UNSAT core) that rule out its shortest untimed counterexample."""
+    from .. import z3timing
     from ..bfs import explore
     from ..result import Options
     out = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import networkx as nx
 
 __all__ = ["NAME", "SUFFIX", "FULL_GRAPH_LIMIT", "state_graph", "write"]
 
@@ -29,6 +28,8 @@ def _rep(model):
 def state_graph(model, limit: int = FULL_GRAPH_LIMIT):
     """The reachable graph (nx.MultiDiGraph over representatives, edges keyed by action
     kind), or None when it has more than ``limit`` nodes."""
+    import networkx as nx  # here, not at import: start-up of every command pays for it
+
     rep = _rep(model)
     g = nx.MultiDiGraph()
     queue = deque()
@@ -52,6 +53,8 @@ def state_graph(model, limit: int = FULL_GRAPH_LIMIT):
 
 def neighbourhood_graph(model, path_reps):
     """The path and every one-step alternative from each of its states."""
+    import networkx as nx
+
     rep = _rep(model)
     g = nx.MultiDiGraph()
     for r in path_reps:
