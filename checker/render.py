@@ -74,10 +74,14 @@ def render_stats(stats, kinds: dict | None = None) -> str:
     if not stats.exhausted:
         text += f"\n  Stopped early: {stats.stop_reason}; the counts are partial."
     if any(stats.violations.values()):
+        def where(name, count):
+            unit = "transition" if kinds.get(name) == "transition invariant" else "state"
+            return f"{name} in {count:,} {unit}{'' if count == 1 else 's'}"
+
         text += "\nViolations: " + ", ".join(
-            f"{k} in {v:,} "
-            f"{'transitions' if kinds.get(k) == 'transition invariant' else 'states'}"
-            for k, v in stats.violations.items() if v)
+            where(k, v) for k, v in stats.violations.items() if v)
+        if not stats.exhausted:
+            text += " (so far)"
     if stats.coverage:
         text += "\nCoverage: " + ", ".join(f"{k} {v:,}" for k, v in stats.coverage.items())
     if stats.never_fired:
