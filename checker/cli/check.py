@@ -96,6 +96,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     export = prepare_export(model, properties, export_dir, export_formats, force)
     timing = build_timing(**timing_args)
     if timing is not None:  # docs/TIMING.md
+        if engine != "auto" or workers > 1 or no_por or lossy is not None:
+            raise InputError("--engine, --workers, --no-por and --lossy apply to the untimed "
+                             "check, not to --timing")
         return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
                              keep_going, as_json, quiet, export, max_zones=max_states)
     options = Options(symmetry=not no_reduction, max_states=max_states,

@@ -69,3 +69,8 @@ def test_state_limit_reports_the_depth_explored(capsys):
     code, out, _ = run(capsys, "check", "--protocol", "cas", "--max-states", "2000")
     assert code == 3
     assert "Every state up to depth" in out
+
+
+def test_engine_options_do_not_apply_to_the_timed_check(capsys):
+    code, _, err = run(capsys, "check", "--write-time", "0:1", "--workers", "2")
+    assert code == 2 and "untimed" in err
