@@ -157,7 +157,8 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
         graph = [p for p in properties if p.kind == "graph property"]
         vm = vectorize(graph[0].graph_model(model) if graph else model)
         expander = ProcessExpander(vm, engine.workers, options.symmetry and vm.symmetric,
-                                   por and all(vm.por_sound_for(p) for p in properties))
+                                   por and all(vm.por_sound_for(p) for p in properties),
+                                   model, properties)
     try:
         return vector.explore(model, properties, options, reporter, vectorize=vectorize,
                               por=por, expander=expander, lossy=engine.lossy,

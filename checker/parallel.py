@@ -1,7 +1,8 @@
 """Successor generation across worker processes, behind the narrowest interface an engine
-needs: ``map(chunks)`` yields, in order, ``expand_chunk(vm, chunk, symmetry, por)`` for each
-chunk of the frontier, and ``close()`` releases the workers. Deduplication, the visited set
-and the properties stay in the engine's process; a distributed backend would implement the
+needs: ``map(chunks)`` yields, in order, ``expand_chunk(vm, chunk, symmetry, por, checks)`` for each
+chunk of the frontier, and ``close()`` releases the workers. The workers also count and check
+each chunk's transitions (``ChunkChecks``); deduplication across chunks, the visited set and
+the state properties stay in the engine's process; a distributed backend would implement the
 same two methods (ship chunks of packed keys out, receive packed successors back).
 
 Workers are forked with the vector model; each chunk travels as one numpy array (8 bytes per
@@ -12,30 +13,31 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from .vector import expand_chunk
+from .vector import ChunkChecks, expand_chunk
 
 __all__ = ["ProcessExpander"]
 
 _WORKER = {}
 
 
-def _init(vm, symmetry, por):
-    _WORKER["args"] = (vm, symmetry, por)
+def _init(vm, symmetry, por, model, properties):
+    _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
 
 
 def _work(chunk):
-    vm, symmetry, por = _WORKER["args"]
-    return expand_chunk(vm, chunk, symmetry, por)
+    vm, symmetry, por, checks = _WORKER["args"]
+    return expand_chunk(vm, chunk, symmetry, por, checks)
 
 
 class ProcessExpander:
     """A pool of ``workers`` processes computing successors of frontier chunks."""
 
-    def __init__(self, vm, workers: int, symmetry: bool, por: bool):
+    def __init__(self, vm, workers: int, symmetry: bool, por: bool, model, properties):
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self._pool = ctx.Pool(workers, initializer=_init, initargs=(vm, symmetry, por))
+        self._pool = ctx.Pool(workers, initializer=_init,
+                              initargs=(vm, symmetry, por, model, properties))
 
     def map(self, chunks):
         """Successors of each chunk, in the order of ``chunks``."""

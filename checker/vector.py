@@ -92,10 +92,45 @@ def local_dedup(nxt: np.ndarray):
     return sk[starts], first, inv
 
 
-def expand_chunk(vm, keys, symmetry, por):
-    """One unit of work for any expander: successors of ``keys`` and their local dedup."""
+class ChunkChecks:
+    """What an expander computes about one chunk's transitions besides the successors: how
+    many lie within the checked scope, their action kinds, and the transition invariants'
+    violations (count, first one). Built from plain values (the vector model, the model, the
+    properties), so a worker process builds its own."""
+
+    def __init__(self, vm, model, properties):
+        _, trans_k, graph_k = vector_kernels(vm, model, properties)
+        self.vm = vm
+        self.in_scope = graph_k[0][1][0] if graph_k else None
+        self.trans = [(p.name, f) for p, f in trans_k]
+        self.ncov = len(vm.kind_names)
+
+    def __call__(self, chunk, src, aids, nxt):
+        """``(transitions in scope, kind counts, {property: (violations, src, dst key)})``
+        with ``src`` the chunk-relative source of the first violation."""
+        srckeys = chunk[src]
+        if self.in_scope is not None:
+            both = self.in_scope(srckeys) & self.in_scope(nxt)
+            t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], src[both]
+        else:
+            t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, src
+        cov = np.bincount(self.vm.kind_of(t_aid).astype(np.int64),
+                          minlength=self.ncov)[:self.ncov]
+        viol = {}
+        for name, f in self.trans:
+            bad = ~f(t_src, t_aid, t_dst)
+            nbad = int(bad.sum())
+            if nbad:
+                j = int(np.argmax(bad))
+                viol[name] = (nbad, int(t_g[j]), int(t_dst[j]))
+        return len(t_src), cov, viol
+
+
+def expand_chunk(vm, keys, symmetry, por, checks):
+    """One unit of work for any expander: successors of ``keys``, their local dedup, and
+    ``checks`` (a ``ChunkChecks``) on its transitions."""
     src, aids, nxt = vm.expand(keys, symmetry, por)
-    return (src, aids, nxt) + local_dedup(nxt)
+    return (src, aids, nxt) + local_dedup(nxt) + (checks(keys, src, aids, nxt),)
 
 
 def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
@@ -230,9 +265,11 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     if por and not all(vm.por_sound_for(p) for p in properties):
         por = False
     if expander is None:
+        checks = ChunkChecks(vm, model, properties)
+
         def expander_map(chunks):
             for c in chunks:
-                yield expand_chunk(vm, c, symmetry, por)
+                yield expand_chunk(vm, c, symmetry, por, checks)
     else:
         expander_map = expander.map
 
@@ -331,12 +368,12 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
             offset = base
             tbase = 0
             timed_out = False
-            for chunk, (src, aids, nxt, uk, uf, inv) in zip(chunks, expander_map(chunks)):
+            for chunk, (src, aids, nxt, uk, uf, inv, checked) in zip(chunks,
+                                                                     expander_map(chunks)):
                 if options.max_seconds is not None and \
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                srckeys = chunk[src]
                 succ_keys.append(nxt)
                 succ_src.append(src.astype(np.int32))
                 succ_aid.append(aids)
@@ -349,24 +386,14 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                     lvl_deg.append(np.bincount(src, minlength=len(chunk)).astype(np.uint8))
                 offset += len(chunk)
                 tbase += len(nxt)
-                # transitions between in-scope states: counted and checked
-                if in_scope is not None:
-                    both = in_scope(srckeys) & in_scope(nxt)
-                    t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], src[both]
-                else:
-                    t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, src
-                lvl_trans += len(t_src)
-                lvl_cov += np.bincount(vm.kind_of(t_aid).astype(np.int64),
-                                       minlength=len(coverage))[:len(coverage)]
-                for p, f in trans_k:
-                    bad = ~f(t_src, t_aid, t_dst)
-                    nbad = int(bad.sum())
-                    if nbad:
-                        lvl_viol[p.name] += nbad
-                        if p.name not in found and p.name not in lvl_found:
-                            j = int(np.argmax(bad))
-                            lvl_found[p.name] = ("transition", int(t_g[j]) + succ_base[-1],
-                                                 int(t_dst[j]))
+                # transitions between in-scope states: counted and checked (by the expander)
+                n_in, cov, viol = checked
+                lvl_trans += n_in
+                lvl_cov += cov
+                for name, (nbad, j_src, j_dst) in viol.items():
+                    lvl_viol[name] += nbad
+                    if name not in found and name not in lvl_found:
+                        lvl_found[name] = ("transition", j_src + succ_base[-1], j_dst)
                 if reporter is not None:
                     stats.explored_states = n_states
                     stats.seconds = time.perf_counter() - start
