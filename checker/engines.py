@@ -136,8 +136,9 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
                          traces=not por, stop_at_violation=por)
     info.por = bool(getattr(result, "por", False))
     if info.por and result.verdict == VIOLATED:
-        info.notes.append("The reduced search found a violation; rerun without partial-order "
-                          "reduction for shortest counterexamples (counts below are plain).")
+        info.notes.append("Partial-order reduction found a violation; the search was rerun "
+                          "without it, so counterexamples are shortest and the counts "
+                          "are those of the unreduced search.")
         result = _run_vector(model, properties, options, reporter, engine, vectorize, False)
         info.por = False
     info.lossy = getattr(result, "lossy", None)
