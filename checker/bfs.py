@@ -10,6 +10,7 @@ import time
 from array import array
 
 from .graph import backward_reachable
+from .limits import limit_reason
 from .paths import concretize
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
@@ -88,12 +89,9 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             if options.stop_early and not graph_props and len(found) == len(pending):
                 stop_reason = "every property violated"
                 break
-            if options.max_states is not None and len(states) >= options.max_states:
-                stop_reason = f"state limit {options.max_states} reached"
-                break
-            if options.max_seconds is not None and head % 512 == 0 and \
-                    time.perf_counter() - start > options.max_seconds:
-                stop_reason = f"time limit {options.max_seconds:g} s reached"
+            stop_reason = limit_reason(options.max_states, len(states), "state",
+                                       options.max_seconds, start, head % 512 == 0)
+            if stop_reason:
                 break
             src = head
             s = states[head]

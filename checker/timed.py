@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import zones as Z
+from .limits import limit_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Path
 
 __all__ = ["TimedOptions", "TimedStats", "TimedPropertyResult", "TimedResult", "explore_timed",
@@ -244,12 +245,9 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
             if options.stop_early and len(found) == len(state_inv) + len(trans_inv):
                 stop_reason = "every property violated"
                 break
-            if options.max_zones is not None and len(nodes_state) >= options.max_zones:
-                stop_reason = f"zone limit {options.max_zones} reached"
-                break
-            if options.max_seconds is not None and head % 256 == 0 and \
-                    time.perf_counter() - start > options.max_seconds:
-                stop_reason = f"time limit {options.max_seconds:g} s reached"
+            stop_reason = limit_reason(options.max_zones, len(nodes_state), "zone",
+                                       options.max_seconds, start, head % 256 == 0)
+            if stop_reason:
                 break
             src = head
             s = nodes_state[src]

@@ -10,7 +10,7 @@ import pytest
 import dnsrace.checker
 
 ROOT = pathlib.Path(dnsrace.checker.__file__).parent
-ENGINE_MODULES = ["bfs.py", "graph.py", "paths.py", "result.py",  # untimed object BFS
+ENGINE_MODULES = ["bfs.py", "graph.py", "paths.py", "result.py", "limits.py",  # object BFS
                   "vector.py", "engines.py", "parallel.py",  # packed / parallel engines
                   "zones.py", "timed.py", "z3timing.py", "synthesis.py"]  # timing
 

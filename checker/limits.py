@@ -1,0 +1,19 @@
+"""The limits that end a run early (``--max-states``, ``--max-seconds``), checked the same
+way by every engine that explores one node at a time."""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["limit_reason"]
+
+
+def limit_reason(max_count, count: int, unit: str, max_seconds, started: float,
+                 read_clock: bool) -> str:
+    """Why the run must stop now ("state limit 100 reached"), or "" to go on.
+    ``read_clock`` lets hot loops look at the clock only every so many nodes."""
+    if max_count is not None and count >= max_count:
+        return f"{unit} limit {max_count} reached"
+    if max_seconds is not None and read_clock and time.perf_counter() - started > max_seconds:
+        return f"time limit {max_seconds:g} s reached"
+    return ""
