@@ -99,7 +99,8 @@ def _verdict_text(r) -> str:
 @timing_options
 @click.option("--unknown", "unknown_names", multiple=True, metavar="BOUND",
               help="The bound to solve for (repeatable; each solved with the others fixed): "
-                   + ", ".join(UNKNOWNS) + ". Default write-hi.")
+                   + ", ".join(UNKNOWNS) + ", or NAME-lo/NAME-hi for an interval a protocol "
+                   "declares (e.g. lease-lo). Default write-hi.")
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
               help="no-dangling or monotonic (repeatable; default both).")
 @click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
