@@ -6,7 +6,7 @@ from math import comb, log10
 
 from .config import Config
 
-__all__ = ["state_bound", "FEASIBLE_BOUND"]
+__all__ = ["state_bound", "too_large", "FEASIBLE_BOUND"]
 
 # The bound is loose: 2 * 10^3 above the true count at the defaults, 2 * 10^6 above it at
 # 5 enactors, 8 plans (about 4 * 10^6 states, verified). Past this bound a run is hopeless.
@@ -26,3 +26,12 @@ def state_bound(config: Config, phases_per_endpoint: int = 2) -> int:
 
 def magnitude(bound: int) -> str:
     return f"10^{int(log10(max(bound, 1)))}"
+
+
+def too_large(config: Config) -> str:
+    """Why exploring ``config`` exhaustively is hopeless (one line), or "" when it is not."""
+    bound = state_bound(config)
+    if bound <= FEASIBLE_BOUND:
+        return ""
+    return (f"{config.slug()} may have up to {magnitude(bound)} states: too large to explore "
+            "exhaustively")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
+from dnsrace.model.size import too_large
 
 from ..bfs import explore
 from ..engines import ENGINES, EngineError, EngineOptions
@@ -88,11 +88,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     """
     model = build_model(enactors, plans, endpoints, keep, protocol)
     properties = build_properties(property_names)
-    bound = state_bound(model.config)
-    if max_states is None and max_seconds is None and bound > FEASIBLE_BOUND:
-        raise InputError(
-            f"{model.config.slug()} may have up to {magnitude(bound)} states: too large to "
-            "explore exhaustively; use smaller sizes or bound the run with --max-states")
+    hopeless = too_large(model.config)
+    if hopeless and max_states is None and max_seconds is None:
+        raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")
     export = prepare_export(model, properties, export_dir, export_formats, force)
     timing = build_timing(**timing_args)
     if timing is not None:  # docs/TIMING.md

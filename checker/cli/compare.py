@@ -13,7 +13,7 @@ import click
 
 from dnsrace.model import PROTOCOLS, Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol
 from dnsrace.model import resolve_protocol
-from dnsrace.model.size import FEASIBLE_BOUND, magnitude, state_bound
+from dnsrace.model.size import too_large
 from dnsrace.model.timing import Interval
 
 from ..compare import Run, compare as run_compare, smallest_failures
@@ -86,10 +86,9 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     runs = []
     for point in points:
         config = _config({**base, **point}, point)
-        if max_states is None and max_seconds is None and state_bound(config) > FEASIBLE_BOUND:
-            raise InputError(
-                f"{config.slug()} may have up to {magnitude(state_bound(config))} states: too "
-                "large to explore exhaustively; shrink the sweep or bound runs with --max-states")
+        hopeless = too_large(config)
+        if hopeless and max_states is None and max_seconds is None:
+            raise InputError(f"{hopeless}; shrink the sweep or bound runs with --max-states")
         for name, protocol in loaded.items():
             runs.append(Run(labels[name], point, DnsSystem(config, protocol)))
     options = Options(symmetry=not no_reduction, max_states=max_states,
