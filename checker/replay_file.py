@@ -235,7 +235,7 @@ def replay_trace_file(tf, protocol: str | None = None) -> ReplayReport:
         report.valid = True
         report.reason = prop.explain(model, states)
     else:
-        report.reason = (f"every step replays, but the final "
+        report.reason = ("every step replays, but the final "
                          + ("step" if prop.kind == "transition invariant" else "state")
                          + f" does not violate {prop.name}")
     report.trace = build_trace(model, prop.name, path,

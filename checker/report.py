@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
-__all__ = ["FORMAT", "result_to_json"]
+__all__ = ["FORMAT", "check_document", "result_to_json"]
 
 FORMAT = "dnsrace-check/1"
 
 
-def result_to_json(model, result, traces: dict) -> dict:
-    s = result.stats
+def check_document(model, result, traces: dict, stats: dict, options: dict | None = None,
+                   per_property: dict | None = None) -> dict:
+    """The document every check prints, untimed or timed: ``stats`` is engine-specific;
+    ``per_property`` adds fields to a property's entry (e.g. ``ruled_out_by``)."""
+    per_property = per_property or {}
     return {
         "format": FORMAT,
         "config": {**model.config.as_dict(), "protocol": model.protocol.name},
-        "options": {"symmetry": result.symmetry},
+        "options": {"symmetry": result.symmetry, **(options or {})},
         "verdict": result.verdict,
         "properties": {
             name: {
                 "kind": pr.kind,
                 "status": pr.status,
                 "trace": traces[name].as_dict(model) if name in traces else None,
+                **per_property.get(name, {}),
             }
             for name, pr in result.properties.items()
         },
-        "stats": {
+        "stats": stats,
+    }
+
+
+def result_to_json(model, result, traces: dict) -> dict:
+    """The document of an untimed check."""
+    s = result.stats
+    return check_document(model, result, traces, {
             "states": s.states,
             "transitions": s.transitions,
             "depth": s.depth,
@@ -35,5 +46,4 @@ def result_to_json(model, result, traces: dict) -> dict:
             "coverage": s.coverage,
             "never_fired": s.never_fired,
             "violations": s.violations,
-        },
-    }
+        })

@@ -8,9 +8,10 @@ import json
 import click
 
 from dnsrace.model.describe import actor_name
-from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError, rational_text
+from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError
 
 from ..render import render_trace
+from ..report import check_document
 from ..result import HOLDS, INCOMPLETE, VIOLATED
 from ..simulate import check_timestamps, replay_timed
 from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
@@ -149,23 +150,13 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
 
 def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
     s = result.stats
-    return {
-        "format": "dnsrace-check/1",
-        "config": {**model.config.as_dict(), "protocol": model.protocol.name},
-        "options": {"symmetry": result.symmetry, "timing": timing.as_dict()},
-        "verdict": result.verdict,
-        "properties": {
-            name: {"kind": pr.kind, "status": pr.status,
-                   "trace": traces[name].as_dict(model) if name in traces else None,
-                   **({"ruled_out_by": ruled_out[name]} if ruled_out and name in ruled_out
-                      else {})}
-            for name, pr in result.properties.items()
-        },
-        "stats": {"zones": s.zones, "discrete_states": s.discrete_states,
-                  "transitions": s.transitions, "subsumed": s.subsumed, "depth": s.depth,
-                  "seconds": round(s.seconds, 3), "exhausted": s.exhausted,
-                  "stop_reason": s.stop_reason or None},
-    }
+    return check_document(
+        model, result, traces,
+        {"zones": s.zones, "discrete_states": s.discrete_states, "transitions": s.transitions,
+         "subsumed": s.subsumed, "depth": s.depth, "seconds": round(s.seconds, 3),
+         "exhausted": s.exhausted, "stop_reason": s.stop_reason or None},
+        options={"timing": timing.as_dict()},
+        per_property={name: {"ruled_out_by": why} for name, why in (ruled_out or {}).items()})
 
 
 def ruled_out_by(model, timing, properties, result):

@@ -12,7 +12,7 @@ from dnsrace.checker.simulate import check_timestamps, replay_timed
 from dnsrace.checker.timed import TimedOptions, explore_timed, timed_path
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
-from dnsrace.model.timing import Interval, TimedView, Timing
+from dnsrace.model.timing import TimedView, Timing
 
 ZERO = Timing(plan="0", write="0", check="0", cleanup="0")
 SAFETY = ["no-dangling", "monotonic"]
