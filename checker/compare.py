@@ -41,10 +41,11 @@ class Row:
 
 
 def compare(runs, properties, options: Options = Options(stop_early=False),
-            on_run=None, timed=None) -> list[Row]:
-    """Explores every run in order. ``on_run(j, total, run)`` is called before run j starts
-    (for a progress bar). ``timed(run)``, if given, returns ``{property: (status, shortest)}``
-    under timing, stored in ``row.extra["timed"]``."""
+            on_run=None, timed=None, explore=explore) -> list[Row]:
+    """Explores every run in order with ``explore(model, properties, options) -> Result``
+    (the object BFS unless the caller picks another engine). ``on_run(j, total, run)`` is
+    called before run j starts (for a progress bar). ``timed(run)``, if given, returns
+    ``{property: (status, shortest)}`` under timing, stored in ``row.extra["timed"]``."""
     runs = list(runs)
     rows = []
     for j, run in enumerate(runs):
