@@ -11,7 +11,7 @@ from array import array
 
 from .graph import backward_reachable
 from .limits import limit_reason
-from .paths import concretize
+from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore"]
@@ -164,15 +164,10 @@ def _graph_violations(prop, model, states, scoped, edge_src, edge_dst) -> list:
 
 def _property_result(p, model, hit, stats, states, parent, symmetry) -> PropertyResult:
     if hit is None:
-        status = HOLDS if stats.exhausted else INCOMPLETE
-        return PropertyResult(p.name, p.kind, status)
-    if hit[0] == "state":
+        reps = None
+    elif hit[0] == "state":
         reps = _chain(parent, states, hit[1])
-        target = (lambda r: not p.holds(model, r)) if p.kind == "state invariant" else None
-        trace = concretize(model, reps, symmetry, is_target=target)
     else:
-        _, src, dst = hit
-        reps = _chain(parent, states, src) + [states[dst]]
-        trace = concretize(model, reps, symmetry,
-                           last_step_ok=lambda s, a, n: not p.holds(model, s, a, n))
-    return PropertyResult(p.name, p.kind, VIOLATED, trace, p.explain(model, list(trace.states)))
+        reps = _chain(parent, states, hit[1]) + [states[hit[2]]]
+    return property_result(p, model, reps, symmetry, stats.exhausted,
+                           on_transition=hit is not None and hit[0] != "state")

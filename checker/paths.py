@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .result import Path
+from .result import HOLDS, INCOMPLETE, VIOLATED, Path, PropertyResult
 
-__all__ = ["concretize", "replay", "shortest_dag"]
+__all__ = ["concretize", "property_result", "replay", "shortest_dag"]
 
 
 def _default_preference(state, action) -> tuple:
@@ -115,3 +115,23 @@ def replay(model, actions) -> tuple[list, int | None]:
         states.append(nxt)
         state = nxt
     return states, None
+
+
+def property_result(prop, model, reps, symmetry: bool, exhausted: bool,
+                    on_transition: bool = False) -> PropertyResult:
+    """What every engine reports for ``prop``: ``reps`` is its path of the model's
+    representatives to the violation (None when none was found); with ``on_transition``
+    the last step of ``reps`` is the violating transition. The trace is the most readable
+    shortest counterexample: any violating state at that depth qualifies for a state
+    invariant, the found state for a graph property."""
+    if reps is None:
+        return PropertyResult(prop.name, prop.kind, HOLDS if exhausted else INCOMPLETE)
+    if on_transition:
+        trace = concretize(model, reps, symmetry,
+                           last_step_ok=lambda s, a, n: not prop.holds(model, s, a, n))
+    else:
+        target = (lambda r: not prop.holds(model, r)) \
+            if prop.kind == "state invariant" else None
+        trace = concretize(model, reps, symmetry, is_target=target)
+    return PropertyResult(prop.name, prop.kind, VIOLATED, trace,
+                          prop.explain(model, list(trace.states)))

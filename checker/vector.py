@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from .paths import concretize
-from .result import HOLDS, INCOMPLETE, VIOLATED, Options, Path, PropertyResult, Result, Stats
+from .paths import property_result
+from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
 
@@ -579,22 +579,16 @@ def _graph_violations(level_goal, level_scope, level_deg, level_dst):
 
 def _property_result(p, model, hit, stats, chain, symmetry, vm) -> PropertyResult:
     if hit is None:
-        status = HOLDS if stats.exhausted else INCOMPLETE
-        return PropertyResult(p.name, p.kind, status)
-    if hit[0] == "state":
-        reps = chain(hit[1])
-        trace = concretize(model, _reps(model, reps, symmetry), symmetry)
+        reps = None
+    elif hit[0] == "state":
+        reps = _reps(model, chain(hit[1]), symmetry)
     else:
-        _, src, dst_key = hit
-        reps = chain(src) + [vm.decode(dst_key)]
-        trace = concretize(model, _reps(model, reps, symmetry), symmetry,
-                           last_step_ok=lambda s, a, n: not p.holds(model, s, a, n))
-    return PropertyResult(p.name, p.kind, VIOLATED, trace, p.explain(model, list(trace.states)))
+        reps = _reps(model, chain(hit[1]) + [vm.decode(hit[2])], symmetry)
+    return property_result(p, model, reps, symmetry, stats.exhausted,
+                           on_transition=hit is not None and hit[0] != "state")
 
 
 def _reps(model, states, symmetry):
     """The object model's representatives (the packed canonical form may differ)."""
     return [model.representative(s) for s in states] if symmetry else list(states)
 
-
-_ = Path  # re-exported type of traces
