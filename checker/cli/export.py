@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,13 +10,14 @@ import click
 from ..export import ExportError, check_target, export_traces
 from ..formats import FORMATS, file_name, resolve_formats
 from .errors import InputError
+from .options import stack
 
 __all__ = ["export_options", "prepare_export", "write_export"]
 
 
 def export_options(f):
     """--export DIR, --format LIST, --force."""
-    decorators = [
+    return stack(f, [
         click.option("--export", "export_dir", type=click.Path(file_okay=False), default=None,
                      metavar="DIR",
                      help="Write each counterexample to DIR, one file per property and "
@@ -27,8 +27,7 @@ def export_options(f):
                           "(default: all)."),
         click.option("--force", is_flag=True,
                      help="Let --export overwrite existing files."),
-    ]
-    return functools.reduce(lambda acc, d: d(acc), reversed(decorators), f)
+    ])
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,17 @@ from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, Un
 
 from .errors import InputError
 
-__all__ = ["config_options", "size_options", "output_options", "build_model", "build_properties"]
+__all__ = ["config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+
+
+def stack(f, decorators):
+    """Applies ``decorators`` to ``f`` so that options show in --help in list order."""
+    return functools.reduce(lambda acc, d: d(acc), reversed(decorators), f)
 
 
 def size_options(f):
-    """--enactors --plans --endpoints --keep (config_options without --protocol)."""
-    return functools.reduce(lambda acc, d: d(acc), reversed(_size_decorators()[:4]), f)
-
-
-def config_options(f):
-    """--enactors --plans --endpoints --keep --protocol."""
-    return functools.reduce(lambda acc, d: d(acc), reversed(_size_decorators()), f)
-
-
-def _size_decorators():
-    return [
+    """--enactors --plans --endpoints --keep."""
+    return stack(f, [
         click.option("--enactors", "-n", type=int, default=3, show_default=True,
                      help="Independent DNS Enactors (one per Availability Zone)."),
         click.option("--plans", "-p", type=int, default=4, show_default=True,
@@ -35,11 +31,16 @@ def _size_decorators():
                      help="Endpoints per plan, written in order (regional, ipv6, fips, ...)."),
         click.option("--keep", "-k", type=int, default=1, show_default=True,
                      help="Cleanup after plan p deletes stored plans below p - K."),
-        click.option("--protocol", default="original", show_default=True, metavar="NAME",
+    ])
+
+
+def config_options(f):
+    """--enactors --plans --endpoints --keep --protocol."""
+    f = click.option("--protocol", default="original", show_default=True, metavar="NAME",
                      help="original, recheck, cas, guarded, a variant (cas+guarded, lease, "
                           "lease+fencing, safe-delete, safe-delete-2step) or your own: "
-                          "file.py:Class or package.module:Class."),
-    ]
+                          "file.py:Class or package.module:Class.")(f)
+    return size_options(f)
 
 
 def output_options(f):

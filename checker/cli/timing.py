@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import click
@@ -17,6 +16,7 @@ from ..simulate import check_timestamps, replay_timed
 from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
 from ..trace import build_trace
 from .errors import InputError, exit_code_for
+from .options import stack
 
 __all__ = ["timing_options", "build_timing", "run_timed_check", "timed_traces",
            "render_timed", "timed_json", "OPTION_OF"]
@@ -45,7 +45,7 @@ def timing_options(f):
                      help="An interval a protocol declares for its own steps, e.g. "
                           "lease=5:5 (repeatable; implies --timing)."),
     ]
-    return functools.reduce(lambda acc, dec: dec(acc), reversed(decorators), f)
+    return stack(f, decorators)
 
 
 def build_timing(timed=False, plan_interval=None, write_time=None, check_time=None,
