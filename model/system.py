@@ -64,6 +64,12 @@ class DnsSystem:
                 return nxt
         return None
 
+    def timed(self, timing):
+        """This system under timing bounds (``model/timing.py``'s TimedView), as the timed
+        engines and the simulator see it."""
+        from .timing import TimedView  # noqa: PLC0415 - the untimed model stands alone
+        return TimedView(self, timing)
+
     def representative(self, state: State) -> State:
         return self.protocol.canonical(state)
 

@@ -3,7 +3,7 @@
 The timed system is a network of closed timed automata over the untimed one: the Planner has
 a clock ``y``, each enactor a clock ``x``. This module says, for a state and one of its enabled
 actions, which clock interval guards the action and which clocks it resets, and for a state
-which deadlines hold. Engines (``dnsrace.checker.timed``, ``dnsrace.checker.simulate``) read
+which deadlines hold. Engines (``dnsrace.checker.timing.timed``, ``dnsrace.checker.timing.simulate``) read
 only that; they know nothing of DNS.
 
 A protocol can time steps of its own: give it a ``timing_rules`` attribute (a

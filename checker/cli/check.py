@@ -8,14 +8,14 @@ import click
 
 from dnsrace.model.size import too_large
 
-from ..bfs import explore
-from ..engines import ENGINES, EngineError, EngineOptions
-from ..engines import run as run_engine
-from ..vector import LOSSY_MODES
-from ..render import render_result
-from ..report import result_to_json
-from ..result import VIOLATED, Options
-from ..trace import build_trace
+from ..explore.bfs import explore
+from ..explore.engines import ENGINES, EngineError, EngineOptions
+from ..explore.engines import run as run_engine
+from ..explore.vector import LOSSY_MODES
+from ..reports.render import render_result
+from ..reports.report import result_to_json
+from ..explore.result import VIOLATED, Options
+from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
 from .options import build_model, build_properties, config_options, output_options

@@ -16,9 +16,9 @@ from dnsrace.model import resolve_protocol
 from dnsrace.model.size import too_large
 from dnsrace.model.timing import Interval
 
-from ..compare import Run, compare as run_compare, smallest_failures
-from ..result import HOLDS, INCOMPLETE, VIOLATED, Options
-from ..sweep import SweepError, grid, minimal_points, parse_sweep, point_label
+from ..reports.compare import Run, compare as run_compare, smallest_failures
+from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
+from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, size_options
 from .timing import build_timing, timing_options
@@ -130,7 +130,7 @@ def _timed_runner(timing, properties, options):
     """``timed(run)`` for compare: the zone engine over the run's model under ``timing``."""
     from dnsrace.model.timing import TimedView, TimingError  # noqa: PLC0415
 
-    from ..timed import TimedOptions, explore_timed  # noqa: PLC0415
+    from ..timing.timed import TimedOptions, explore_timed  # noqa: PLC0415
 
     topts = TimedOptions(symmetry=options.symmetry, max_zones=options.max_states,
                          max_seconds=options.max_seconds, stop_early=False)
@@ -160,7 +160,7 @@ def _fastest_exact(model, properties, options):
     partial-order reduction, so every row counts the same (symmetry-reduced) graph."""
     from dnsrace.model.packed import vector_model
 
-    from ..engines import EngineOptions, run
+    from ..explore.engines import EngineOptions, run
 
     return run(model, properties, options, engine=EngineOptions(por=False),
                vectorize=vector_model)[0]

@@ -9,15 +9,15 @@ import click
 from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import TimedView, TimingError, rational_text
 
-from ..bfs import explore
-from ..result import HOLDS, VIOLATED, Options
-from ..synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
-from ..timed import TimedOptions
-from ..trace import build_trace
-from ..z3timing import symbol
+from ..explore.bfs import explore
+from ..explore.result import HOLDS, VIOLATED, Options
+from ..timing.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
+from ..timing.timed import TimedOptions
+from ..traces.trace import build_trace
+from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
-from ..render import render_trace
+from ..reports.render import render_trace
 from .timing import build_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..export import ExportError, check_target, export_traces
-from ..formats import FORMATS, file_name, resolve_formats
+from ..traces.export import ExportError, check_target, export_traces
+from ..traces.formats import FORMATS, file_name, resolve_formats
 from .errors import InputError
 from .options import stack
 

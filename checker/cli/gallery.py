@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..gallery import write_gallery
+from ..traces.gallery import write_gallery
 
 __all__ = ["gallery"]
 

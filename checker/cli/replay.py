@@ -6,10 +6,10 @@ import json
 
 import click
 
-from ..formats import TraceFormatError, load_trace_file
-from ..render import render_trace
-from ..replay_file import InputError as BadOption
-from ..replay_file import replay_trace_file
+from ..traces.formats import TraceFormatError, load_trace_file
+from ..reports.render import render_trace
+from ..traces.replay_file import InputError as BadOption
+from ..traces.replay_file import replay_trace_file
 from .errors import EXIT_HOLDS, EXIT_VIOLATED, InputError
 from .timing import build_timing, check_report_timing, timing_options
 

@@ -9,12 +9,12 @@ import click
 from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError
 
-from ..render import render_trace
-from ..report import check_document
-from ..result import HOLDS, INCOMPLETE, VIOLATED
-from ..simulate import check_timestamps, replay_timed
-from ..timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
-from ..trace import build_trace
+from ..reports.render import render_trace
+from ..reports.report import check_document
+from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
+from ..timing.simulate import check_timestamps, replay_timed
+from ..timing.timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
+from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .options import stack
 
@@ -87,7 +87,7 @@ def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
 
 def timed_traces(model, view, result, properties):
     """Trace (with a time per step) and z3 schedule per violated property."""
-    from .. import z3timing  # z3 loads only when a timed run needs it
+    from ..timing import z3timing  # z3 loads only when a timed run needs it
 
     traces, schedules = {}, {}
     bounds = {n: view.timing.interval(n) for n in view.timing.names()}
@@ -162,9 +162,9 @@ def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
 def ruled_out_by(model, timing, properties, result):
     """For each safety property that holds under timing but not untimed: the timing
     assumptions (an UNSAT core) that rule out its shortest untimed counterexample."""
-    from .. import z3timing
-    from ..bfs import explore
-    from ..result import Options
+    from ..timing import z3timing
+    from ..explore.bfs import explore
+    from ..explore.result import Options
     out = {}
     todo = [p for p in properties if result.properties[p.name].status == HOLDS]
     if not todo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from dnsrace.checker.cli.check import run_check
-from dnsrace.checker.result import Options
+from dnsrace.checker.explore.result import Options
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
 

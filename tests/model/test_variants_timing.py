@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-timed = pytest.importorskip("dnsrace.checker.timed")
+timed = pytest.importorskip("dnsrace.checker.timing.timed")
 
 from dnsrace.invariants import resolve_properties  # noqa: E402
 from dnsrace.model import Config, DnsSystem  # noqa: E402

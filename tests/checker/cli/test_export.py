@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from dnsrace.checker import export as export_module
+from dnsrace.checker.traces import export as export_module
 from dnsrace.checker.cli import main
-from dnsrace.checker.export import atomic_write
-from dnsrace.checker.formats import FORMATS
+from dnsrace.checker.traces.export import atomic_write
+from dnsrace.checker.traces.formats import FORMATS
 
 SMALL = ["check", "-n", "2", "-p", "3", "-e", "2"]
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from dnsrace.checker.cli import main
-from dnsrace.checker.formats import FORMATS
-from dnsrace.checker.render import render_trace
+from dnsrace.checker.traces.formats import FORMATS
+from dnsrace.checker.reports.render import render_trace
 
 from ..traces_for_tests import small_traces
 

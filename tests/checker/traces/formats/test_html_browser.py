@@ -10,9 +10,9 @@ import tempfile
 
 import pytest
 
-from dnsrace.checker.formats import FORMATS
+from dnsrace.checker.traces.formats import FORMATS
 
-from ..traces_for_tests import small_traces
+from ...traces_for_tests import small_traces
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dnsrace.checker import Options, explore, replay
-from dnsrace.checker.paths import concretize
+from dnsrace.checker.explore.paths import concretize
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
 

@@ -7,7 +7,7 @@ and its ``guards``/``resets``/``urgent``), ``deadlines(state, timed_successors)`
 ``symmetry_keys``/``permute_state``/``clock_permutation``/``relabel``. It knows nothing of DNS.
 
 Method (Bengtsson & Yi 2004; the forward algorithm of UPPAAL): symbolic states are pairs of
-a discrete state and a zone (a DBM, ``dnsrace.checker.zones``). From ``(s, Z)`` an action with
+a discrete state and a zone (a DBM, ``dnsrace.checker.timing.zones``). From ``(s, Z)`` an action with
 guard ``g``, resets ``r`` leads to ``(s', up((Z & g)[r := 0] & Inv(s')) & Inv(s'))`` where
 ``Inv`` are the deadlines; clocks no future guard reads are freed (inactive-clock reduction,
 exact) and zones are extrapolated with ``Extra_M`` (exact for reachability of diagonal-free
@@ -15,8 +15,8 @@ automata); a new zone included in one already stored for the same discrete state
 Breadth-first order makes every counterexample shortest in steps. Symmetry (permuting
 enactors permutes their clocks) is applied to the pair, so it is sound.
 
-The result is a symbolic path (discrete actions); ``dnsrace.checker.z3timing`` turns it into
-timestamps, and ``dnsrace.checker.simulate.check_timestamps`` checks them independently.
+The result is a symbolic path (discrete actions); ``dnsrace.checker.timing.z3timing`` turns it into
+timestamps, and ``dnsrace.checker.timing.simulate.check_timestamps`` checks them independently.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import zones as Z
-from .limits import limit_reason
-from .result import HOLDS, INCOMPLETE, VIOLATED, Path
+from ..explore.limits import limit_reason
+from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Path
 
 __all__ = ["TimedOptions", "TimedStats", "TimedPropertyResult", "TimedResult", "explore_timed",
            "NOT_ANALYSED"]

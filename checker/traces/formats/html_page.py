@@ -14,7 +14,7 @@ from html import escape
 from dnsrace.model import endpoint_name
 
 from .lanes import is_stale, lifelines, short_label, target_of
-from ..timeline import timeline_section  # timed traces only (docs/TIMING.md)
+from ...timing.timeline import timeline_section  # timed traces only (docs/TIMING.md)
 
 __all__ = ["NAME", "SUFFIX", "write", "svg_diagram"]
 

@@ -6,13 +6,13 @@ import pathlib
 
 import pytest
 
-from dnsrace.checker.formats import FORMATS, parse_trace_text
-from dnsrace.checker.gallery import GALLERY_CONFIG, write_gallery
-from dnsrace.checker.replay_file import replay_trace_file
+from dnsrace.checker.traces.formats import FORMATS, parse_trace_text
+from dnsrace.checker.traces.gallery import GALLERY_CONFIG, write_gallery
+from dnsrace.checker.traces.replay_file import replay_trace_file
 from dnsrace.invariants import PROPERTIES
 from dnsrace.model import SHIPPED
 
-GALLERY = pathlib.Path(__file__).resolve().parents[2] / "traces"
+GALLERY = pathlib.Path(__file__).resolve().parents[3] / "traces"
 SUFFIXES = tuple(m.SUFFIX for m in FORMATS.values())
 
 
@@ -55,6 +55,6 @@ def test_the_walkthrough_quotes_the_incident_trace_verbatim():
     diagram = (GALLERY / f"{name}.md").read_text().split("```mermaid\n")[1].split("```")[0]
     assert f"```mermaid\n{diagram}```" in readme
     report = replay_trace_file(parse_trace_text((GALLERY / f"{name}.json").read_text()))
-    from dnsrace.checker.render import render_trace
+    from dnsrace.checker.reports.render import render_trace
     assert f"```\n{render_trace(report.trace)}\n```" in readme
     assert "dnsrace gallery traces" in readme

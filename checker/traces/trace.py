@@ -1,6 +1,6 @@
 """The trace type: a counterexample as plain data, ready for any output format.
 
-A :class:`Trace` is the one value every output format (``dnsrace.checker.formats``), the
+A :class:`Trace` is the one value every output format (``dnsrace.checker.traces.formats``), the
 step table, ``replay`` and ``show`` work from. Each step keeps the model's own objects
 (``action``, ``state``: for replay and rendering) *and* their plain JSON-ready forms
 (``action_data``, ``state_data``), so a format module never needs the model to write text.

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import SHIPPED, Config, DnsSystem
 
-from .bfs import explore
+from ..explore.bfs import explore
 from .export import export_traces
 from .formats import DEFAULT_FORMATS
-from .result import VIOLATED, Options
+from ..explore.result import VIOLATED, Options
 from .trace import build_trace
 
 __all__ = ["GALLERY_CONFIG", "gallery_traces", "write_gallery"]

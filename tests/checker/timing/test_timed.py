@@ -5,11 +5,11 @@ from fractions import Fraction
 
 import pytest
 
-from dnsrace.checker import z3timing, zones as Z
-from dnsrace.checker.bfs import explore
-from dnsrace.checker.result import Options
-from dnsrace.checker.simulate import check_timestamps, replay_timed
-from dnsrace.checker.timed import TimedOptions, explore_timed, timed_path
+from dnsrace.checker.timing import z3timing, zones as Z
+from dnsrace.checker.explore.bfs import explore
+from dnsrace.checker.explore.result import Options
+from dnsrace.checker.timing.simulate import check_timestamps, replay_timed
+from dnsrace.checker.timing.timed import TimedOptions, explore_timed, timed_path
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
 from dnsrace.model.timing import TimedView, Timing

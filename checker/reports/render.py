@@ -5,7 +5,7 @@ from __future__ import annotations
 from dnsrace.model import endpoint_name
 from dnsrace.model.timing import rational_text
 
-from .result import HOLDS, INCOMPLETE, VIOLATED
+from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
 
 __all__ = ["render_header", "render_verdicts", "render_trace", "render_stats", "render_result"]
 

@@ -21,7 +21,7 @@ from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, Unknown
 from dnsrace.model.loader import ProtocolLoadError, is_protocol_spec
 
 from .formats.common import TraceFormatError
-from .result import Path
+from ..explore.result import Path
 from .trace import build_trace
 
 __all__ = ["InputError", "ReplayReport", "StepReport", "replay_trace_file", "action_label", "violates"]

@@ -115,8 +115,8 @@ def test_delays_bad_input(capsys, args, words):
 
 def test_html_report_draws_a_timeline_for_timed_traces(capsys, tmp_path):
     from dnsrace.checker.cli.timing import run_timed_check
-    from dnsrace.checker.formats import html_page
-    from dnsrace.checker.timeline import timeline_lanes
+    from dnsrace.checker.traces.formats import html_page
+    from dnsrace.checker.timing.timeline import timeline_lanes
     from dnsrace.invariants import resolve_properties
     from dnsrace.model import Config, DnsSystem
     from dnsrace.model.timing import Timing

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dnsrace.checker import HOLDS, INCOMPLETE, VIOLATED, Options, explore, replay
-from dnsrace.checker.engines import EngineError, EngineOptions, run
-from dnsrace.checker.vector import explore as vexplore
+from dnsrace.checker.explore.engines import EngineError, EngineOptions, run
+from dnsrace.checker.explore.vector import explore as vexplore
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem, Original
 from dnsrace.model.packed import PackedModel, vector_model

@@ -2,7 +2,7 @@
 
 This module shares nothing with the zone engine (``timed.py``) or z3 (``z3timing.py``): it
 runs concrete clocks as exact rationals (``Fraction``) over the timed view of a model
-(``dnsrace.model.timing.TimedView``). Two uses:
+(``model.timed(timing)``, a ``TimedView``). Two uses:
 
 - ``check_timestamps(model, timing, actions, times)`` replays a timed run and says whether
   every step is enabled, happens inside its clock guard, and no deadline is passed, naming the
@@ -22,8 +22,7 @@ __all__ = ["check_timestamps", "simulate", "SimRun", "replay_timed"]
 
 
 def _view(model, timing):
-    from dnsrace.model.timing import TimedView  # the simulator runs on the model's own rules
-    return TimedView(model, timing)
+    return model.timed(timing)  # the simulator runs on the model's own timing rules
 
 
 def _closed(iv, what):

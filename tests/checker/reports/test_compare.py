@@ -7,9 +7,9 @@ import pathlib
 import pytest
 
 from dnsrace.checker.cli import main
-from dnsrace.checker.sweep import SweepError, grid, minimal_points, parse_sweep
+from dnsrace.checker.reports.sweep import SweepError, grid, minimal_points, parse_sweep
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 SMALL = ["-n", "2", "-p", "3", "-e", "2"]
 NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans"}
 
@@ -138,7 +138,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 
 
 def test_timing_adds_a_timed_verdict_per_safety_property(capsys):
-    pytest.importorskip("dnsrace.checker.timed")
+    pytest.importorskip("dnsrace.checker.timing.timed")
     code, out, _ = run(capsys, "--protocols", "original,lease,lease+fencing", "--json",
                        "--write-time", "0:1", "--interval", "lease=1", "-n", "2", "-p", "3", "-e", "2")
     doc = json.loads(out)
@@ -167,7 +167,7 @@ def test_bad_timing_exits_2(capsys, argv, message):
 
 
 def test_a_timed_sweep_finds_where_the_lease_stops_being_long_enough(capsys):
-    pytest.importorskip("dnsrace.checker.timed")
+    pytest.importorskip("dnsrace.checker.timing.timed")
     # a lease of 2 outlasts one write of up to 1; with two, L = E x W_hi and the race is back
     code, out, _ = run(capsys, "--protocols", "lease", "--sweep", "endpoints=1..3", "-n", "2",
                        "-p", "3", "--write-time", "0:1", "--interval", "lease=2",

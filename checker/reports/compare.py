@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .bfs import explore
-from .result import HOLDS, INCOMPLETE, VIOLATED, Options
+from ..explore.bfs import explore
+from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 
 __all__ = ["Run", "Row", "compare", "smallest_failures"]
 

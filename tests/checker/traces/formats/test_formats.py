@@ -8,15 +8,15 @@ from fractions import Fraction
 
 import pytest
 
-from dnsrace.checker.formats import (DEFAULT_FORMATS, FORMATS, TraceFormatError, file_name,
+from dnsrace.checker.traces.formats import (DEFAULT_FORMATS, FORMATS, TraceFormatError, file_name,
                                      parse_trace_text, resolve_formats)
-from dnsrace.checker.formats.dot import FULL_GRAPH_LIMIT
-from dnsrace.checker.replay_file import replay_trace_file
-from dnsrace.checker.result import Path
-from dnsrace.checker.trace import build_trace, time_from_text, time_to_text
+from dnsrace.checker.traces.formats.dot import FULL_GRAPH_LIMIT
+from dnsrace.checker.traces.replay_file import replay_trace_file
+from dnsrace.checker.explore.result import Path
+from dnsrace.checker.traces.trace import build_trace, time_from_text, time_to_text
 from dnsrace.model import Config, DnsSystem
 
-from ..traces_for_tests import small_traces
+from ...traces_for_tests import small_traces
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_itf_without_actions_is_replayed_by_matching_states(incident):
 
 def test_itf_reads_small_plain_integers():
     """ADR-015 allows integers as plain JSON numbers; Quint writes #bigint. Both read."""
-    from dnsrace.checker.formats.itf import decode_value
+    from dnsrace.checker.traces.formats.itf import decode_value
     assert decode_value(3, "x") == 3
     assert decode_value({"#bigint": "-12"}, "x") == -12
     assert decode_value({"#set": [{"#bigint": "2"}, 1]}, "x") == [1, 2]

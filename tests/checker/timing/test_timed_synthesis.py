@@ -5,9 +5,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from dnsrace.checker.simulate import check_timestamps, replay_timed, simulate
-from dnsrace.checker.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
-from dnsrace.checker.timed import TimedOptions, explore_timed
+from dnsrace.checker.timing.simulate import check_timestamps, replay_timed, simulate
+from dnsrace.checker.timing.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
+from dnsrace.checker.timing.timed import TimedOptions, explore_timed
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
 from dnsrace.model.timing import Interval, TimedView, Timing
@@ -91,8 +91,8 @@ def test_simulator_agrees_on_a_grid_around_the_threshold(w_hi, expect):
             assert run.violated is None, seed
             assert check_timestamps(m, timing, run.actions, run.times)[0]
     else:
-        from dnsrace.checker import z3timing
-        from dnsrace.checker.timed import timed_path
+        from dnsrace.checker.timing import z3timing
+        from dnsrace.checker.timing.timed import timed_path
         sched = z3timing.schedule(timed_path(TimedView(m, timing), pr.trace),
                                   {n: timing.interval(n) for n in timing.names()})
         assert replay_timed(m, timing, pr.trace.actions, sched.times, ND)[0]
