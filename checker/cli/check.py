@@ -73,6 +73,12 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.option("--lossy-bits", type=click.IntRange(min=8, max=40), default=None,
               help="Signature bits (hashcompact, default 32) or log2 of the bit table "
                    "(bitstate, default 28).")
+@click.option("--cluster", "cluster", metavar="ray[=ADDRESS]", default=None,
+              help="Explore on Ray actors, the visited set split among them by state hash: "
+                   "'ray' starts a local Ray runtime with this machine's cores, "
+                   "'ray=HOST:PORT' joins a running cluster. Needs the extra dnsrace[ray].")
+@click.option("--actors", type=click.IntRange(min=1), default=None,
+              help="With --cluster: how many actors (default: one per CPU of the cluster).")
 @timing_options
 @output_options
 @export_options
@@ -80,7 +86,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
-          lossy=None, lossy_bits=None, **timing_args):
+          lossy=None, lossy_bits=None, cluster=None, actors=None, **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -94,9 +100,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     export = prepare_export(model, properties, export_dir, export_formats, force)
     timing = build_timing(**timing_args)
     if timing is not None:  # docs/TIMING.md
-        if engine != "auto" or workers > 1 or no_por or lossy is not None:
-            raise InputError("--engine, --workers, --no-por and --lossy apply to the untimed "
-                             "check, not to --timing")
+        if engine != "auto" or workers > 1 or no_por or lossy is not None or cluster:
+            raise InputError("--engine, --workers, --no-por, --lossy and --cluster apply to "
+                             "the untimed check, not to --timing")
         return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
                              keep_going, as_json, quiet, export, max_zones=max_states)
     options = Options(symmetry=not no_reduction, max_states=max_states,
@@ -104,7 +110,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         result, traces = run_check(model, properties, options, reporter, EngineOptions(
-            engine, False if no_por else None, workers, lossy, lossy_bits))
+            engine, False if no_por else None, workers, lossy, lossy_bits, cluster, actors))
     finally:
         if reporter is not None:
             reporter.done()

@@ -47,7 +47,8 @@ def parse_spec(spec: str) -> str | None:
     """``"ray"`` -> None (a local runtime), ``"ray=HOST:PORT"`` -> that address."""
     name, _, address = spec.partition("=")
     if name != "ray" or (_ and not address):
-        raise ValueError(f"{spec!r}: expected ray or ray=ADDRESS (for example ray=127.0.0.1:6379)")
+        raise ValueError(f"--cluster {spec!r}: expected ray or ray=HOST:PORT "
+                         "(for example ray=127.0.0.1:6379)")
     return address or None
 
 
@@ -59,6 +60,9 @@ class Session:
 
     def __init__(self, address: str | None = None):
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # Ray otherwise reports usage online
+        if address is None or address.rsplit(":", 1)[0] in _LOOPBACK:
+            # keeps Ray from replacing 127.0.0.1 by this machine's outward address
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
         try:
             import ray
         except ImportError:

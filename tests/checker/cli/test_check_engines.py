@@ -74,3 +74,16 @@ def test_state_limit_reports_the_depth_explored(capsys):
 def test_engine_options_do_not_apply_to_the_timed_check(capsys):
     code, _, err = run(capsys, "check", "--write-time", "0:1", "--workers", "2")
     assert code == 2 and "untimed" in err
+
+
+def test_cluster_without_ray_is_one_line_naming_the_extra(capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    code, _, err = run(capsys, "check", "--cluster", "ray")
+    assert code == 2
+    assert err.count("\n") == 1 and "dnsrace[ray]" in err and "--cluster" in err
+
+
+def test_cluster_spec_must_name_ray(capsys):
+    code, _, err = run(capsys, "check", "--cluster", "spark")
+    assert code == 2 and "--cluster 'spark'" in err and err.count("\n") == 1

@@ -1,0 +1,174 @@
+"""The Ray cluster engine against the single-process vector engine: same counts, verdicts,
+shortest counterexamples and traces; limits and a dead actor end the run as incomplete.
+
+Ray runs on loopback only: a local runtime with 2 CPUs for the module, and one two-node
+cluster (head and worker node on 127.0.0.1) joined by ``dnsrace check --cluster ray=...``."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # 127.0.0.1 stays 127.0.0.1
+ray = pytest.importorskip("ray")
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from dnsrace.checker import INCOMPLETE, VIOLATED, Options, replay  # noqa: E402
+from dnsrace.checker.cli import main  # noqa: E402
+from dnsrace.checker.explore import cluster  # noqa: E402
+from dnsrace.checker.explore.vector import explore as vexplore  # noqa: E402
+from dnsrace.invariants import resolve_properties  # noqa: E402
+from dnsrace.model import Config, DnsSystem  # noqa: E402
+from dnsrace.model.packed import vector_model  # noqa: E402
+
+PROTOCOLS = ["original", "recheck", "cas", "guarded"]
+PROPERTY_SETS = [("no-dangling", "monotonic"), ("recoverable",), ()]
+
+
+@pytest.fixture(scope="module")
+def session(request):
+    """A local Ray runtime with 2 CPUs, on loopback, stopped even when a test fails."""
+    request.addfinalizer(ray.shutdown)
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             log_to_driver=False)
+    s = cluster.Session()  # uses the runtime above and leaves it running
+    request.addfinalizer(s.close)
+    return s
+
+
+def summary(r):
+    return (r.verdict, r.stats.states, r.stats.transitions, r.stats.depth, r.stats.exhausted,
+            r.stats.explored_states, r.stats.explored_transitions, r.stats.coverage,
+            r.stats.violations, r.stats.stop_reason,
+            {k: (v.status, v.trace.actions if v.trace else None, v.explanation)
+             for k, v in r.properties.items()})
+
+
+def both(model, props, options, session, actors=2, **kw):
+    single = vexplore(model, props, options, vectorize=vector_model, **kw)
+    spread = cluster.explore(model, props, options, vectorize=vector_model, session=session,
+                             actors=actors, **kw)
+    return single, spread
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          derandomize=True)
+@given(n=st.integers(1, 2), p=st.integers(1, 3), e=st.integers(1, 2), k=st.integers(0, 2),
+       protocol=st.sampled_from(PROTOCOLS), symmetry=st.booleans(),
+       names=st.sampled_from(PROPERTY_SETS), por=st.booleans(),
+       max_states=st.sampled_from([None, None, 60]))
+def test_same_answer_as_the_vector_engine(session, n, p, e, k, protocol, symmetry, names,
+                                          por, max_states):
+    model = DnsSystem(Config(n, p, e, k), protocol)
+    props = resolve_properties(list(names))
+    options = Options(symmetry=symmetry, max_states=max_states)
+    single, spread = both(model, props, options, session, por=por)
+    assert summary(spread) == summary(single)
+    for pr in spread.properties.values():
+        if pr.status == VIOLATED:
+            assert replay(model, pr.trace.actions)[1] is None
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_every_protocol_with_every_property_and_one_actor(session, protocol):
+    model = DnsSystem(Config(2, 3, 2, 1), protocol)
+    single, spread = both(model, resolve_properties(), Options(), session, actors=1)
+    assert summary(spread) == summary(single)
+    assert spread.cluster["actors"] == 1 and spread.cluster["actor_peak_mb"]
+
+
+def test_no_reduction_reproduces_model_md(session):
+    """MODEL.md, plain BFS at N=3 P=4 E=3 K=1: guarded has 129,907 states, 373,668
+    transitions, no-dangling violated in 17,627 states, shortest counterexample 10 steps."""
+    model = DnsSystem(Config(), "guarded")
+    props = resolve_properties(["no-dangling", "monotonic"])
+    single, spread = both(model, props, Options(symmetry=False, stop_early=False), session)
+    assert (spread.stats.states, spread.stats.transitions) == (129_907, 373_668)
+    assert spread.stats.violations["no-dangling"] == 17_627
+    assert len(spread.properties["no-dangling"].trace) == 10
+    assert summary(spread) == summary(single)
+
+
+def test_the_cli_runs_on_the_cluster_and_prints_what_the_vector_engine_does(session, capsys):
+    docs = {}
+    for extra in ([], ["--cluster", "ray", "--actors", "2"]):
+        code = main(["check", "--enactors", "2", "--plans", "3", "--json", *extra])
+        assert code == 1
+        docs[bool(extra)] = json.loads(capsys.readouterr().out)
+    assert docs[True]["engine"]["cluster"]["actors"] == 2
+    for doc in docs.values():
+        doc.pop("engine")
+        doc["stats"].pop("seconds")
+        doc["stats"].pop("states_per_second")
+    assert docs[True] == docs[False]
+
+
+def test_a_state_limit_ends_the_run_incomplete_with_partial_stats(session):
+    model = DnsSystem(Config(3, 4, 3, 1), "cas")
+    single, spread = both(model, resolve_properties(), Options(max_states=2_000), session)
+    assert spread.verdict == INCOMPLETE and not spread.stats.exhausted
+    assert spread.stats.explored_states == 2_000
+    assert spread.stats.stop_reason == "state limit 2000 reached"
+    assert summary(spread) == summary(single)
+
+
+def test_a_time_limit_ends_the_run_incomplete(session):
+    model = DnsSystem(Config(3, 4, 3, 1), "cas")
+    r = cluster.explore(model, resolve_properties(), Options(max_seconds=0.01),
+                        vectorize=vector_model, session=session, actors=2)
+    assert r.verdict == INCOMPLETE and r.stats.stop_reason == "time limit 0.01 s reached"
+    assert all(p.status == INCOMPLETE for p in r.properties.values())
+
+
+def test_a_dead_actor_makes_the_run_incomplete_never_holds(session):
+    def kill_one(depth, shards):
+        if depth == 3:
+            ray.kill(shards[1])
+
+    model = DnsSystem(Config(2, 3, 2, 1), "cas")  # holds when complete
+    r = cluster.explore(model, resolve_properties(), Options(), vectorize=vector_model,
+                        session=session, actors=2, on_level=kill_one)
+    assert r.verdict == INCOMPLETE and not r.stats.exhausted
+    assert r.stats.stop_reason.startswith("a Ray actor failed, the run is incomplete: ")
+    assert r.cluster["failure"]
+    assert all(p.status == INCOMPLETE for p in r.properties.values())
+
+
+def test_more_actors_than_cpus_is_refused(session):
+    with pytest.raises(cluster.ClusterUnavailable, match="--actors 3: the cluster has 2 CPUs"):
+        cluster.explore(DnsSystem(Config(1, 1, 1, 0), "cas"), resolve_properties(),
+                        vectorize=vector_model, session=session, actors=3)
+
+
+def test_a_two_node_cluster_on_this_machine_gives_the_same_answer(tmp_path, capsys):
+    """Head and worker node on 127.0.0.1 (ray.cluster_utils), one actor on each; the check
+    runs in its own process and joins with --cluster ray=ADDRESS."""
+    from ray.cluster_utils import Cluster
+
+    two = Cluster(initialize_head=True, connect=False, head_node_args={
+        "num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False})
+    try:
+        two.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        two.wait_for_nodes()
+        args = ["check", "--enactors", "2", "--plans", "3", "--protocol", "guarded", "--json"]
+        cmd = [sys.executable, "-c", "from dnsrace.checker.cli import run; run()"]
+        joined = subprocess.run(cmd + args + ["--cluster", f"ray={two.address}",
+                                              "--actors", "2"],
+                                capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    finally:
+        two.shutdown()
+    assert joined.returncode == 1, joined.stderr[-2000:]
+    spread = json.loads(joined.stdout)
+    assert spread["engine"]["cluster"]["nodes"] == 2
+    assert spread["engine"]["cluster"]["actors"] == 2
+    assert main(args) == 1  # the vector engine, in this process
+    single = json.loads(capsys.readouterr().out)
+    for doc in (spread, single):
+        doc.pop("engine")
+        doc["stats"].pop("seconds")
+        doc["stats"].pop("states_per_second")
+    assert spread == single
