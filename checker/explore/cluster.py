@@ -173,6 +173,8 @@ class _Run:
         self.level_sizes: list = []
         self.n_states = 0
         self.failure = None
+        self.shuffled = 0  # bytes of successors sent from one actor to another
+        self.phases = {"expand": 0.0, "route and rank": 0.0, "commit": 0.0}  # seconds
         self.start = time.perf_counter()
         deadline = options.max_seconds
         self.deadline = None if deadline is None else self.start + deadline
@@ -229,8 +231,10 @@ class _Run:
                 if opts.max_states is not None and self.n_states >= opts.max_states:
                     stop_reason = f"state limit {opts.max_states} reached"
                     break
+                t0 = time.perf_counter()
                 outs = [s.expand.options(num_returns=k + 1).remote() for s in self.shards]
                 sums = self._get([o[k] for o in outs])
+                t1 = time.perf_counter()
                 recv = [b.receive.options(num_returns=k + 1).remote(
                     level_size, *[outs[a][j] for a in range(k)])
                     for j, b in enumerate(self.shards)]
@@ -239,9 +243,11 @@ class _Run:
                     *[recv[b][j] for b in range(k)]) for j, r in enumerate(self.shards)]
                 del recv
                 sizes = self._get([x[k] for x in ranked])
+                t2 = time.perf_counter()
                 # the level is fully expanded: its transitions count
                 lvl_found = {}
-                for i, (n_in, cov, viol, n_trans) in enumerate(sums):
+                for i, (n_in, cov, viol, n_trans, sent) in enumerate(sums):
+                    self.shuffled += sent
                     stats.transitions += n_in
                     self.coverage += cov
                     stats.explored_transitions += n_trans
@@ -259,6 +265,9 @@ class _Run:
                     [s.commit.remote(offsets, cut, *[ranked[r][j] for r in range(k)])
                      for j, s in enumerate(self.shards)], bounded=False), depth + 1)
                 del ranked
+                t3 = time.perf_counter()
+                for phase, dt in zip(self.phases, (t1 - t0, t2 - t1, t3 - t2)):
+                    self.phases[phase] += dt
                 depth += 1
                 if self.on_level is not None:
                     self.on_level(depth, self.shards)
@@ -320,7 +329,8 @@ class _Run:
         return [self.vm.decode(x) for x in keys]
 
     def result(self, traces):
-        stats, model = self.stats, self.model
+        stats = self.stats
+        started = time.perf_counter()
         results = {}
         for p in self.properties:
             try:
@@ -331,6 +341,7 @@ class _Run:
                     stats.stop_reason = ("a Ray actor failed, the run is incomplete: "
                                          f"{self.failure}")
                 results[p.name] = PropertyResult(p.name, p.kind, INCOMPLETE)
+        self.phases["graph and traces"] = time.perf_counter() - started
         statuses = [r.status for r in results.values()]
         verdict = VIOLATED if VIOLATED in statuses else \
             INCOMPLETE if INCOMPLETE in statuses or self.failure else HOLDS
@@ -368,7 +379,9 @@ class _Run:
         parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         info = {"actors": self.k, "nodes": session.nodes,
                 "actor_peak_mb": None if per is None else [round(m, 1) for _, m in per],
-                "parent_peak_mb": round(parent, 1), "failure": self.failure}
+                "parent_peak_mb": round(parent, 1), "failure": self.failure,
+                "levels": len(self.level_sizes), "shuffled_bytes": self.shuffled,
+                "phase_seconds": {p: round(t, 3) for p, t in self.phases.items()}}
         return (None if per is None else sum(b for b, _ in per)), info
 
 

@@ -117,7 +117,8 @@ class Shard:
     def expand(self):
         """Successors of the frontier: ``count`` parts (one per owner) of ``(keys, discovery
         keys, source local ids, action ids, edge targets, edge sources)`` and a summary of
-        the transition checks: ``(in scope, coverage, {property: (violations, first)})``."""
+        the transition checks: ``(in scope, coverage, {property: (violations, first)},
+        transitions, bytes sent to other shards)``."""
         keys, pos, ids = self.frontier
         uks, discs, srcs, aids, t_u, t_src = [], [], [], [], [], []
         n_in, n_trans, cov, viol = 0, 0, None, {}
@@ -167,8 +168,9 @@ class Shard:
             parts = [p + (in_part[tu[t_owner == g]].astype(np.int32),
                           tsrc[t_owner == g].astype(np.int32))
                      for g, p in enumerate(parts)]
+        sent = sum(a.nbytes for g, p in enumerate(parts) if g != self.index for a in p)
         summary = (n_in, cov if cov is not None else
-                   np.zeros(len(self.vm.kind_names), np.int64), viol, n_trans)
+                   np.zeros(len(self.vm.kind_names), np.int64), viol, n_trans, sent)
         return tuple(parts) + (summary,)
 
     def receive(self, level_size, *parts):
