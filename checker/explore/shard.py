@@ -77,6 +77,12 @@ class _Visited:
         return sum(k.nbytes + i.nbytes for k, i in self.runs)
 
 
+def _distinct(x):
+    """Sorted distinct values (by sorting: numpy's hash-based ``unique`` is slower here)."""
+    x = np.sort(x)
+    return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
+
+
 def _split(values, groups, count):
     """``values`` (a tuple of arrays) split by ``groups`` into ``count`` tuples."""
     return [tuple(v[groups == g] for v in values) for g in range(count)]
@@ -148,8 +154,10 @@ class Shard:
         cat = lambda xs, dt: np.concatenate(xs) if xs else np.empty(0, dt)  # noqa: E731
         uk, disc, src, aid = (cat(uks, np.int64), cat(discs, np.int64), cat(srcs, np.int64),
                               cat(aids, np.int16))
-        # across chunks: one entry per key, the one discovered first
-        order = np.lexsort((disc, uk))
+        # across chunks: one entry per key, the one discovered first. Each chunk's keys are
+        # sorted and chunks come in discovery order, so a stable sort by key (a merge of
+        # sorted runs) puts each key's first discovery first
+        order = np.argsort(uk, kind="stable")
         head = np.ones(len(order), dtype=bool)
         head[1:] = uk[order[1:]] != uk[order[:-1]]
         pick = order[head]
@@ -282,9 +290,10 @@ class Shard:
             dst = np.concatenate([e[0] for e in self.edges])
             self._e_shard = np.concatenate([e[1] for e in self.edges])
             self._e_src = np.concatenate([e[2] for e in self.edges])
-            order = np.argsort(dst, kind="stable")
+            order = np.argsort(dst)
             self._e_shard, self._e_src = self._e_shard[order], self._e_src[order]
-            self._e_starts = np.searchsorted(dst[order], np.arange(self.n + 1))
+            self._e_starts = np.concatenate(([0], np.cumsum(np.bincount(
+                dst, minlength=self.n), dtype=np.int64)))
         else:
             self._e_shard = self._e_src = np.empty(0, np.int32)
             self._e_starts = np.zeros(self.n + 1, np.int64)
@@ -295,7 +304,7 @@ class Shard:
     def reach_step(self, *incoming):
         """Marks the states other shards found to reach a goal, follows edges back within
         this shard; returns, per shard, the predecessors it owns and how many were sent."""
-        ids = np.unique(np.concatenate(incoming)) if incoming else np.empty(0, np.int64)
+        ids = _distinct(np.concatenate(incoming)) if incoming else np.empty(0, np.int64)
         ids = ids[~self.reached[ids]]
         self.reached[ids] = True
         return self._propagate(ids)
@@ -307,13 +316,13 @@ class Shard:
             lens = hi - lo
             idx = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
             shard, src = self._e_shard[idx], self._e_src[idx].astype(np.int64)
-            mine = np.unique(src[shard == self.index])
+            mine = _distinct(src[shard == self.index])
             todo = mine[~self.reached[mine]]
             self.reached[todo] = True
             for g in range(self.count):
                 if g != self.index:
                     out[g].append(src[shard == g])
-        parts = [np.unique(np.concatenate(o)) if o else np.empty(0, np.int64) for o in out]
+        parts = [_distinct(np.concatenate(o)) if o else np.empty(0, np.int64) for o in out]
         return tuple(parts) + (sum(len(p) for p in parts),)
 
     def unrecovered(self):
