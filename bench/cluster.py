@@ -58,7 +58,8 @@ def main(argv):
     args = argv[1:] if argv[:1] == ["--"] else (argv or DEFAULT)
     print(f"`dnsrace check {' '.join(args)}`, load {os.getloadavg()[0]:.1f}\n")
     print("| engine | verdict | states explored | engine s | wall s | states/s | "
-          "peak MB, check process | peak MB per actor | levels | expand / route+rank / commit s "
+          "peak MB, check process | peak MB per actor | levels | "
+          "expand / route+rank / commit / graph+traces s "
           "| MB between actors |")
     print("|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|")
     for label, extra in VARIANTS:
