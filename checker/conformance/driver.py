@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from dnsrace.model import Pick, Plan, enactor_name, endpoint_name
+from dnsrace.model import ACTION_KINDS, Pick, Plan, enactor_name, endpoint_name
 from dnsrace.model.describe import describe_step
 from dnsrace.model.loader import _failure
 
@@ -78,6 +78,7 @@ class RunReport:
         return tuple(s.action for s in self.steps[1:])
 
 
+_ALIASES = {"aborted": "abort", "written": "write", "checked": "check"}
 _PHASE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((\d+)\))?$")
 
 
@@ -142,7 +143,7 @@ class Driver:
             name, args = adapter_method(self.model, before, action)
             where = f"adapter {self.adapter_name}"
             result = self._call(label, self.enactors[action.actor], name, args, where)
-            outcome, note, diffs = self._outcome(action, after, name, result)
+            outcome, note, diffs = self._outcome(label, action, after, name, result)
         real = self._observe(j)
         diffs += self._state_differences(after, real)
         done = DriveStep(j, action, before, after, outcome, note, real, tuple(diffs),
@@ -174,24 +175,28 @@ class Driver:
     def _observe(self, j):
         return self._guard(f"step {j}: reading the services back", self.services.observe)
 
-    def _outcome(self, action, after, method: str, result):
-        """(outcome in words, the adapter's note, differences) for an enactor's result."""
+    def _outcome(self, label, action, after, method: str, result):
+        """(outcome in words, the adapter's note, differences) for an enactor's result.
+        A result the API does not allow is bad input (StepError), never a verdict."""
         note = ""
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
             result, note = result
         if isinstance(action, Pick):
-            who = enactor_name(action.actor)
-            held = after.enactors[action.actor].held
-            if isinstance(result, bool) or not isinstance(result, int):
-                took = "took nothing" if result is None else f"returned {result!r}"
-                return took, note, [("outcome", f"{who} to pick plan {held}",
-                                     f"the adapter's pick() {took}")]
+            if result is not None and (isinstance(result, bool) or not isinstance(result, int)):
+                raise StepError(f"{label}: the adapter's pick() returned {result!r:.60}; it "
+                                "returns the plan it took (an int) or None")
+            who, held = enactor_name(action.actor), after.enactors[action.actor].held
+            took = "took nothing" if result is None else f"took plan {result}"
             diff = [] if result == held else [
-                ("outcome", f"{who} to pick plan {held}",
-                 f"the adapter's pick() took plan {result}")]
-            return f"took plan {result}", note, diff
-        kind = method if result is None else result
-        words = {ABORT: "aborted"}.get(kind, f"did {kind}" if kind != method else "ok")
+                ("outcome", f"{who} to pick plan {held}", f"the adapter's pick() {took}")]
+            return took, note, diff
+        kind = method if result is None else _ALIASES.get(result, result)
+        known = set(ACTION_KINDS) | set(self.model.action_kinds) | {method}
+        if not isinstance(kind, str) or kind not in known:
+            raise StepError(f"{label}: the adapter's {method}() returned {result!r:.60}; it "
+                            f"returns None (it did {method}) or the kind of step it took: "
+                            f"{', '.join(sorted(known))}")
+        words = "aborted" if kind == ABORT else ("ok" if kind == method else f"did {kind}")
         if kind == action.kind:
             return words, note, []
         return words, note, [("outcome", f"step {action_label(action)!r}",

@@ -174,3 +174,16 @@ def test_a_missing_adapter_file_and_a_malformed_trace_are_one_line(capsys, tmp_p
     bad.write_text("{")
     code, _, err = run(capsys, "drive", bad, "--adapter", INCIDENT)
     assert code == 2 and "bad.json: not valid JSON" in one_line_error(err)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    def write(self, k):\n        return 5\n",
+     "step 6 (write enactor-2 regional): the adapter's write() returned 5; it returns None"),
+    ("    def pick(self):\n        return 'plan 1'\n",
+     "step 2 (pick enactor-1): the adapter's pick() returned 'plan 1'; it returns the plan"),
+])
+def test_a_result_outside_the_api_is_bad_input_not_a_divergence(capsys, tmp_path, url, body,
+                                                                message):
+    spec = adapter_file(tmp_path, body)
+    code, _, err = run(capsys, "drive", ORIGINAL_TRACE, "--adapter", spec, "--endpoint-url", url)
+    assert code == 2 and message in one_line_error(err)
