@@ -187,3 +187,24 @@ def test_a_result_outside_the_api_is_bad_input_not_a_divergence(capsys, tmp_path
     spec = adapter_file(tmp_path, body)
     code, _, err = run(capsys, "drive", ORIGINAL_TRACE, "--adapter", spec, "--endpoint-url", url)
     assert code == 2 and message in one_line_error(err)
+
+
+def test_a_protocol_step_the_adapter_lacks_is_named(capsys, url):
+    code, _, err = run(capsys, "drive", "--protocol", "recheck", *SMALL, "--runs", "3",
+                       "--seed", "1", "--adapter", INCIDENT, "--endpoint-url", url)
+    assert code == 2 and "has no method check(k)" in one_line_error(err)
+    assert one_line_error(err).startswith("dnsrace: error: step ")
+
+
+def test_your_own_planner_is_compared_too(capsys, tmp_path, url):
+    planner = tmp_path / "planner.py"
+    planner.write_text(
+        "class Elsewhere:\n"
+        "    def __init__(self, route53, s3, target):\n"
+        "        self.s3, self.bucket = s3, target.bucket\n"
+        "    def publish(self, plan):\n"
+        "        self.s3.put_object(Bucket=self.bucket, Key=f'other/{plan}', Body=b'')\n")
+    code, out, _ = run(capsys, "drive", ORIGINAL_TRACE, "--adapter", INCIDENT, "--planner",
+                       f"{planner}:Elsewhere", "--endpoint-url", url)
+    assert code == 1 and "DIVERGES at step 1 (plan):" in out
+    assert "  plan store: the model expects {1}; the bucket holds {}" in out

@@ -146,3 +146,12 @@ def test_an_adapter_without_the_method_names_the_step(services, tmp_path):
     with pytest.raises(StepError, match=r"^step 2 \(pick enactor-1\): adapter x has no "
                                         r"method pick\(\)$"):
         d.step(report, pick, s2)
+
+
+def test_a_protocols_extra_step_maps_to_the_method_of_its_kind():
+    model = DnsSystem(Config(), "lease")
+    s = model.init_states()[0]
+    for kind in ("plan", "pick"):
+        s = next(n for a, n in model.successors(s) if a.kind == kind)
+    expire = next(a for a, _ in model.successors(s) if a.kind == "expire")
+    assert adapter_method(model, s, expire) == ("expire", ())
