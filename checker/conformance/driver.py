@@ -16,12 +16,12 @@ The first step where any of them differs is the divergence; driving stops there.
 
 from __future__ import annotations
 
+import inspect
 import random
 import re
 from dataclasses import dataclass, field
 
 from dnsrace.model import ACTION_KINDS, Pick, Plan, enactor_name, endpoint_name
-from dnsrace.model.describe import describe_step
 from dnsrace.model.loader import _failure
 
 from ..traces.replay_file import action_label
@@ -162,15 +162,20 @@ class Driver:
         try:
             return method(*args)
         except Exception as exc:  # noqa: BLE001 - the user's code failing is bad input, named
-            raise StepError(f"{label}: {where} raised {_failure(exc, None)} in "
-                            f"{name}()") from None
+            try:  # name the line in the adapter's file, not deep inside botocore
+                source = inspect.getsourcefile(type(adapter))
+            except TypeError:
+                source = None
+            text = _failure(exc, source).replace("\n", " ")
+            raise StepError(f"{label}: {where} raised {text} in {name}()") from None
 
     def _guard(self, label, fn):
         try:
             return fn()
         except Exception as exc:  # noqa: BLE001
+            text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
             raise StepError(f"{label}: the services at {self.services.endpoint_url} failed: "
-                            f"{type(exc).__name__}: {exc}") from None
+                            f"{text}") from None
 
     def _observe(self, j):
         return self._guard(f"step {j}: reading the services back", self.services.observe)
@@ -255,6 +260,3 @@ def random_run(driver: Driver, rng: random.Random, depth: int, run: int) -> RunR
         driver.step(report, action, nxt)
     return report
 
-
-def describe(model, step: DriveStep) -> str:
-    return describe_step(model, step.before, step.action, step.after)

@@ -87,7 +87,7 @@ def _clients(endpoint_url: str, use_env_keys: bool):
     import boto3  # noqa: PLC0415
     from botocore.config import Config as BotoConfig  # noqa: PLC0415
 
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never probe 169.254.169.254
     key, secret, token = DUMMY_KEY, DUMMY_KEY, None
     if use_env_keys and os.environ.get("AWS_ACCESS_KEY_ID") and \
             os.environ.get("AWS_SECRET_ACCESS_KEY"):

@@ -208,3 +208,20 @@ def test_your_own_planner_is_compared_too(capsys, tmp_path, url):
                        f"{planner}:Elsewhere", "--endpoint-url", url)
     assert code == 1 and "DIVERGES at step 1 (plan):" in out
     assert "  plan store: the model expects {1}; the bucket holds {}" in out
+
+
+def test_a_schedule_the_protocol_cannot_follow_is_incomplete(capsys, url):
+    code, out, _ = run(capsys, "drive", ORIGINAL_TRACE, "--protocol", "lease", "--adapter",
+                       INCIDENT, "--endpoint-url", url)
+    assert code == 3
+    assert ("Incomplete: conforms over the steps driven, but step 5: the file's pick enactor-2 "
+            "is not enabled under lease, and enactor-2 has no enabled steps there.") in out
+
+
+def test_an_aws_error_inside_the_adapter_names_the_adapters_line(capsys, tmp_path, url):
+    spec = adapter_file(tmp_path, "    def cleanup(self):\n"
+                                  "        self.s3.delete_bucket(Bucket='no-such-bucket')\n")
+    code, _, err = run(capsys, "drive", ORIGINAL_TRACE, "--adapter", spec, "--endpoint-url", url)
+    line = one_line_error(err)
+    assert code == 2 and line.startswith("dnsrace: error: step 10 (cleanup enactor-2): adapter")
+    assert "raised NoSuchBucket: " in line and "(mine.py line 10, in cleanup) in cleanup()" in line
