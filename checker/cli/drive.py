@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 
 from dnsrace.model import DnsSystem, ProtocolLoadError, UnknownProtocol, resolve_protocol
+from dnsrace.model.loader import is_protocol_spec
 
 from ..conformance.adapters import AdapterLoadError, StorePlanner, load_adapter
 from ..conformance.driver import Driver, StepError, file_schedule, random_run
@@ -177,8 +178,8 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
             "divergence_trace": saved,
         }, indent=2))
     elif not quiet:
-        click.echo(_text(model, reports, file, adapter, planner_name, where, runs, seed, depth,
-                         saved))
+        click.echo(_text(model, protocol, reports, file, adapter, planner_name, where, runs, seed,
+                         depth, saved))
     ctx.exit({"conforms": EXIT_HOLDS, "diverges": EXIT_VIOLATED}.get(_verdict(last),
                                                                      EXIT_INCOMPLETE))
 
@@ -208,7 +209,8 @@ def _random_runs(driver, runs, seed, depth, silent):
     return reports
 
 
-def _text(model, reports, file, adapter, planner, where, runs, seed, depth, saved) -> str:
+def _text(model, protocol, reports, file, adapter, planner, where, runs, seed, depth,
+          saved) -> str:
     c = model.config
     last = reports[-1]
     lines = [f"dnsrace drive: protocol {model.protocol.name}, {c.enactors} enactors, "
@@ -231,8 +233,9 @@ def _text(model, reports, file, adapter, planner, where, runs, seed, depth, save
     if last.divergence is not None:
         lines.append(render_divergence(last.divergence))
         if saved:
+            again = f" --protocol {protocol}" if is_protocol_spec(protocol) else ""
             lines.append(f"  The diverging run is in {saved} (re-drive it: dnsrace drive "
-                         f"{saved} --adapter {adapter}).")
+                         f"{saved}{again} --adapter {adapter}).")
     elif last.stopped:
         lines.append(f"Incomplete: conforms over the steps driven, but {last.stopped}.")
     else:

@@ -47,12 +47,15 @@ def render_run(model, report) -> str:
     """render.py's step table (the model's run), one "real" column added: what the services
     held after each step (records, then the plans in the bucket)."""
     table = render_trace(_trace(model, report)).splitlines()
-    head = next(j for j, line in enumerate(table) if "what happened" in line)
-    rows = [j for j, line in enumerate(table) if j > head and _ROW.match(line)]
+    head = next((j for j, line in enumerate(table) if "what happened" in line), None)
+    rows = [j for j, line in enumerate(table) if head is not None and j > head
+            and _ROW.match(line)]
+    if len(rows) != len(report.steps):  # a table laid out otherwise: real values below it
+        return "\n".join(table[1:-1] + [f"  step {s.index:>3} real: {_real_cell(s)}"
+                                         for s in report.steps])
     width = max(len(table[j]) for j in [head] + rows)
     lines = [table[head].ljust(width) + "  real"]
-    for n, j in enumerate(rows):
-        step = report.steps[n]
+    for step, j in zip(report.steps, rows):
         lines.append(table[j].ljust(width) + "  " + _real_cell(step))
         if step.schedule_note:
             lines.append(" " * 9 + f"(schedule: {step.schedule_note})")
