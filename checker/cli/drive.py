@@ -135,26 +135,15 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
     else:
         model, actions = build_model(enactors, plans, endpoints, keep, protocol), None
     url = _check_url(endpoint_url)
+    if save_path and not Path(save_path).resolve().parent.is_dir():
+        raise InputError(f"--save {save_path}: no such folder {Path(save_path).parent}")
     enactor_cls = _adapter_class(adapter, "adapter")
     planner_cls = _adapter_class(planner, "planner") if planner else StorePlanner
     planner_name = planner or "default (one S3 object per plan)"
-    c = model.config
-    with _sigterm_as_interrupt(), aws_endpoint(url) as endpoint:
-        services = Services(endpoint, c.endpoints, c.keep, user_endpoint=url is not None)
-        try:
-            try:
-                services.create()
-            except ServiceError as exc:
-                raise InputError(str(exc)) from None
-            driver = Driver(model, services, enactor_cls, planner_cls, adapter, planner_name)
-            try:
-                reports = ([file_schedule(driver, actions)] if actions is not None else
-                           _random_runs(driver, runs, seed, depth, quiet or as_json))
-            except (StepError, AdapterLoadError) as exc:
-                raise InputError(str(exc)) from None
-        finally:
-            services.destroy()
+    driver = Driver(model, None, enactor_cls, planner_cls, adapter, planner_name)
+    reports, where = _drive_all(driver, url, actions, runs, seed, depth, quiet or as_json)
     last = reports[-1]
+    c = model.config
     saved = None
     if last.divergence is not None and actions is None:
         saved = save_path or f"{c.slug()}-{model.protocol.name}-drive-seed{seed}.json"
@@ -162,8 +151,6 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
             atomic_write(saved, divergence_trace(model, last, adapter))
         except OSError as exc:
             raise InputError(f"--save {saved}: cannot write: {exc.strerror or exc}") from None
-    where = "moto server on " + endpoint.split("//")[1] + " (started for this run)" \
-        if url is None else url
     if as_json:
         click.echo(json.dumps({
             "format": "dnsrace-drive/1",
@@ -182,6 +169,30 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
                          depth, saved))
     ctx.exit({"conforms": EXIT_HOLDS, "diverges": EXIT_VIOLATED}.get(_verdict(last),
                                                                      EXIT_INCOMPLETE))
+
+
+def _drive_all(driver, url, actions, runs, seed, depth, silent):
+    """Sets up the services (a moto server of our own unless ``url``), drives the FILE's
+    ``actions`` or the random runs, and tears everything down whatever happens.
+    Returns (run reports, where the services were)."""
+    c = driver.model.config
+    with _sigterm_as_interrupt(), aws_endpoint(url) as endpoint:
+        services = Services(endpoint, c.endpoints, c.keep, user_endpoint=url is not None)
+        driver.services = services
+        try:
+            try:
+                services.create()
+            except ServiceError as exc:
+                raise InputError(str(exc)) from None
+            try:
+                reports = ([file_schedule(driver, actions)] if actions is not None else
+                           _random_runs(driver, runs, seed, depth, silent))
+            except (StepError, AdapterLoadError) as exc:
+                raise InputError(str(exc)) from None
+        finally:
+            services.destroy()
+    where = url or f"moto server on {endpoint.split('//')[1]} (started for this run)"
+    return reports, where
 
 
 def _verdict(report) -> str:

@@ -161,6 +161,8 @@ def test_an_unreachable_endpoint_is_one_line(capsys):
     ([ORIGINAL_TRACE, "--endpoint-url", "ftp://x"], "--endpoint-url 'ftp://x': expected"),
     (["--runs", "1", "--protocol", "nope"], "unknown protocol 'nope'"),
     (["--runs", "1", "--plans", "0"], "--plans must be at least 1"),
+    (["--runs", "1", "--save", "/no/such/dir/x.json"], "--save /no/such/dir/x.json: no such folder"),
+    ([ORIGINAL_TRACE, "--planner", "nope.py:P"], "planner file nope.py: no such file"),
 ])
 def test_bad_options_are_one_line(capsys, args, message):
     code, _, err = run(capsys, "drive", *args, "--adapter", INCIDENT)
