@@ -227,3 +227,9 @@ def test_an_aws_error_inside_the_adapter_names_the_adapters_line(capsys, tmp_pat
     line = one_line_error(err)
     assert code == 2 and line.startswith("dnsrace: error: step 10 (cleanup enactor-2): adapter")
     assert "raised NoSuchBucket: " in line and "(mine.py line 10, in cleanup) in cleanup()" in line
+
+
+def test_quiet_prints_nothing_and_the_exit_code_speaks(capsys, url):
+    code, out, err = run(capsys, "drive", ORIGINAL_TRACE, "--adapter", PATCHED, "--endpoint-url",
+                         url, "--quiet")
+    assert (code, out, err) == (1, "", "")
