@@ -155,3 +155,13 @@ def test_a_protocols_extra_step_maps_to_the_method_of_its_kind():
         s = next(n for a, n in model.successors(s) if a.kind == kind)
     expire = next(a for a, _ in model.successors(s) if a.kind == "expire")
     assert adapter_method(model, s, expire) == ("expire", ())
+
+
+def test_the_recheck_enactor_conforms_to_recheck_and_still_races(services):
+    from .conftest import REPO
+    trace = REPO / "traces" / "n3-p4-e3-k1-recheck-no-dangling.json"
+    actions = [s.action for s in replay_trace_file(load_trace_file(trace)).trace.steps[1:]]
+    adapter = f"{REPO / 'examples' / 'route53_enactor_recheck.py'}:RecheckEnactor"
+    report = file_schedule(driver(services, DnsSystem(Config(), "recheck"), adapter), actions)
+    assert report.divergence is None and len(report.steps) == 15
+    assert dangling_records(report.steps[-1]) == [("regional", 1)]
