@@ -81,6 +81,11 @@ class Session:
                     host = address.rsplit(":", 1)[0]
                     extra = {"_node_ip_address": "127.0.0.1"} if host in _LOOPBACK else {}
                     ray.init(address=address, **extra, **quiet)
+            except SystemExit as exc:  # Ray's own SIGTERM handler, during start-up
+                ray.shutdown()
+                if exc.code == signal.SIGTERM:
+                    raise KeyboardInterrupt from None
+                raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is the user's
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 where = f"ray={address}" if address else "ray (local runtime)"
@@ -214,12 +219,12 @@ class _Run:
         _, first = np.unique(init, return_index=True)
         self.init = init = init[np.sort(first)]
         owner = owner_of(init, k)
-        level_size = self._absorb(self._get(
-            [s.seed.remote(init[owner == i], np.flatnonzero(owner == i))
-             for i, s in enumerate(self.shards)], bounded=False), 0)
         depth = 0
         stop_reason = ""
         try:
+            level_size = self._absorb(self._get(
+                [s.seed.remote(init[owner == i], np.flatnonzero(owner == i))
+                 for i, s in enumerate(self.shards)], bounded=False), 0)
             while level_size:
                 if self.stop_at_violation and self.found:
                     stop_reason = "a violation was found"

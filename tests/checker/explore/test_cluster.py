@@ -172,3 +172,61 @@ def test_a_two_node_cluster_on_this_machine_gives_the_same_answer(tmp_path, caps
         doc["stats"].pop("seconds")
         doc["stats"].pop("states_per_second")
     assert spread == single
+
+
+def _descendants(pid):
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True)
+    children = {}
+    for line in out.stdout.split("\n"):
+        if line.strip():
+            c, p = map(int, line.split())
+            children.setdefault(p, []).append(c)
+    found, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_sigterm_ends_the_run_incomplete_and_stops_the_local_runtime(tmp_path):
+    """A check that would run for minutes gets SIGTERM once its actor runs: exit 3, the
+    partial counts, and every process Ray started is gone."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-c", "from dnsrace.checker.cli import run; run()", "check",
+           "--enactors", "6", "--plans", "8", "--keep", "2", "--protocol", "cas",
+           "--cluster", "ray", "--actors", "1", "--max-seconds", "600"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    try:
+        ray_procs = []
+        for _ in range(1200):  # until the actor runs: the search has started (at most 2 min)
+            ray_procs = _descendants(proc.pid)
+            if any("Shard" in _cmdline(p) for p in ray_procs) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+        ray_procs = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err[-2000:]
+    assert "Stopped early: interrupted" in out
+    for _ in range(300):
+        alive = [p for p in ray_procs if os.path.exists(f"/proc/{p}")]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive
