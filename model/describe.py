@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .config import enactor_name, endpoint_name
+from .config import enactor_name, endpoint_name, endpoint_ref
 from .state import State
 
 __all__ = ["describe_step", "actor_name", "plans_text"]
@@ -37,18 +37,17 @@ def describe_step(model, before: State, action, after: State) -> str:
     if kind == "write":
         k = action.endpoint
         old = before.dns[k]
-        text = f"writes plan {after.dns[k]} to endpoint {endpoint_name(k)}"
+        text = f"writes plan {after.dns[k]} to {endpoint_ref(k)}"
         if old == 0:
             return text + " (first write)"
-        stale = "  << stale overwrite" if after.dns[k] < old else ""
-        return f"{text}, replacing plan {old}{stale}"
+        return f"{text}, replacing plan {old}"  # the terminal table marks stale overwrites
     if kind == "check":
         k = action.endpoint
-        return (f"re-reads endpoint {endpoint_name(k)} ({_record(before.dns[k])}): its plan "
+        return (f"re-reads {endpoint_ref(k)} ({_record(before.dns[k])}): its plan "
                 f"{held} is not older, goes on to write")
     if kind == "abort":
         k = action.endpoint
-        return (f"aborts plan {held}: endpoint {endpoint_name(k)} already serves newer "
+        return (f"aborts plan {held}: {endpoint_ref(k)} already serves newer "
                 f"plan {before.dns[k]}")
     if kind == "cleanup":
         deleted = before.store - after.store
@@ -66,7 +65,7 @@ def _describe_diff(model, before, action, after) -> str:
     changes = []
     for k, (old, new) in enumerate(zip(before.dns, after.dns)):
         if old != new:
-            changes.append(f"endpoint {endpoint_name(k)} {_record(old)} -> {_record(new)}")
+            changes.append(f"{endpoint_ref(k)} {_record(old)} -> {_record(new)}")
     if before.store != after.store:
         gone, added = before.store - after.store, after.store - before.store
         if gone:

@@ -29,7 +29,7 @@ from .state import State, initial_state
 from .variants import VARIANTS
 
 __all__ = ["PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
-           "is_protocol_spec"]
+           "is_protocol_spec", "load_user_file", "load_user_module", "user_failure"]
 
 # Every protocol that ships, by name: MODEL.md's four, then the variants.
 PROTOCOLS = {**SHIPPED, **VARIANTS}
@@ -66,15 +66,26 @@ def load_protocol(spec: str) -> Protocol:
     return _instantiate(_pick_class(module, attr, where), where)
 
 
-def _load_file(path: str):
+def load_user_file(path: str, what: str = "protocol file"):
+    """Imports the Python file at ``path`` as a fresh module; every failure is one
+    ``ProtocolLoadError`` line starting with ``what`` and the path."""
+    return _load_file(path, what)
+
+
+def load_user_module(dotted: str):
+    """Imports ``package.module``; every failure is one ``ProtocolLoadError`` line."""
+    return _load_module(dotted)
+
+
+def _load_file(path: str, what: str = "protocol file"):
     if not os.path.isfile(path):
-        raise ProtocolLoadError(f"protocol file {path}: no such file")
+        raise ProtocolLoadError(f"{what} {path}: no such file")
     stem = os.path.splitext(os.path.basename(path))[0]
     tag = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]  # a/fix.py != b/fix.py
     name = f"dnsrace_user_protocol_{stem if stem.isidentifier() else 'module'}_{tag}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ProtocolLoadError(f"protocol file {path}: not a Python file")
+        raise ProtocolLoadError(f"{what} {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look a class's module up here
     try:
@@ -82,10 +93,10 @@ def _load_file(path: str):
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise ProtocolLoadError(
-            f"protocol file {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
+            f"{what} {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
     except Exception as exc:  # noqa: BLE001 - any failure of user code is a load error
         sys.modules.pop(name, None)
-        raise ProtocolLoadError(f"protocol file {path}: {_failure(exc, path)}") from None
+        raise ProtocolLoadError(f"{what} {path}: {_failure(exc, path)}") from None
     return module
 
 
@@ -154,6 +165,11 @@ def _instantiate(cls_or_obj, where: str) -> Protocol:
     protocol.origin = where.removeprefix("protocol file ")
     _guard(protocol, where)
     return protocol
+
+
+def user_failure(exc: BaseException, path=None) -> str:
+    """``ExcType: message (file.py line N, in f)``, the line in the user's code when known."""
+    return _failure(exc, path)
 
 
 def _failure(exc: BaseException, path) -> str:

@@ -21,6 +21,7 @@ from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, size_options
+from .progress import task_progress
 from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
@@ -166,20 +167,22 @@ def _fastest_exact(model, properties, options):
                vectorize=vector_model)[0]
 
 
-def _progress_bar(stream, width: int = 30):
-    """``on_run`` for compare: a bar across all runs on ``stream``, only on a terminal."""
+def _progress_bar(stream, after_seconds: float = 0.0):
+    """``on_run`` for compare: runs done/total, elapsed and ETA (``progress.task_progress``)
+    on ``stream``, only on a terminal."""
     if not stream.isatty():
         return None
+    bar = None
 
     def on_run(j, total, run):
+        nonlocal bar
+        if bar is None:
+            bar = task_progress(total, "runs", stream, after_seconds)
         if run is None:
-            stream.write("\r" + " " * (width + 60) + "\r")
+            bar.done()
         else:
-            filled = width * j // max(total, 1)
             where = f" {point_label(run.point)}" if run.point else ""
-            text = f"\r  [{'#' * filled}{'.' * (width - filled)}] {j}/{total}  {run.label}{where}"
-            stream.write(text[: width + 60].ljust(width + 60))
-        stream.flush()
+            bar.update(j, f"{run.label}{where}")
 
     return on_run
 

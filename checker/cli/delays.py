@@ -17,7 +17,7 @@ from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
-from ..reports.render import render_trace
+from ..reports.render import render_trace, run_text
 from .timing import build_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
@@ -174,7 +174,7 @@ def _render(model, timing, unknowns, out, witness) -> str:
                 at = f" at {u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else ""
                 extra = (f"; that run alone needs {r.path_region}" if r.path_region
                          and r.path_region != "always" else "")
-                lines.append(f"  {'':<{width}}  witness: a {len(r.witness)}-step run{at}{extra}")
+                lines.append(f"  {'':<{width}}  witness: {run_text(len(r.witness))}{at}{extra}")
                 if witness:
                     trace = build_trace(model, pname, r.witness, "", list(r.times))
                     tables.append((pname, u, r, trace))

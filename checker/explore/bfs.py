@@ -10,7 +10,7 @@ import time
 from array import array
 
 from .graph import backward_reachable
-from .limits import limit_reason
+from .limits import depth_reason, limit_reason
 from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
@@ -89,8 +89,9 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             if options.stop_early and not graph_props and len(found) == len(pending):
                 stop_reason = "every property violated"
                 break
-            stop_reason = limit_reason(options.max_states, len(states), "state",
-                                       options.max_seconds, start, head % 512 == 0)
+            stop_reason = depth_reason(options.max_depth, depth) or limit_reason(
+                options.max_states, len(states), "state", options.max_seconds, start,
+                head % 512 == 0)
             if stop_reason:
                 break
             src = head

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from dnsrace.invariants import UnknownProperty, resolve_properties
 from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, UnknownProtocol,
-                           action_from_dict, enactor_name, endpoint_name, resolve_protocol,
+                           action_from_dict, enactor_name, endpoint_name, endpoint_ref, resolve_protocol,
                            state_to_dict)
 
 from dnsrace.model.loader import ProtocolLoadError, is_protocol_spec
@@ -145,7 +145,7 @@ def _why_disabled(model, state, action) -> str:
     k = getattr(action, "endpoint", None)
     if k is not None:
         served = data["dns"][k]
-        bits.append(f"endpoint {endpoint_name(k)} serves "
+        bits.append(f"{endpoint_ref(k)} serves "
                     + ("nothing yet" if served == 0 else f"plan {served}"
                        + ("" if served in data["store"] else " (deleted)")))
     enabled = ", ".join(action_label(a) for a, _ in model.successors(state)) or "nothing"

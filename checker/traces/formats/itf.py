@@ -131,6 +131,7 @@ def write(trace, model=None) -> str:
             "format": "ITF",
             "format-description": SPEC,
             "source": "dnsrace",
+            **({"dnsrace": trace.provenance} if trace.provenance is not None else {}),
             "description": (f"dnsrace counterexample to {trace.property} under protocol "
                             f"{trace.protocol}, {trace.length} steps"),
             "config": dict(trace.config),
