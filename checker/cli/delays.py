@@ -7,7 +7,8 @@ import json
 import click
 
 from dnsrace.model.describe import actor_name
-from dnsrace.model.timing import TimedView, TimingError, rational_text
+from dnsrace.model.timing import (TimedView, TimingError, bound_key, bound_name, interval_name,
+                                  rational_human, rational_text)
 
 from ..explore.bfs import explore
 from ..explore.result import HOLDS, VIOLATED, Options
@@ -22,8 +23,12 @@ from .timing import build_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
 
-UNKNOWNS = {f"{name}-{side}": (name, side) for name in ("write", "plan", "cleanup", "check")
+# --unknown write-time-hi, ...: each bound by its one name (model.timing.bound_key); the
+# older short spellings (write-hi, plan-lo, ...) are still accepted.
+UNKNOWNS = {bound_key(name, side): (name, side) for name in ("write", "plan", "cleanup", "check")
             for side in ("hi", "lo")}
+ALIASES = {f"{name}-{side}": (name, side) for name in ("write", "plan", "cleanup", "check")
+           for side in ("hi", "lo")}
 _MEANING = {
     ("write", "hi"): "the longest an enactor may take to write (its write stall)",
     ("write", "lo"): "the shortest time an enactor takes to write",
@@ -63,18 +68,17 @@ def run_delays(model, properties, timing, unknowns, symmetry=True):
 
 def _fixed_text(timing, unknowns) -> str:
     parts = []
-    for name, label in (("plan", "plans every"), ("write", "write"), ("check", "recheck"),
-                        ("cleanup", "cleanup")):
+    for name in timing.names():
         iv = timing.interval(name)
         sides = [s for n, s in unknowns if n == name]
         if "hi" in sides and "lo" in sides:
             continue
         if "hi" in sides:
-            parts.append(f"{label} lo {rational_text(iv.lo)}")
+            parts.append(f"{bound_name(name, 'lo')} {rational_text(iv.lo)}")
         elif "lo" in sides:
-            parts.append(f"{label} hi {rational_text(iv.hi)}")
+            parts.append(f"{bound_name(name, 'hi')} {rational_text(iv.hi)}")
         else:
-            parts.append(f"{label} {iv}")
+            parts.append(f"{interval_name(name)} {iv}")
     return "; ".join(parts)
 
 
@@ -83,7 +87,7 @@ def _verdict_text(r) -> str:
     sym = symbol(name, side)
     if r.status == THRESHOLD:
         op = ">=" if side == "hi" else "<="
-        text = f"can be violated exactly when {sym} {op} {rational_text(r.threshold)}"
+        text = f"can be violated exactly when {sym} {op} {rational_human(r.threshold)}"
         if (name, side) == ("write", "hi"):
             text += f": the smallest write stall that makes it possible is {rational_text(r.threshold)}"
         return text
@@ -100,7 +104,7 @@ def _verdict_text(r) -> str:
 @click.option("--unknown", "unknown_names", multiple=True, metavar="BOUND",
               help="The bound to solve for (repeatable; each solved with the others fixed): "
                    + ", ".join(UNKNOWNS) + ", or NAME-lo/NAME-hi for an interval a protocol "
-                   "declares (e.g. lease-lo). Default write-hi.")
+                   "declares (e.g. lease-lo). Default write-time-hi.")
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
               help="no-dangling or monotonic (repeatable; default both).")
 @click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
@@ -127,10 +131,11 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
     valid = dict(UNKNOWNS)
     for name in timing.extra:
         valid.update({f"{name}-hi": (name, "hi"), f"{name}-lo": (name, "lo")})
-    bad = [u for u in unknown_names if u not in valid]
+    bad = [u for u in unknown_names if u not in valid and u not in ALIASES]
     if bad:
-        raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
-    unknowns = [valid[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
+        raise InputError(f"--unknown: unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
+    unknowns = list(dict.fromkeys((valid.get(u) or ALIASES[u])
+                                  for u in (unknown_names or ["write-time-hi"])))
     out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction)
 
     violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
@@ -154,7 +159,7 @@ def _render(model, timing, unknowns, out, witness) -> str:
     for name, side in unknowns:
         meaning = _MEANING.get((name, side), f"the {'upper' if side == 'hi' else 'lower'} "
                                              f"end of the {name} interval")
-        lines.append(f"Unknown: {name}-{side}, {meaning}")
+        lines.append(f"Unknown: {bound_name(name, side)}, {meaning}")
     lines.append("")
     width = max(len(n) for n in out)
     tables = []
@@ -171,7 +176,8 @@ def _render(model, timing, unknowns, out, witness) -> str:
             total += r.seconds
             lines.append(f"  {pname:<{width}}  {_verdict_text(r)}")
             if r.status in (THRESHOLD, ALWAYS) and r.witness is not None:
-                at = f" at {u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else ""
+                at = f" at {bound_name(*u)} = {rational_text(r.threshold)}" \
+                    if r.threshold is not None else ""
                 extra = (f"; that run alone needs {r.path_region}" if r.path_region
                          and r.path_region != "always" else "")
                 lines.append(f"  {'':<{width}}  witness: {run_text(len(r.witness))}{at}{extra}")
@@ -184,8 +190,8 @@ def _render(model, timing, unknowns, out, witness) -> str:
                          + f"; {r.seconds:.1f} s)")
     for pname, u, r, trace in tables:
         text = render_trace(trace).splitlines()
-        at = f"{u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else \
-            f"{u[0]}-{u[1]} at its least"
+        at = f"{bound_name(*u)} = {rational_text(r.threshold)}" if r.threshold is not None \
+            else f"{bound_name(*u)} at its least"
         text[0] = f"Witness for {pname} at {at} ({trace.length} steps):"
         lines += [""] + text[:-1]
     lines += ["", "Method: exact counterexample-guided descent (docs/TIMING.md): zone checks "
@@ -201,7 +207,7 @@ def _json(model, timing, unknowns, out) -> dict:
             props[pname] = {"status": kind}
             continue
         props[pname] = {"status": "synthesised", "unknowns": {
-            f"{u[0]}-{u[1]}": {
+            bound_key(*u): {
                 "status": r.status,
                 "threshold": None if r.threshold is None else rational_text(r.threshold),
                 "region": r.region,

@@ -115,8 +115,13 @@ def render_trace(trace, title: str | None = None) -> str:
         lines.append(f"{mark}{s.index:>{step_w}}  {when}{s.actor or '-':<{actor_w}}  "
                      f"{records}  {stores[s.index]:<{store_w}}  {wrapped[0]}")
         lines += [" " * indent + more for more in wrapped[1:]]
-    lines.append(f"  Violation: {trace.explanation}.")
+    lines += _violation_lines(trace.explanation)
     return "\n".join(lines)
+
+
+def _violation_lines(explanation: str) -> list:
+    return textwrap.wrap(f"Violation: {explanation}.", WIDTH - 2, initial_indent="  ",
+                         subsequent_indent=" " * 13, break_long_words=False)
 
 
 _PHASE = re.compile(r"^(.*)\((\d+)\)$")
@@ -168,7 +173,7 @@ def render_full_trace(trace) -> str:
             lines += textwrap.wrap("   ".join(group), WIDTH - 6, initial_indent=" " * 6,
                                    subsequent_indent=" " * 6, break_long_words=False)
         previous = current
-    lines.append(f"  Violation: {trace.explanation}.")
+    lines += _violation_lines(trace.explanation)
     return "\n".join(lines)
 
 

@@ -36,12 +36,16 @@ __all__ = ["Schedule", "SAT", "UNSAT", "UNKNOWN", "schedule", "extreme", "path_r
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
 # Short names for the intervals of MODEL.md, as in its "Timed semantics" section.
-SYMBOLS = {"plan": "I", "write": "W", "check": "R", "cleanup": "C"}
+# The one name of each interval, as its option spells it (the same as
+# dnsrace.model.timing.interval_name, which this room may not import; a test keeps them equal).
+SYMBOLS = {"plan": "plan-interval", "write": "write-time", "check": "check-time",
+           "cleanup": "cleanup-time"}
 
 
 def symbol(name: str, side: str) -> str:
-    """``symbol("write", "hi") == "W_hi"``."""
-    return f"{SYMBOLS.get(name, name)}_{side}"
+    """The bound's one name, also its z3 variable: ``symbol("write", "hi") == "write-time hi"``
+    (``model.timing.bound_name``)."""
+    return f"{SYMBOLS.get(name, name)} {side}"
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class _PathProblem:
                 continue
             iv = self.bounds[name]
             value = iv.lo if side == "lo" else iv.hi
-            out.append((f"{name} {'lower' if side == 'lo' else 'upper'} bound = {value}",
+            out.append((f"{symbol(name, side)} = {_show(value)}",
                         v == z3.RealVal(str(value))))
         return out
 
@@ -341,4 +345,4 @@ def _term(e) -> str:
     if _is_number(e):
         f = _fraction(e)
         return str(f) if f.denominator != 1 else str(f.numerator)
-    return str(e).replace("\n", " ").replace("ToReal(", "(")
+    return str(e).replace("\n", " ").replace("ToReal(", "(").replace("|", "")

@@ -20,10 +20,13 @@ def test_default_check_finds_the_incident(capsys):
     code, out, err = run(capsys, "check", "--enactors", "3", "--plans", "4")
     assert code == 1
     assert "no-dangling  VIOLATED  (shortest counterexample: 10 steps)" in out
-    assert ">>   10  enactor-2  cleans up after plan 3: deletes plan 1 (older than 2)" in out
-    assert "writes plan 1 to endpoint regional, replacing plan 3  << stale overwrite" in out
+    assert (">>  10  enactor-2         1    3    3  {2, 3}      cleans up after plan 3: deletes "
+            "plan 1 (older\n") in out
+    assert "writes plan 1 to endpoint regional, replacing\n" in out
+    assert "plan 3  << stale overwrite\n" in out
+    assert max(len(line) for line in out.splitlines() if "{" in line) <= 100
     assert "Violation: endpoint regional serves plan 1, which cleanup deleted" in out
-    assert "Statistics: 22,966 states, 64,625 transitions" in out
+    assert "Statistics: 22,966 states (after symmetry reduction), 64,625 transitions" in out
     assert err == ""
 
 
@@ -136,7 +139,8 @@ def test_interrupt_prints_partial_result_and_exits_3(capsys, monkeypatch):
 
 def test_every_command_has_help_text():
     ctx = click.Context(cli)
-    assert cli.list_commands(ctx) == ["check", "delays", "compare", "replay", "show", "gallery"]
+    assert cli.list_commands(ctx) == ["check", "delays", "compare", "replay", "show", "gallery",
+                                      "simulate"]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
         assert command.help and command.help.strip(), name
