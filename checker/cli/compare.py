@@ -22,6 +22,7 @@ from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, size_options
 from .progress import task_progress
+from ..reports.provenance import with_provenance
 from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
@@ -92,13 +93,16 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             raise InputError(f"{hopeless}; shrink the sweep or bound runs with --max-states")
         for name, protocol in loaded.items():
             runs.append(Run(labels[name], point, DnsSystem(config, protocol)))
-    options = Options(symmetry=not no_reduction, max_states=max_states,
+    symmetry = not no_reduction and all(p.symmetric for p in properties)
+    options = Options(symmetry=symmetry, max_states=max_states,
                       max_seconds=max_seconds, stop_early=False)
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
     if timing is not None:
         if "lease" not in timing.extra:  # the lease variants need a length; one plan interval
             timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
+    if not as_json and not markdown:  # the header before the work starts
+        click.echo(_header(base, axes, options.symmetry) + "\n")
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
@@ -114,13 +118,13 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
         doc = compare_to_json(base, axes, prop_names, rows, summaries, options.symmetry)
         if timing is not None:
             doc["timing"] = timing.as_dict()
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(with_provenance(doc), indent=2))
     elif markdown:
         click.echo(render_markdown(base, axes, prop_names, rows, options.symmetry))
         if timing is not None:
             click.echo(f"\nTimed columns: {timing}.")
     else:
-        click.echo(render_table(base, axes, prop_names, rows, options.symmetry))
+        click.echo(render_table(base, axes, prop_names, rows, options.symmetry, header=False))
         if timing is not None:
             click.echo(f"Timed columns: exact zone exploration under {timing}.")
     incomplete = any(INCOMPLETE in r.status.values() or not r.exhausted for r in rows)
@@ -234,9 +238,20 @@ def _columns(header: list, body: list, right: set) -> str:
     return "\n".join([line(header)] + [line(r) for r in body])
 
 
-def render_table(base, axes, props, rows, symmetry) -> str:
-    head = (f"dnsrace compare: {_config_text(base, axes)} "
-            f"(symmetry reduction {'on' if symmetry else 'off'})")
+def _header(base, axes, symmetry) -> str:
+    return (f"dnsrace compare: {_config_text(base, axes)} ({_reductions(symmetry)})")
+
+
+def _reductions(symmetry) -> str:
+    """What produced the state counts: symmetry only, never partial-order reduction, so every
+    row counts the same graph (``check`` may also reduce partial orders: its counts for the
+    same protocol can be smaller; ``--no-reduction`` gives MODEL.md's)."""
+    return ("states after symmetry reduction, no partial-order reduction" if symmetry
+            else "states with no reduction")
+
+
+def render_table(base, axes, props, rows, symmetry, header=True) -> str:
+    head = _header(base, axes, symmetry)
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
@@ -255,12 +270,11 @@ def render_table(base, axes, props, rows, symmetry) -> str:
                          + ["states", "transitions", "time"], body, {n + 1, n + 2, n + 3})
         note = ("VIOLATED (n): the shortest counterexample has n steps; "
                 "`dnsrace check --protocol NAME` shows it.")
-    return "\n".join([head, "", table, "", note])
+    return "\n".join(([head, ""] if header else []) + [table, "", note])
 
 
 def render_markdown(base, axes, props, rows, symmetry) -> str:
-    lines = [f"Configuration: {_config_text(base, axes)}; symmetry reduction "
-             f"{'on' if symmetry else 'off'}.", ""]
+    lines = [f"Configuration: {_config_text(base, axes)}; {_reductions(symmetry)}.", ""]
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
@@ -289,7 +303,7 @@ def compare_to_json(base, axes, props, rows, summaries, symmetry) -> dict:
     doc = {
         "format": FORMAT,
         "config": base,
-        "options": {"symmetry": symmetry},
+        "options": {"symmetry": symmetry, "reductions": ["symmetry"] if symmetry else []},
         "properties": props,
         "protocols": [{"name": n, "summary": s} for n, s in summaries.items()],
         "runs": [

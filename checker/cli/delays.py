@@ -18,6 +18,8 @@ from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
+from .progress import task_progress
+from ..reports.provenance import with_provenance
 from ..reports.render import render_trace, run_text
 from .timing import build_timing, timing_options
 
@@ -41,10 +43,17 @@ _MEANING = {
 }
 
 
-def run_delays(model, properties, timing, unknowns, symmetry=True):
-    """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result})."""
+def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None):
+    """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result}).
+    ``on_task(done, total, label)`` reports progress over the untimed check and each
+    (property, unknown) synthesis."""
     safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
+    total = 1 + len(safety) * len(unknowns)
+    done = 0
+    if on_task is not None:
+        on_task(done, total, "untimed check")
     untimed = explore(model, safety, Options(symmetry=symmetry))
+    done += 1
     out = {}
     for p in safety:
         status = untimed.properties[p.name].status
@@ -56,6 +65,9 @@ def run_delays(model, properties, timing, unknowns, symmetry=True):
             continue
         per = {}
         for u in unknowns:
+            if on_task is not None:
+                on_task(done, total, f"{p.name}: {bound_name(*u)}")
+            done += 1
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
                                     TimedOptions(symmetry=symmetry),
@@ -136,7 +148,16 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         raise InputError(f"--unknown: unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
     unknowns = list(dict.fromkeys((valid.get(u) or ALIASES[u])
                                   for u in (unknown_names or ["write-time-hi"])))
-    out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction)
+    human = not (quiet or as_json)
+    if human:  # the header before the work starts
+        click.echo(_header(model, timing, unknowns, not no_reduction))
+    bar = task_progress(None, "tasks") if human else None
+    try:
+        out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
+                         on_task=_bar_update(bar))
+    finally:
+        if bar is not None:
+            bar.done()
 
     violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
                                                for r in per.values())
@@ -145,22 +166,39 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         r.status not in (THRESHOLD, ALWAYS, NEVER) for r in per.values()))
         for kind, per in out.values())
     if as_json:
-        click.echo(json.dumps(_json(model, timing, unknowns, out), indent=2))
+        click.echo(json.dumps(with_provenance(_json(model, timing, unknowns, out)), indent=2))
     elif not quiet:
-        click.echo(_render(model, timing, unknowns, out, witness))
+        click.echo(_render(model, timing, unknowns, out, witness, header=False))
     ctx.exit(EXIT_INCOMPLETE if undecided else EXIT_VIOLATED if violable else EXIT_HOLDS)
 
 
-def _render(model, timing, unknowns, out, witness) -> str:
+def _bar_update(bar):
+    if bar is None:
+        return None
+
+    def update(done, total, label):
+        bar.total = total
+        bar.update(done, label)
+
+    return update
+
+
+def _header(model, timing, unknowns, symmetry=True) -> str:
+    """The first lines of ``delays``, printed before the work starts."""
     c = model.config
     lines = [f"dnsrace delays: protocol {model.protocol.name}, {c.enactors} enactors, "
-             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep}",
+             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} (symmetry reduction "
+             f"{'on' if symmetry else 'off'})",
              f"Fixed: {_fixed_text(timing, unknowns)}"]
     for name, side in unknowns:
         meaning = _MEANING.get((name, side), f"the {'upper' if side == 'hi' else 'lower'} "
                                              f"end of the {name} interval")
         lines.append(f"Unknown: {bound_name(name, side)}, {meaning}")
-    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _render(model, timing, unknowns, out, witness, header=True) -> str:
+    lines = [_header(model, timing, unknowns)] if header else []
     width = max(len(n) for n in out)
     tables = []
     total = 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from dnsrace.invariants import UnknownProperty, resolve_properties
+from dnsrace.invariants import PropertyLoadError, UnknownProperty, resolve_properties
 from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, UnknownProtocol,
                            action_from_dict, enactor_name, endpoint_name, endpoint_ref, resolve_protocol,
                            state_to_dict)
@@ -64,7 +64,7 @@ def action_label(action) -> str:
     return " ".join(parts)
 
 
-def _model_for(tf, protocol_override):
+def _model_for(tf, protocol_override, property_override=None):
     try:
         config = Config(**tf.config)
     except ConfigError as exc:
@@ -80,10 +80,20 @@ def _model_for(tf, protocol_override):
         if protocol_override is not None:
             raise InputError(str(exc)) from None
         raise TraceFormatError(f"field 'protocol': {exc}") from None
+    if property_override is not None:  # the user's own property: trusted on the command line
+        try:
+            prop = resolve_properties([property_override])[0]
+        except (UnknownProperty, PropertyLoadError) as exc:
+            raise InputError(str(exc)) from None
+        if prop.name != tf.property:
+            raise InputError(f"the file's property is {tf.property!r}, but "
+                             f"{property_override} is {prop.name!r}")
+        return DnsSystem(config, protocol), prop
     try:
         prop = resolve_properties([tf.property])[0]
     except UnknownProperty as exc:
-        raise TraceFormatError(f"field 'property': {exc}") from None
+        raise TraceFormatError(f"field 'property': {exc}; a property of your own needs "
+                               "--property file.py:Name") from None
     return DnsSystem(config, protocol), prop
 
 
@@ -180,9 +190,10 @@ def violates(prop, model, states: list, actions: list) -> bool:
     raise ValueError(f"unknown property kind {prop.kind!r}")
 
 
-def replay_trace_file(tf, protocol: str | None = None) -> ReplayReport:
+def replay_trace_file(tf, protocol: str | None = None,
+                      prop: str | None = None) -> ReplayReport:
     """Replays ``tf`` (against ``protocol`` instead of the file's, if given)."""
-    model, prop = _model_for(tf, protocol)
+    model, prop = _model_for(tf, protocol, prop)
     report = ReplayReport(model, prop.name)
     state = model.init_states()[0]
     first = tf.steps[0]
