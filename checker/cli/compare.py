@@ -23,6 +23,7 @@ from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, size_options
 from .progress import task_progress
 from ..reports.provenance import with_provenance
+from ..reports.render import steps_text
 from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
@@ -293,7 +294,7 @@ def render_markdown(base, axes, props, rows, symmetry) -> str:
         cells = []
         for st, n in [(r.status[p], r.shortest[p]) for p in props] + \
                 [r.extra["timed"][p] for p in tprops]:
-            cells.append(f"**violated** ({n} steps)" if st == VIOLATED else st)
+            cells.append(f"**violated** ({steps_text(n)})" if st == VIOLATED else st)
         lines.append(f"| `{r.label}` | " + " | ".join(cells)
                      + f" | {r.states:,} | {r.transitions:,} |")
     return "\n".join(lines)

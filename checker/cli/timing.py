@@ -10,7 +10,7 @@ from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError
 
 from ..reports.provenance import with_provenance
-from ..reports.render import render_full_trace, render_trace
+from ..reports.render import render_full_trace, render_trace, steps_text
 from ..reports.report import check_document, reductions_list
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
 from ..timing.simulate import check_timestamps, replay_timed
@@ -140,7 +140,7 @@ def render_timed(model, timing, result, traces, ruled_out=None, header=True,
     for name, pr in result.properties.items():
         line = f"  {name:<{width}}  {_STATUS.get(pr.status, pr.status)}"
         if name in traces:
-            line += f"  (shortest timed counterexample: {traces[name].length} steps)"
+            line += f"  (shortest timed counterexample: {steps_text(traces[name].length)})"
         elif pr.status == NOT_ANALYSED:
             line += "  (a graph property: the zone method here decides safety properties only)"
         lines.append(line)

@@ -257,7 +257,7 @@ def path_region(tp, bounds: dict, unknowns) -> tuple:
 
 
 def _readable(expr) -> str:
-    """A z3 formula in plain infix text (``W_hi >= 1``)."""
+    """A z3 formula in plain infix text (``write-time hi >= 1``)."""
     if z3.is_and(expr):
         return " and ".join(_readable(c) for c in expr.children())
     if z3.is_or(expr):
@@ -314,7 +314,7 @@ def _linear(e, sign):
 
 def _inequality(left, right, op) -> str:
     """``left op right`` with every variable on the side where its coefficient is positive,
-    the constant on the right: ``I_lo <= 3*W_hi``."""
+    the constant on the right: ``plan-interval lo <= 3*write-time hi``."""
     diff = dict(left)
     for key, v in right.items():
         diff[key] = diff.get(key, 0) - v
