@@ -206,7 +206,7 @@ class SafeDelete2Step(SafeDelete):
     summary = "safe-delete, but cleanup reads the records in one step and deletes in the next"
     action_classes = (Plan, Pick, Write, SafeDelete.action_classes[-1], Scan, Delete)
     phases = ("delete",)
-    phase_timing = {"delete": "cleanup"}  # the delete comes [C_lo, C_hi] after the scan
+    phase_timing = {"delete": "cleanup"}  # the delete comes within --cleanup-time of the scan
 
     def cleanup(self, c, s, i):
         doomed = tuple(sorted(s.store - self.kept_by_cleanup(c, s, i)))

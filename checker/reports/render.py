@@ -192,6 +192,9 @@ def render_stats(stats, kinds: dict | None = None, reductions: str | None = None
         text += f", {stats.rate:,.0f} states/s"
     if not stats.exhausted:
         text += f"\n  Stopped early: {stats.stop_reason}; the counts are partial."
+        if stats.stop_reason.startswith("depth limit"):
+            text += (f"\n  Every state up to depth {stats.depth} was explored and checked; "
+                     "properties not violated by then are incomplete.")
     if any(stats.violations.values()):
         def where(name, count):
             unit = "transition" if kinds.get(name) == "transition invariant" else "state"
