@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from .config import enactor_name, endpoint_name, endpoint_ref
 from .state import State
 
-__all__ = ["describe_step", "actor_name", "plans_text"]
+__all__ = ["describe_step", "actor_name", "plans_text", "phase_text"]
+
+_PHASE = re.compile(r"^(.*)\((\d+)\)$")
+
+
+def phase_text(pc) -> str:
+    """A phase for people: JSON's ``apply(0)`` is ``apply(regional)``, ``write(3)`` is
+    ``write(endpoint-4)`` (endpoints by name, never by 0-based index)."""
+    m = _PHASE.match(str(pc))
+    return f"{m.group(1)}({endpoint_name(int(m.group(2)))})" if m else str(pc)
 
 
 def actor_name(action) -> str:

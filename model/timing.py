@@ -176,8 +176,9 @@ class Timing:
         try:
             return self.extra[name]
         except KeyError:
-            raise TimingError(f"no timing interval {name!r} (known: {', '.join(self.names())})") \
-                from None
+            known = ", ".join(interval_name(n) for n in self.names())
+            raise TimingError(f"no timing interval {name!r} (known: {known}; a protocol's own "
+                              f"is given with --interval {name}=LO:HI)") from None
 
     def with_interval(self, name: str, iv: Interval) -> "Timing":
         if name in BASE_INTERVALS:

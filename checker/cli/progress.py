@@ -78,12 +78,14 @@ class TaskProgress:
         self.after, self.width = after_seconds, width
         self.start = time.perf_counter()
         self.shown = False
+        self.last = None
 
     def update(self, done: int, label: str = "") -> None:
-        elapsed = time.perf_counter() - self.start
-        if elapsed < self.after:
-            return
-        self.shown = True
+        now = time.perf_counter()
+        elapsed = now - self.start
+        if elapsed < self.after or (self.last is not None and now - self.last < 0.1):
+            return  # quiet during the first second, then at most ten lines a second
+        self.shown, self.last = True, now
         where = f"  {label}" if label else ""
         if self.total:
             filled = self.width * min(done, self.total) // self.total

@@ -148,6 +148,16 @@ def simulate(ctx, enactors, plans, endpoints, keep, protocol, property_names, ru
         raise InputError(f"simulate checks safety properties only; {', '.join(graph)} is a "
                          "graph property (use dnsrace check)")
     timing = build_timing(**timing_args)
+    if timing is not None:
+        opened = [n for n in timing.names() if timing.interval(n).lo_open or
+                  timing.interval(n).hi_open]
+        if opened:
+            raise InputError(f"simulate takes closed intervals only; {opened[0]} is "
+                             f"{timing.interval(opened[0])}")
+        try:
+            model.timed(timing)  # a missing or bad interval fails before any output
+        except TimingError as exc:
+            raise InputError(str(exc)) from None
     if seed is None:
         seed = random.SystemRandom().randrange(10**6)
     export = prepare_export(model, properties, export_dir, export_formats, force)
@@ -160,7 +170,7 @@ def simulate(ctx, enactors, plans, endpoints, keep, protocol, property_names, ru
     try:
         out = run_simulation(model, properties, runs, depth, seed, timing,
                              on_run=(lambda n: bar.update(n)) if bar else None)
-    except (TimingError, ValueError) as exc:
+    except TimingError as exc:
         raise InputError(str(exc)) from None
     finally:
         if bar is not None:

@@ -7,11 +7,11 @@ keeps 0-based indices and rationals as strings (docs/TRACES.md).
 
 from __future__ import annotations
 
-import re
 import textwrap
 from fractions import Fraction
 
 from dnsrace.model import endpoint_name
+from dnsrace.model.describe import phase_text
 from dnsrace.model.timing import rational_text
 
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
@@ -124,22 +124,13 @@ def _violation_lines(explanation: str) -> list:
                          subsequent_indent=" " * 13, break_long_words=False)
 
 
-_PHASE = re.compile(r"^(.*)\((\d+)\)$")
-
-
-def _phase_text(pc: str) -> str:
-    """``write(0)`` as ``write(regional)``: endpoints by name, never by 0-based index."""
-    m = _PHASE.match(str(pc))
-    return f"{m.group(1)}({endpoint_name(int(m.group(2)))})" if m else str(pc)
-
-
 def _variables(data: dict) -> list:
     """(name, text) for every variable of a plain state (``state_to_dict``)."""
     out = [("gen", str(data["gen"])), ("store", _store_text(data["store"]))]
     out += [(endpoint_name(e), "-" if p == 0 else f"plan {p}") for e, p in
             enumerate(data["dns"])]
     for i, e in enumerate(data["enactors"]):
-        text = _phase_text(e["pc"]) + (f", holding plan {e['held']}" if e["held"] else "")
+        text = phase_text(e["pc"]) + (f", holding plan {e['held']}" if e["held"] else "")
         if "local" in e:
             text += f", local {e['local']!r}"
         out.append((f"enactor-{i + 1}", text))

@@ -18,6 +18,7 @@ from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, Unknown
                            action_from_dict, enactor_name, endpoint_name, endpoint_ref, resolve_protocol,
                            state_to_dict)
 
+from dnsrace.model.describe import phase_text
 from dnsrace.model.loader import ProtocolLoadError, is_protocol_spec
 
 from .formats.common import TraceFormatError
@@ -150,7 +151,7 @@ def _why_disabled(model, state, action) -> str:
     i = getattr(action, "enactor", None)
     if i is not None:
         e = data["enactors"][i]
-        bits.append(f"{enactor_name(i)} is at {e['pc']}" + (f" holding plan {e['held']}"
+        bits.append(f"{enactor_name(i)} is at {phase_text(e['pc'])}" + (f" holding plan {e['held']}"
                                                          if e["held"] else ""))
     k = getattr(action, "endpoint", None)
     if k is not None:

@@ -156,3 +156,18 @@ def test_console_script_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dnsrace.checker.cli", "check", "--plans", "0"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("dnsrace: error:")
+
+
+def test_max_depth_bounds_the_search_and_says_so(capsys):
+    code, out, _ = run(capsys, "check", "--max-depth", "8")
+    assert code == 1  # monotonic is violated within 8 steps; that verdict is final
+    assert "monotonic    VIOLATED" in out and "no-dangling  incomplete" in out
+    assert "Stopped early: depth limit 8 reached" in out
+    assert "Every state up to depth 8 was explored and checked" in out
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--max-depth", "8", "--json")
+    doc = json.loads(out)
+    assert code == 3 and doc["verdict"] == "incomplete" and doc["stats"]["depth"] == 8
+    assert doc["stats"]["stop_reason"] == "depth limit 8 reached"
+    assert doc["stats"]["reductions"] == ["symmetry"]  # no partial-order reduction under it
+    code, _, err = run(capsys, "check", "--max-depth", "8", "--timing")
+    assert code == 2 and "--max-depth" in err
