@@ -12,7 +12,7 @@ from dnsrace.checker.traces.formats import FORMATS, parse_trace_text
 from dnsrace.checker.traces.gallery import GALLERY_CONFIG, write_gallery
 from dnsrace.checker.traces.replay_file import replay_trace_file
 from dnsrace.invariants import PROPERTIES
-from dnsrace.checker.reports.provenance import dnsrace_version
+from dnsrace.checker.reports import provenance as provenance_module
 from dnsrace.model import PROTOCOLS
 
 GALLERY = pathlib.Path(__file__).resolve().parents[3] / "traces"
@@ -42,6 +42,16 @@ def recorded_version(protocol: str) -> str | None:
     return None
 
 
+def masked(fresh: bytes, current: str, stored) -> bytes:
+    """``fresh`` with the version that wrote it replaced by the one the gallery recorded:
+    a release alone does not churn the gallery, any other change still shows."""
+    if stored is None or stored == current:
+        return fresh
+    for mask in ('"version": "{}"', "dnsrace {}"):
+        fresh = fresh.replace(mask.format(current).encode(), mask.format(stored).encode())
+    return fresh
+
+
 @pytest.mark.parametrize("protocol", list(PROTOCOLS))
 def test_regenerating_the_gallery_gives_the_same_bytes(tmp_path, protocol):
     written = write_gallery(tmp_path, [protocol])
@@ -51,17 +61,23 @@ def test_regenerating_the_gallery_gives_the_same_bytes(tmp_path, protocol):
     stored = recorded_version(protocol)
     for name in sorted(names):
         fresh, kept = (tmp_path / name).read_bytes(), (GALLERY / name).read_bytes()
-        if stored is not None and stored != dnsrace_version():
-            for mask in ('"version": "{}"', "dnsrace {}"):
-                fresh = fresh.replace(mask.format(dnsrace_version()).encode(),
-                                      mask.format(stored).encode())
-        assert fresh == kept, (
+        assert masked(fresh, provenance_module.dnsrace_version(), stored) == kept, (
             f"traces/{name} differs from a fresh run: regenerate with `dnsrace gallery traces`")
     for name in sorted(n for n in names if n.endswith(".json") and ".itf" not in n):
         report = replay_trace_file(parse_trace_text((GALLERY / name).read_text()))
         assert report.valid, (name, report.reason)
     if protocol == "cas":  # the patch: nothing to show
         assert names == set()
+
+
+def test_a_new_version_alone_does_not_churn_the_gallery(tmp_path, monkeypatch):
+    monkeypatch.setattr(provenance_module, "dnsrace_version", lambda: "99.0.0")
+    stored = recorded_version("original")
+    assert stored == provenance_module.metadata.version("dnsrace")
+    for path in write_gallery(tmp_path, ["original"], formats=("json", "itf", "mermaid")):
+        fresh, kept = path.read_bytes(), (GALLERY / path.name).read_bytes()
+        assert b"99.0.0" in fresh and fresh != kept
+        assert masked(fresh, "99.0.0", stored) == kept
 
 
 def test_the_gallery_holds_nothing_else():
