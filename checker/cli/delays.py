@@ -20,7 +20,7 @@ from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, config_options, output_options
 from .progress import task_progress
 from ..reports.provenance import with_provenance
-from ..reports.render import render_trace, run_text
+from ..reports.render import config_text, render_trace, run_text
 from .timing import build_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
@@ -185,9 +185,7 @@ def _bar_update(bar):
 
 def _header(model, timing, unknowns, symmetry=True) -> str:
     """The first lines of ``delays``, printed before the work starts."""
-    c = model.config
-    lines = [f"dnsrace delays: protocol {model.protocol.name}, {c.enactors} enactors, "
-             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} (symmetry reduction "
+    lines = [f"dnsrace delays: {config_text(model)} (symmetry reduction "
              f"{'on' if symmetry else 'off'})",
              f"Fixed: {_fixed_text(timing, unknowns)}"]
     for name, side in unknowns:

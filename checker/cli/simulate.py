@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import shlex
 import time
 
 import click
@@ -24,7 +25,7 @@ from dnsrace.model.timing import TimingError
 
 from ..explore.result import Path
 from ..reports.provenance import with_provenance
-from ..reports.render import (render_full_trace, render_header, render_trace, run_text,
+from ..reports.render import (config_text, render_full_trace, render_trace, run_text,
                               steps_text)
 from ..timing.simulate import simulate as timed_run
 from ..timing.simulate import walk
@@ -95,20 +96,19 @@ def _build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
         raise InputError(str(exc)) from None
 
 
-def _reproduce(model, protocol_spec, names, depth, run_seed, timing_args) -> str:
+def _reproduce(model, protocol_spec, name, depth, run_seed, timing_args, timed) -> str:
+    """The command that runs exactly run ``run_seed`` again, checking only ``name`` (so the
+    run goes on past any other property's violation, as it did here)."""
     c = model.config
-    parts = ["dnsrace simulate", f"--protocol {protocol_spec}", f"--enactors {c.enactors}",
-             f"--plans {c.plans}", f"--endpoints {c.endpoints}", f"--keep {c.keep}"]
-    parts += [f"--property {n}" for n in names]  # only this one: the run goes on past others
-    parts += [f"--depth {depth}", "--runs 1", f"--seed {run_seed}"]
-    for opt, key in (("--plan-interval", "plan_interval"), ("--write-time", "write_time"),
-                     ("--check-time", "check_time"), ("--cleanup-time", "cleanup_time")):
-        if timing_args.get(key) is not None:
-            parts.append(f"{opt} {timing_args[key]}")
-    parts += [f"--interval {iv}" for iv in timing_args.get("extra_intervals") or ()]
-    if timing_args.get("timed") and not any(p.startswith("--") and "=" not in p and
-                                            p.split()[0].endswith(("-interval", "-time"))
-                                            for p in parts):
+    parts = ["dnsrace simulate", f"--protocol {shlex.quote(protocol_spec)}",
+             f"--enactors {c.enactors}", f"--plans {c.plans}", f"--endpoints {c.endpoints}",
+             f"--keep {c.keep}", f"--property {shlex.quote(name)}", f"--depth {depth}",
+             "--runs 1", f"--seed {run_seed}"]
+    bounds = [(f"--{key.replace('_', '-')}", timing_args.get(key))
+              for key in ("plan_interval", "write_time", "check_time", "cleanup_time")]
+    bounds += [("--interval", iv) for iv in timing_args.get("extra_intervals") or ()]
+    parts += [f"{opt} {shlex.quote(str(v))}" for opt, v in bounds if v is not None]
+    if timed and not any(v is not None for _, v in bounds):
         parts.append("--timing")
     return " ".join(parts)
 
@@ -163,9 +163,9 @@ def simulate(ctx, enactors, plans, endpoints, keep, protocol, property_names, ru
     export = prepare_export(model, properties, export_dir, export_formats, force)
     if not (quiet or as_json):
         mode = f"timed ({timing})" if timing is not None else "untimed"
-        click.echo(render_header(model, False, command="simulate").rsplit(" (", 1)[0]
-                   + f"; {runs:,} run{'s' if runs != 1 else ''} of at most "
-                     f"{steps_text(depth)}, seed {seed}, {mode}\n")
+        click.echo(f"dnsrace simulate: {config_text(model)}; {runs:,} "
+                   f"run{'s' if runs != 1 else ''} of at most {steps_text(depth)}, seed "
+                   f"{seed}, {mode}\n")
     bar = None if (quiet or as_json) else task_progress(runs, "runs")
     try:
         out = run_simulation(model, properties, runs, depth, seed, timing,
@@ -185,7 +185,9 @@ def simulate(ctx, enactors, plans, endpoints, keep, protocol, property_names, ru
         traces[name] = build_trace(model, name, Path(tuple(run.states), tuple(run.actions)),
                                    prop.explain(model, run.states), times,
                                    timing.as_dict() if timing is not None else None)
-        reproduce[name] = _reproduce(model, protocol, [name], depth, run_seed, timing_args)
+        spec = getattr(prop, "origin", name)  # a property of your own: the file:Name typed
+        reproduce[name] = _reproduce(model, protocol, spec, depth, run_seed, timing_args,
+                                     timing is not None)
     verdict = "violated" if traces else "incomplete" if out["interrupted"] else \
         "no violation found"
     if as_json:

@@ -10,7 +10,7 @@ from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError
 
 from ..reports.provenance import with_provenance
-from ..reports.render import render_full_trace, render_trace, steps_text
+from ..reports.render import config_text, render_full_trace, render_trace, steps_text
 from ..reports.report import check_document, reductions_list
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
 from ..timing.simulate import check_timestamps, replay_timed
@@ -122,10 +122,8 @@ _STATUS = {HOLDS: "holds under these timing bounds", VIOLATED: "VIOLATED",
 
 def timed_header(model, timing, symmetry) -> str:
     """The first lines of a timed check, printed before the work starts."""
-    c = model.config
     return "\n".join([
-        f"dnsrace check --timing: protocol {model.protocol.name}, {c.enactors} enactors, "
-        f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} "
+        f"dnsrace check --timing: {config_text(model)} "
         f"(symmetry reduction {'on' if symmetry else 'off'})",
         f"Timing: plan-interval {timing.plan}; write-time {timing.write}, check-time "
         f"{timing.check}, cleanup-time {timing.cleanup} after the enactor's previous step; idle "

@@ -18,7 +18,8 @@ from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
 from ..traces.formats.lanes import is_stale
 
 __all__ = ["render_header", "render_verdicts", "render_trace", "render_full_trace",
-           "render_stats", "render_result", "reductions_text", "steps_text", "run_text", "WIDTH"]
+           "render_stats", "render_result", "reductions_text", "steps_text", "run_text",
+           "config_text", "WIDTH"]
 
 WIDTH = 100  # the step table wraps descriptions to fit this many columns
 STALE_MARK = "  << stale overwrite"  # terminal only: never in a description, JSON or HTML
@@ -48,15 +49,20 @@ def reductions_text(symmetry: bool, por: bool = False) -> str:
     return "partial-order reduction" if por else "no reduction"
 
 
+def config_text(model) -> str:
+    """``protocol original, 3 enactors, 4 plans, 3 endpoints, keep 1``: every header's start."""
+    c = model.config
+    return (f"protocol {model.protocol.name}, {c.enactors} enactors, {c.plans} plans, "
+            f"{c.endpoints} endpoints, keep {c.keep}")
+
+
 def render_header(model, symmetry: bool, por: bool | None = None, command="check") -> str:
     """The first line of a run, printed before the work starts. ``por=None``: the
     partial-order reduction is not decided yet (the statistics line says what ran)."""
-    c = model.config
     wanted = "symmetry reduction " + ("on" if symmetry else "off")
     if por is not None:
         wanted = reductions_text(symmetry, por)
-    return (f"dnsrace {command}: protocol {model.protocol.name}, {c.enactors} enactors, "
-            f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} ({wanted})")
+    return f"dnsrace {command}: {config_text(model)} ({wanted})"
 
 
 def render_verdicts(result) -> str:
