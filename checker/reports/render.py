@@ -116,13 +116,41 @@ def render_trace(trace, title: str | None = None) -> str:
         mark = ">>" if s.index == last else "  "
         records = " ".join(f"{_cell(p):>{w}}" for p, w in zip(s.state.dns, rec_w))
         when = f"{times[s.index]:>{time_w}}  " if times else ""
-        what = s.description + (STALE_MARK if is_stale(trace, s) else "")
-        wrapped = textwrap.wrap(what, room, break_long_words=False) or [""]
+        wrapped = _wrap_clauses(s.description, room,
+                                STALE_MARK.strip() if is_stale(trace, s) else "")
         lines.append(f"{mark}{s.index:>{step_w}}  {when}{s.actor or '-':<{actor_w}}  "
                      f"{records}  {stores[s.index]:<{store_w}}  {wrapped[0]}")
         lines += [" " * indent + more for more in wrapped[1:]]
     lines += _violation_lines(trace.explanation)
     return "\n".join(lines)
+
+
+def _wrap_clauses(text: str, room: int, mark: str = "") -> list:
+    """``text`` (then ``mark``, two spaces after it) in lines of at most ``room`` columns,
+    broken after a clause (", ", ": ") or before a parenthesis rather than inside one."""
+    pieces, start = [], 0
+    for j, ch in enumerate(text):
+        if ch in ",:" and text[j + 1:j + 2] == " ":
+            pieces.append(text[start:j + 1])
+            start = j + 2
+        elif ch == " " and text[j + 1:j + 2] == "(" and j > start:
+            pieces.append(text[start:j])
+            start = j + 1
+    pieces.append(text[start:])
+    lines = []
+    for piece in pieces:
+        if lines and len(lines[-1]) + 1 + len(piece) <= room:
+            lines[-1] += " " + piece
+        elif len(piece) <= room:
+            lines.append(piece)
+        else:
+            lines += textwrap.wrap(piece, room, break_long_words=False)
+    if mark:
+        if lines and len(lines[-1]) + 2 + len(mark) <= room:
+            lines[-1] += "  " + mark
+        else:
+            lines.append(mark)
+    return lines or [""]
 
 
 def _violation_lines(explanation: str) -> list:

@@ -21,9 +21,9 @@ def test_default_check_finds_the_incident(capsys):
     assert code == 1
     assert "no-dangling  VIOLATED  (shortest counterexample: 10 steps)" in out
     assert (">>  10  enactor-2         1    3    3  {2, 3}      cleans up after plan 3: deletes "
-            "plan 1 (older\n") in out
-    assert "writes plan 1 to endpoint regional, replacing\n" in out
-    assert "plan 3  << stale overwrite\n" in out
+            "plan 1\n" + " " * 51 + "(older than 2)\n") in out
+    assert "writes plan 1 to endpoint regional,\n" + " " * 51 + \
+        "replacing plan 3  << stale overwrite\n" in out
     assert max(len(line) for line in out.splitlines() if "{" in line) <= 100
     assert "Violation: endpoint regional serves plan 1, which cleanup deleted" in out
     assert "Statistics: 22,966 states (after symmetry reduction), 64,625 transitions" in out
