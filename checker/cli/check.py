@@ -51,7 +51,8 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.command()
 @config_options
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
-              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+              help="no-dangling, monotonic, recoverable, or your own file.py:Name or "
+                   "package.module:Name (repeatable; default: the three shipped ones).")
 @click.option("--no-reduction", is_flag=True,
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,

@@ -41,7 +41,8 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Protocols to compare: shipped names or your own file.py:Class.")
 @size_options
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
-              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+              help="no-dangling, monotonic, recoverable, or your own file.py:Name or "
+                   "package.module:Name (repeatable; default: the three shipped ones).")
 @click.option("--sweep", "sweep_spec", default=None, metavar="NAME=A..B,...",
               help="Check every size in a grid, e.g. enactors=2..4,plans=3..6, and report the "
                    "smallest sizes at which each property fails.")
