@@ -23,7 +23,8 @@ import sys
 import traceback
 
 from .actions import Action
-from .config import Config
+from .config import Config, enactor_name
+from .describe import phase_text
 from .protocols import SHIPPED, Protocol, ProtocolDefinitionError
 from .state import State, initial_state
 from .variants import VARIANTS
@@ -224,12 +225,13 @@ def _step_failure(protocol, method, args, exc) -> str:
 def _short(protocol, s: State, config) -> str:
     def phase(pc):
         try:
-            return type(protocol).phase_name(protocol, pc, config) if config else str(pc)
+            return phase_text(type(protocol).phase_name(protocol, pc, config)) if config \
+                else str(pc)
         except Exception:  # noqa: BLE001 - the state is context; never hide the first error
             return str(pc)
 
-    es = ", ".join(f"{phase(e.pc)}" + (f" holding {e.held}" if e.held else "")
-                   + (f" {e.local!r}" if e.local else "") for e in s.enactors)
+    es = ", ".join(f"{enactor_name(i)} {phase(e.pc)}" + (f" holding {e.held}" if e.held else "")
+                   + (f" {e.local!r}" if e.local else "") for i, e in enumerate(s.enactors))
     ext = f" ext={s.ext}" if s.ext else ""
     return f"gen={s.gen} store={sorted(s.store)} dns={list(s.dns)} enactors=[{es}]{ext}"
 

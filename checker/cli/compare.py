@@ -211,7 +211,8 @@ def _timed_props(rows, props) -> list:
 
 
 def _config_text(base: dict, axes: dict) -> str:
-    fixed = [f"keep {v}" if k == "keep" else f"{v} {k}" for k, v in base.items() if k not in axes]
+    fixed = [f"keep {v}" if k == "keep" else f"{v} {k[:-1] if v == 1 else k}"
+             for k, v in base.items() if k not in axes]
     swept = [f"{k} {vs[0]}..{vs[-1]}" for k, vs in axes.items()]
     return ", ".join(swept + fixed)
 

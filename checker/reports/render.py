@@ -52,8 +52,12 @@ def reductions_text(symmetry: bool, por: bool = False) -> str:
 def config_text(model) -> str:
     """``protocol original, 3 enactors, 4 plans, 3 endpoints, keep 1``: every header's start."""
     c = model.config
-    return (f"protocol {model.protocol.name}, {c.enactors} enactors, {c.plans} plans, "
-            f"{c.endpoints} endpoints, keep {c.keep}")
+    return (f"protocol {model.protocol.name}, {_count(c.enactors, 'enactor')}, "
+            f"{_count(c.plans, 'plan')}, {_count(c.endpoints, 'endpoint')}, keep {c.keep}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def render_header(model, symmetry: bool, por: bool | None = None, command="check") -> str:

@@ -13,7 +13,7 @@ from html import escape
 
 from dnsrace.model import endpoint_name
 
-from .common import generator_line
+from .common import counted, generator_line, sizes_text
 from .lanes import is_stale, lifelines, short_label, target_of
 from ...timing.timeline import timeline_section  # timed traces only (docs/TIMING.md)
 
@@ -223,9 +223,8 @@ def _generator(trace) -> str:
 def write(trace, model=None) -> str:
     c = trace.config
     title = f"Counterexample to {trace.property} ({trace.protocol})"
-    meta = (f"protocol <b>{escape(trace.protocol)}</b>, {c['enactors']} enactors, "
-            f"{c['plans']} plans, {c['endpoints']} endpoints, keep {c['keep']}: "
-            f"{trace.length} steps")
+    meta = (f"protocol <b>{escape(trace.protocol)}</b>, {sizes_text(c)}: "
+            f"{counted(trace.length, 'step')}")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

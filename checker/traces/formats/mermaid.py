@@ -8,7 +8,7 @@ violating step boxed in red with the reason under it.
 
 from __future__ import annotations
 
-from .common import generator_line
+from .common import counted, generator_line, sizes_text
 from .lanes import ROUTE53, STORE, is_stale, lifelines, short_label, target_of
 
 __all__ = ["NAME", "SUFFIX", "write", "diagram"]
@@ -52,8 +52,7 @@ def diagram(trace) -> str:
 def write(trace, model=None) -> str:
     c = trace.config
     title = (f"# Counterexample to {trace.property}: protocol {trace.protocol}, "
-             f"{c['enactors']} enactors, {c['plans']} plans, {c['endpoints']} endpoints, "
-             f"keep {c['keep']} ({trace.length} steps)")
+             f"{sizes_text(c)} ({counted(trace.length, 'step')})")
     gen = generator_line(trace)
     return (f"{title}\n\n```mermaid\n{diagram(trace)}```\n\n"
             f"**Violation** (after step {trace.length}): {_text(trace.explanation)}.\n"
