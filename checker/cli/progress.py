@@ -57,9 +57,9 @@ def progress_reporter(stream=None, after_seconds: float = 1.0):
         shown[0] = True
         text = f"  {stats.states:,} states"
         if stats.explored_states != stats.states:
-            text += f" ({stats.explored_states:,} explored with one more plan)"
+            text += f" ({stats.explored_states:,} with one more plan)"
         _write(stream, f"{text}  frontier {frontier:,}  depth {stats.depth}  "
-                       f"{stats.rate:,.0f} explored states/s  {duration_text(stats.seconds)}")
+                       f"{stats.rate:,.0f} explored/s  {duration_text(stats.seconds)}")
 
     def done():
         if shown[0]:
