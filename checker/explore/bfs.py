@@ -80,6 +80,7 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             add(s, -1, None, 0)
 
     head, level_end, depth = 0, len(states), 0
+    max_depth = options.max_depth
     stop_reason = ""
     try:
         while head < len(states):
@@ -89,9 +90,11 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             if options.stop_early and not graph_props and len(found) == len(pending):
                 stop_reason = "every property violated"
                 break
-            stop_reason = depth_reason(options.max_depth, depth) or limit_reason(
-                options.max_states, len(states), "state", options.max_seconds, start,
-                head % 512 == 0)
+            if max_depth is not None and depth >= max_depth:
+                stop_reason = depth_reason(max_depth, depth)
+                break
+            stop_reason = limit_reason(options.max_states, len(states), "state",
+                                       options.max_seconds, start, head % 512 == 0)
             if stop_reason:
                 break
             src = head
