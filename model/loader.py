@@ -79,11 +79,12 @@ def load_user_module(dotted: str):
 
 
 def _load_file(path: str, what: str = "protocol file"):
+    """Imports the Python file at ``path`` (``what`` names it in errors: ``adapter file``)."""
     if not os.path.isfile(path):
         raise ProtocolLoadError(f"{what} {path}: no such file")
     stem = os.path.splitext(os.path.basename(path))[0]
     tag = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]  # a/fix.py != b/fix.py
-    name = f"dnsrace_user_protocol_{stem if stem.isidentifier() else 'module'}_{tag}"
+    name = f"dnsrace_user_{what.split()[0]}_{stem if stem.isidentifier() else 'module'}_{tag}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ProtocolLoadError(f"{what} {path}: not a Python file")

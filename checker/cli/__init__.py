@@ -25,6 +25,7 @@ COMMANDS = {
     "show": "replay:show",
     "gallery": "gallery:gallery",
     "simulate": "simulate:simulate",
+    "drive": "drive:drive",
 }
 
 

@@ -6,6 +6,7 @@ first second):
 - ``progress_reporter()``: for the engines' ``reporter(stats, frontier)`` callback. It shows
   the same counts the final statistics line shows: checked states, and explored states
   separately when a graph property explores a larger system.
+- ``line_reporter()``: ``report(text)`` for a free-form status line (``drive``).
 - ``task_progress(total, unit)``: for work made of countable items (runs, sizes,
   protocols, synthesis checks): ``update(done, label="")`` shows done/total, elapsed time and,
   when the total is known, an ETA. ``total=None`` shows a count and elapsed time only.
@@ -19,7 +20,8 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["progress_reporter", "task_progress", "TaskProgress", "duration_text"]
+__all__ = ["progress_reporter", "task_progress", "TaskProgress", "line_reporter",
+           "duration_text"]
 
 _LINE = 99  # columns a progress line may use
 
@@ -109,3 +111,26 @@ def task_progress(total: int | None, unit: str, stream=None, after_seconds: floa
     if not stream.isatty():
         return None
     return TaskProgress(stream, total, unit, after_seconds)
+
+
+def line_reporter(stream=None, after_seconds: float = 1.0):
+    """``report(text)`` rewriting one status line on stderr (for runs that count something
+    other than states), or None when ``stream`` is not a terminal; ``report.done()`` clears
+    it. Same look as the reporters above."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    start = time.monotonic()
+    shown = [False]
+
+    def report(text):
+        if time.monotonic() - start >= after_seconds:
+            shown[0] = True
+            _write(stream, f"  {text}")
+
+    def done():
+        if shown[0]:
+            _clear(stream)
+
+    report.done = done
+    return report

@@ -49,3 +49,20 @@ def test_the_counter_shows_the_checked_states_and_the_explored_ones_apart():
             report)
     report.done()
     assert "with one more plan)" in out.getvalue()
+
+
+def test_the_line_reporter_writes_only_to_a_terminal():
+    import io
+
+    from dnsrace.checker.cli.progress import line_reporter
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert line_reporter(io.StringIO()) is None
+    tty = Tty()
+    report = line_reporter(tty, after_seconds=0)
+    report("run 3/10  40 steps driven")
+    report.done()
+    assert "\r  run 3/10  40 steps driven" in tty.getvalue()
