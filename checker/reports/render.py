@@ -94,10 +94,14 @@ def _time_text(t) -> str:
     return "-" if t is None else rational_text(Fraction(t))
 
 
-def render_trace(trace, title: str | None = None) -> str:
+def render_trace(trace, title: str | None = None, extra=None, marks=None) -> str:
     """The step table of one counterexample (with a time column for timed traces), the
     violating step marked ``>>``, stale overwrites marked, then why. Fits in ``WIDTH``
-    columns: the description comes last and wraps under itself."""
+    columns: the description comes last and wraps under itself.
+
+    ``extra = (header, cells)`` adds a column (one cell per step) after the plan store, e.g.
+    ``drive``'s "real"; ``marks`` maps a step index to words (a string or a list) after its
+    description (``<< DIVERGES``), as the stale-overwrite mark is."""
     names = [endpoint_name(e) for e in range(len(trace.steps[0].state.dns))]
     actor_w = max(len("actor"), *(len(s.actor or "-") for s in trace.steps))
     rec_w = [max(len(n), 1) for n in names]
@@ -106,9 +110,12 @@ def render_trace(trace, title: str | None = None) -> str:
     times = [_time_text(s.time) for s in trace.steps] if trace.timed else None
     time_w = max(len("time"), *(len(t) for t in times)) if times else 0
     step_w = max(len("step"), len(str(trace.steps[-1].index)))
+    extra_head, extra_cells = extra if extra is not None else ("", None)
+    extra_w = max([len(extra_head)] + [len(c) for c in extra_cells]) if extra_cells else 0
     head = (f"  {'step':>{step_w}}  " + (f"{'time':>{time_w}}  " if times else "")
             + f"{'actor':<{actor_w}}  " + " ".join(f"{n:>{w}}" for n, w in zip(names, rec_w))
-            + f"  {'plan store':<{store_w}}  what happened")
+            + f"  {'plan store':<{store_w}}  "
+            + (f"{extra_head:<{extra_w}}  " if extra_cells else "") + "what happened")
     indent = len(head) - len("what happened")
     room = max(WIDTH - indent, 30)
     if title is None:
@@ -120,18 +127,25 @@ def render_trace(trace, title: str | None = None) -> str:
         mark = ">>" if s.index == last else "  "
         records = " ".join(f"{_cell(p):>{w}}" for p, w in zip(s.state.dns, rec_w))
         when = f"{times[s.index]:>{time_w}}  " if times else ""
-        wrapped = _wrap_clauses(s.description, room,
-                                STALE_MARK.strip() if is_stale(trace, s) else "")
+        words = [STALE_MARK.strip()] if is_stale(trace, s) else []
+        if marks and marks.get(s.index):
+            more = marks[s.index]
+            words += [more] if isinstance(more, str) else list(more)
+        wrapped = _wrap_clauses(s.description, room, words)
+        cell = f"{extra_cells[s.index]:<{extra_w}}  " if extra_cells else ""
         lines.append(f"{mark}{s.index:>{step_w}}  {when}{s.actor or '-':<{actor_w}}  "
-                     f"{records}  {stores[s.index]:<{store_w}}  {wrapped[0]}")
+                     f"{records}  {stores[s.index]:<{store_w}}  {cell}{wrapped[0]}")
         lines += [" " * indent + more for more in wrapped[1:]]
     lines += _violation_lines(trace.explanation)
     return "\n".join(lines)
 
 
-def _wrap_clauses(text: str, room: int, mark: str = "") -> list:
-    """``text`` (then ``mark``, two spaces after it) in lines of at most ``room`` columns,
-    broken after a clause (", ", ": ") or before a parenthesis rather than inside one."""
+def _wrap_clauses(text: str, room: int, marks=()) -> list:
+    """``text``, then each of ``marks`` (two spaces apart), in lines of at most ``room``
+    columns, broken after a clause (", ", ": ") or before a parenthesis rather than inside
+    one; a piece longer than a line wraps by words."""
+    if isinstance(marks, str):
+        marks = [marks] if marks else []
     pieces, start = [], 0
     for j, ch in enumerate(text):
         if ch in ",:" and text[j + 1:j + 2] == " ":
@@ -141,19 +155,14 @@ def _wrap_clauses(text: str, room: int, mark: str = "") -> list:
             pieces.append(text[start:j])
             start = j + 1
     pieces.append(text[start:])
-    lines = []
-    for piece in pieces:
-        if lines and len(lines[-1]) + 1 + len(piece) <= room:
-            lines[-1] += " " + piece
+    lines: list = []
+    for piece, gap in [(p, " ") for p in pieces] + [(m, "  ") for m in marks]:
+        if lines and len(lines[-1]) + len(gap) + len(piece) <= room:
+            lines[-1] += gap + piece
         elif len(piece) <= room:
             lines.append(piece)
         else:
             lines += textwrap.wrap(piece, room, break_long_words=False)
-    if mark:
-        if lines and len(lines[-1]) + 2 + len(mark) <= room:
-            lines[-1] += "  " + mark
-        else:
-            lines.append(mark)
     return lines or [""]
 
 
