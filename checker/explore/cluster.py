@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from .limits import depth_reason
 from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .shard import Shard, owner_of
@@ -235,6 +236,9 @@ class _Run:
                     break
                 if opts.max_states is not None and self.n_states >= opts.max_states:
                     stop_reason = f"state limit {opts.max_states} reached"
+                    break
+                stop_reason = depth_reason(getattr(opts, "max_depth", None), depth)
+                if stop_reason:
                     break
                 t0 = time.perf_counter()
                 outs = [s.expand.options(num_returns=k + 1).remote() for s in self.shards]

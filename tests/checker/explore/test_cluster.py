@@ -60,12 +60,12 @@ def both(model, props, options, session, actors=2, **kw):
 @given(n=st.integers(1, 2), p=st.integers(1, 3), e=st.integers(1, 2), k=st.integers(0, 2),
        protocol=st.sampled_from(PROTOCOLS), symmetry=st.booleans(),
        names=st.sampled_from(PROPERTY_SETS), por=st.booleans(),
-       max_states=st.sampled_from([None, None, 60]))
+       max_states=st.sampled_from([None, None, 60]), max_depth=st.sampled_from([None, None, 4]))
 def test_same_answer_as_the_vector_engine(session, n, p, e, k, protocol, symmetry, names,
-                                          por, max_states):
+                                          por, max_states, max_depth):
     model = DnsSystem(Config(n, p, e, k), protocol)
     props = resolve_properties(list(names))
-    options = Options(symmetry=symmetry, max_states=max_states)
+    options = Options(symmetry=symmetry, max_states=max_states, max_depth=max_depth)
     single, spread = both(model, props, options, session, por=por)
     assert summary(spread) == summary(single)
     for pr in spread.properties.values():
