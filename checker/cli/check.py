@@ -32,7 +32,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
     if engine is None:
         result, info = explore(model, properties, options, reporter), None
     else:
-        from dnsrace.model.packed import vector_model
+        from dnsrace.model.derived import vector_model
         try:
             result, info = run_engine(model, properties, options, reporter, engine=engine,
                                       vectorize=vector_model)

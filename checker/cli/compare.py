@@ -158,7 +158,7 @@ def _config(values: dict, point: dict) -> Config:
 def _fastest_exact(model, properties, options):
     """The vector engine where the protocol has a packed form, else the object BFS; without
     partial-order reduction, so every row counts the same (symmetry-reduced) graph."""
-    from dnsrace.model.packed import vector_model
+    from dnsrace.model.derived import vector_model
 
     from ..explore.engines import EngineOptions, run
 

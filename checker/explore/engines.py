@@ -5,11 +5,14 @@ Engines (``--engine``):
 - ``object``: ``checker.bfs``, breadth-first over the model's own state objects. Works for
   every model (user protocols included); the reference.
 - ``vector``: ``checker.vector``, breadth-first over packed states with numpy, for models
-  that have a vector form (``vectorize(model)`` returns one). Same visiting order, counts,
-  verdicts and counterexamples as ``object``, many times faster. Optional: partial-order
-  reduction (``por``), worker processes (``workers``), lossy state storage (``lossy``).
+  that have a vector form (``vectorize(model)`` returns one: for the DNS model, every
+  protocol, derived by ``model/derived.py``). Same visiting order, counts, verdicts and
+  counterexamples as ``object``, many times faster. Optional: partial-order reduction
+  (``por``, where the vector model has it: ``por_off_reason()`` says why not), worker
+  processes (``workers``), lossy state storage (``lossy``).
 - ``auto`` (default): the fastest exact engine available: ``vector`` when the model and
-  every property have a vector form, else ``object``.
+  every property have a vector form, else ``object`` (also when the vector engine gives up
+  mid-run, e.g. states wider than 63 bits: the output notes why).
 
 With partial-order reduction the verdicts are exact but the counts are those of the reduced
 graph, and a reduced graph's breadth-first depths are not the plain ones: when the reduced
@@ -91,7 +94,7 @@ def _vector_ready(model, properties, vectorize) -> str | None:
     vm = vectorize(target)
     if vm is None:
         return f"protocol {getattr(getattr(model, 'protocol', None), 'name', model)!r} " \
-               "has no packed form"
+               "has no vector form"
     try:
         vector.vector_kernels(vm, model, properties)
     except vector.Unsupported as exc:
@@ -131,9 +134,21 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError(f"a lossy search cannot decide {names}: choose other properties "
                           "with --property")
     info = EngineInfo("vector", workers=engine.workers)
+    vm = _vector_of(model, properties, vectorize)
+    off = getattr(vm, "por_off_reason", lambda: None)()
+    if por and off:
+        info.notes.append(off[0].upper() + off[1:] + ".")
+        por = False
     # a reduced run that finds a violation is rerun plain: it stops at once, without traces
-    result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
-                         traces=not por, stop_at_violation=por)
+    try:
+        result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
+                             traces=not por, stop_at_violation=por)
+    except vector.Unsupported as exc:
+        if engine.engine == "vector" or wants_vector:
+            raise EngineError(f"the vector engine cannot run this check: {exc}") from None
+        info = EngineInfo("object", notes=[f"(object engine: {exc})"])
+        return bfs.explore(model, properties, options, reporter), info
+    info.notes.extend(getattr(_vector_of(model, properties, vectorize), "notes", list)())
     info.por = bool(getattr(result, "por", False))
     if info.por and result.verdict == VIOLATED:
         info.notes.append("Partial-order reduction found a violation; the search was rerun "
@@ -150,13 +165,19 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     return result, info
 
 
+def _vector_of(model, properties, vectorize):
+    """The vector model the engine explores (of the graph model when a graph property is
+    checked)."""
+    graph = [p for p in properties if p.kind == "graph property"]
+    return vectorize(graph[0].graph_model(model) if graph else model)
+
+
 def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True,
                 stop_at_violation=False):
     expander = None
     if engine.workers > 1:
         from .parallel import ProcessExpander
-        graph = [p for p in properties if p.kind == "graph property"]
-        vm = vectorize(graph[0].graph_model(model) if graph else model)
+        vm = _vector_of(model, properties, vectorize)
         expander = ProcessExpander(vm, engine.workers, options.symmetry and vm.symmetric,
                                    por and all(vm.por_sound_for(p) for p in properties),
                                    model, properties)

@@ -2,7 +2,7 @@
 successors generated for a whole frontier at once and deduplication by sorting (numpy).
 
 The engine sees a model only through a *vector model* (``vectorize(model)``, see
-``dnsrace.model.packed`` for the interface) and properties only through that vector model's
+``dnsrace.model.derived`` for the interface) and properties only through that vector model's
 ``state_check``/``transition_check``/``graph_check`` kernels. Nothing here knows about DNS.
 
 It explores in the same order as ``checker.bfs``: states get ids in discovery order
@@ -61,10 +61,10 @@ def vector_kernels(vm, model, properties):
     state_k, trans_k, graph_k = [], [], []
     for p in properties:
         if p.kind == "state invariant":
-            f = vm.state_check(p)
+            f = vm.state_check(p, model)
             state_k.append((p, f))
         elif p.kind == "transition invariant":
-            f = vm.transition_check(p)
+            f = vm.transition_check(p, model)
             trans_k.append((p, f))
         elif p.kind == "graph property":
             f = vm.graph_check(p, model)
@@ -256,6 +256,24 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     vm = vectorize(graph_model)
     if vm is None:
         raise Unsupported(f"{model!r} has no vector form")
+    while True:
+        try:
+            return _explore(vm, model, properties, options, reporter, por, expander, lossy,
+                            lossy_bits, traces, stop_at_violation)
+        except Exception as exc:  # a key field outgrew its bits: restart on a wider layout
+            if getattr(exc, "unsupported", False):
+                raise Unsupported(str(exc)) from None
+            if not getattr(exc, "widen", False):
+                raise
+            vm = vm.widened()
+            if vm is None or (expander is not None and not hasattr(expander, "rebind")):
+                raise Unsupported("the states do not fit 63-bit keys") from None
+            if expander is not None:
+                expander.rebind(vm)
+
+
+def _explore(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
+             traces, stop_at_violation) -> Result:
     state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
     if lossy and graph_k:
         raise Unsupported("a lossy search cannot decide graph properties "
