@@ -239,8 +239,7 @@ class DerivedModel:
         # memoised steps: planner per shared id (dense), enactors per (shared, record, i)
         self._pl_start, self._pl_count = _Grow(np.int64), _Grow(np.int64)  # -1: not known
         self._pl_aid, self._pl_sid = _Grow(np.int16), _Grow(np.int64)
-        self._known = np.empty(0, dtype=np.int64)  # sorted (shared, record, i) keys
-        self._known_entry = np.empty(0, dtype=np.int64)
+        self._index = _HashIndex()  # (shared, record, i) -> entry
         self._ent_start, self._ent_count = _Grow(np.int64), _Grow(np.int64)  # count -1: impure
         self._d_aid, self._d_sid, self._d_rid = _Grow(np.int16), _Grow(np.int64), _Grow(np.int64)
         self._memo: dict = {}  # (key, slot) or key -> [(aid, key)], filled by prepare()
@@ -313,8 +312,6 @@ class DerivedModel:
                 raise KeyOverflow("shared")
             self._shared_id[value] = j
             self._shared.append(value)
-            self._pl_start.extend([-1])
-            self._pl_count.extend([-1])
         return j
 
     def _rid(self, rec) -> int:
@@ -426,56 +423,93 @@ class DerivedModel:
         return res
 
     def _fill_planner(self, sids):
-        start = self._pl_start
+        start, count = self._pl_start, self._pl_count
+        if start.n < len(self._shared):  # ids interned since: not known yet
+            more = np.full(len(self._shared) - start.n, -1, dtype=np.int64)
+            start.extend(more)
+            count.extend(more)
         miss = sids[start.view[sids] < 0] if len(sids) else sids
         c, p = self.config, self.protocol
+        aids, nsids = [], []
+        base = self._pl_aid.n
         for sid in miss.tolist():
             res = self._memo_entry(p.planner_steps, (c, self._sentinel_state(sid)), None)
             if res is None:
                 self._impure_steps.add("planner")
-                start.a[sid], self._pl_count.a[sid] = 0, -1
+                start.a[sid], count.a[sid] = 0, -1
                 continue
-            start.a[sid], self._pl_count.a[sid] = self._pl_aid.n, len(res)
-            self._pl_aid.extend([r[0] for r in res])
-            self._pl_sid.extend([r[1] for r in res])
+            start.a[sid], count.a[sid] = base + len(aids), len(res)
+            for a, t, _ in res:
+                aids.append(a)
+                nsids.append(t)
+        self._pl_aid.extend(aids)
+        self._pl_sid.extend(nsids)
+        if start.n < len(self._shared):  # the Planner's next states: ids to fill later
+            more = np.full(len(self._shared) - start.n, -1, dtype=np.int64)
+            start.extend(more)
+            count.extend(more)
 
     def _triple(self, sid, rid, i):
         return (sid << (self.w + self.ib)) | (rid << self.ib) | i
 
-    def _fill_enactors(self, u):
-        """Memo entries for the sorted distinct (shared, record, i) keys ``u``."""
-        known = self._known
-        pos = np.searchsorted(known, u)
-        hit = np.zeros(len(u), dtype=bool)
-        ok = pos < len(known)
-        hit[ok] = known[pos[ok]] == u[ok]
-        miss = u[~hit]
-        if not len(miss):
-            return
+    def _fill_enactors(self, miss):
+        """Memo entries for the distinct (shared, record, i) keys ``miss``, not yet known."""
         c, p = self.config, self.protocol
         sh, rm, im = self.w + self.ib, self._wm, (1 << self.ib) - 1
-        entries = []
+        starts, counts, aids, nsids, nrids = [], [], [], [], []
+        base = self._d_aid.n
+        steps, state = p.enactor_steps, self._sentinel_state
         for t in miss.tolist():
             sid, rid, i = t >> sh, (t >> self.ib) & rm, t & im
-            res = self._memo_entry(p.enactor_steps, (c, self._sentinel_state(sid, i, rid), i), i)
-            entries.append(self._ent_start.n)
+            res = self._memo_entry(steps, (c, state(sid, i, rid), i), i)
             if res is None:
                 rec = self._recs[rid]
                 self._impure_steps.add(self.protocol.phase_name(rec.pc, c)
                                        if isinstance(rec.pc, int) else "enactor")
-                self._ent_start.extend([0])
-                self._ent_count.extend([-1])
+                starts.append(0)
+                counts.append(-1)
                 continue
-            self._ent_start.extend([self._d_aid.n])
-            self._ent_count.extend([len(res)])
-            self._d_aid.extend([r[0] for r in res])
-            self._d_sid.extend([r[1] for r in res])
-            self._d_rid.extend([r[2] for r in res])
-        ins = np.searchsorted(known, miss)
-        # entry index = position in _ent_start; entries were appended in order
-        self._known = np.insert(known, ins, miss)
-        self._known_entry = np.insert(self._known_entry, ins, np.arange(
-            self._ent_start.n - len(miss), self._ent_start.n, dtype=np.int64))
+            starts.append(base + len(aids))
+            counts.append(len(res))
+            for a, t2, r2 in res:
+                aids.append(a)
+                nsids.append(t2)
+                nrids.append(r2)
+        first = self._ent_start.n
+        self._ent_start.extend(starts)
+        self._ent_count.extend(counts)
+        self._d_aid.extend(aids)
+        self._d_sid.extend(nsids)
+        self._d_rid.extend(nrids)
+        self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
+
+    DENSE_LIMIT = 1 << 24  # entries of the dense memo table (4 bytes each)
+
+    def _dense_table(self):
+        """The memo as a dense int32 table over (shared id, record id, i), sized for the ids
+        interned so far (rebuilt from the hash index when they outgrow it); None when that
+        would exceed DENSE_LIMIT entries."""
+        ns, nr = len(self._shared), len(self._recs)
+        d = self._tables.get("dense")
+        if d is not None and ns <= self._dense_s and nr <= self._dense_r:
+            return d
+        rc = 1 << _bits(max(nr, 16) - 1)
+        sc = max(2 * ns, 1024)
+        if sc * rc * self.n > self.DENSE_LIMIT:
+            sc = ns
+            if sc * rc * self.n > self.DENSE_LIMIT:
+                self._tables.pop("dense", None)
+                return None
+        d = np.full(sc * rc * self.n, -1, dtype=np.int32)
+        ix = self._index
+        known = ix.keys >= 0
+        t, e = ix.keys[known], ix.vals[known]
+        sh = self.w + self.ib
+        sid, rid, i = t >> sh, (t >> self.ib) & self._wm, t & ((1 << self.ib) - 1)
+        d[(sid * rc + rid) * self.n + i] = e
+        self._dense_s, self._dense_r = sc, rc
+        self._tables["dense"] = d
+        return d
 
     def _full(self, key: int, slot: int):
         """``[(aid, next key)]`` of one slot (0: Planner, i+1: enactor i; -1: every step) on the
@@ -518,10 +552,24 @@ class DerivedModel:
         self._fill_planner(usid)
         cks = [self._triple(sid, (keys >> (i * self.w)) & self._wm, i) for i in range(self.n)]
         ck = np.concatenate(cks)
-        u, inv = np.unique(ck, return_inverse=True)
-        self._fill_enactors(u)
-        ent_u = self._known_entry[np.searchsorted(self._known, u)]
-        ent = ent_u[inv.reshape(-1)].reshape(self.n, len(keys))
+        # the memo is small next to a level: search it unsorted, sort only what it lacks
+        dense = self._dense_table()
+        if dense is not None:  # a plain gather when the (shared, record, i) space is small
+            rc = self._dense_r
+            idx = np.concatenate([(sid * rc + ((keys >> (i * self.w)) & self._wm)) * self.n + i
+                                  for i in range(self.n)])
+            ent = dense[idx].astype(np.int64)
+            miss = ent < 0
+            if miss.any():
+                self._fill_enactors(np.unique(ck[miss]))
+                ent[miss] = self._index.get(ck[miss])
+                dense[idx[miss]] = ent[miss]
+        else:
+            ent = self._index.get(ck)
+            if (ent < 0).any():
+                self._fill_enactors(np.unique(ck[ent < 0]))
+                ent = self._index.get(ck)
+        ent = ent.reshape(self.n, len(keys))
         if record:  # evaluate impure entries on their states now
             imp = self._pl_count.view[sid] < 0
             for r in np.flatnonzero(imp).tolist():
@@ -754,6 +802,68 @@ class DerivedModel:
                 _StatePredicate(self, lambda s: prop.is_goal(base_model, s)))
 
 
+class _HashIndex:
+    """A map from non-negative int64 keys to int64 values, looked up for a whole array at once
+    (open addressing, linear probing, all in numpy): faster than sorting or binary search
+    when a level asks for many keys among a memo that fits the cache."""
+
+    def __init__(self, bits: int = 12):
+        self._alloc(bits)
+        self.size = 0
+
+    def _alloc(self, bits):
+        self.bits = bits
+        self.keys = np.full(1 << bits, -1, dtype=np.int64)
+        self.vals = np.empty(1 << bits, dtype=np.int64)
+
+    def _hash(self, q):
+        h = (q.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.bits)
+        return h.astype(np.int64)
+
+    def get(self, q):
+        """The value of each key in ``q``, -1 where absent."""
+        q = np.asarray(q, dtype=np.int64)
+        out = np.full(len(q), -1, dtype=np.int64)
+        idx = np.arange(len(q))
+        h = self._hash(q)
+        mask = (1 << self.bits) - 1
+        while len(idx):
+            k = self.keys[h]
+            found = k == q[idx]
+            if found.any():
+                out[idx[found]] = self.vals[h[found]]
+            go = ~found & (k >= 0)
+            idx, h = idx[go], (h[go] + 1) & mask
+        return out
+
+    def add(self, new_keys, values):
+        """Adds keys not yet present (distinct)."""
+        if self.size + len(new_keys) > (1 << self.bits) // 2:
+            old_k, old_v = self.keys[self.keys >= 0], self.vals[self.keys >= 0]
+            bits = self.bits
+            while self.size + len(new_keys) > (1 << bits) // 2:
+                bits += 1
+            self._alloc(bits)
+            self.size = 0
+            self._place(old_k, old_v)
+        self._place(np.asarray(new_keys, dtype=np.int64), np.asarray(values, dtype=np.int64))
+
+    def _place(self, q, v):
+        mask = (1 << self.bits) - 1
+        h = self._hash(q)
+        while len(q):
+            free = self.keys[h] < 0
+            _, first = np.unique(h, return_index=True)  # one claimant per slot
+            win = np.zeros(len(q), dtype=bool)
+            win[first] = True
+            win &= free
+            self.keys[h[win]] = q[win]
+            self.vals[h[win]] = v[win]
+            self.size += int(win.sum())
+            lose = ~win
+            q, v, h = q[lose], v[lose], np.where(free[lose], h[lose], (h[lose] + 1) & mask)
+
+
 class _Recorder(dict):
     """The memo while prepare() runs a whole expansion: records every evaluation."""
 
@@ -801,9 +911,11 @@ class _TransitionPredicate:
     """A predicate of transitions, memoised per (shared id, action id, shared id) while it reads
     no enactor; else evaluated on each decoded transition."""
 
+    SHARED_BITS = 24  # memo keys pack (shared, shared, action) while shared ids fit this
+
     def __init__(self, vm, fn):
         self.vm, self.fn = vm, fn
-        self.memo: dict = {}
+        self.memo = _HashIndex()  # packed triple -> 0/1
         self.per_state = False
 
     def __call__(self, src, aids, dst):
@@ -812,29 +924,28 @@ class _TransitionPredicate:
         aids = np.asarray(aids, dtype=np.int64)
         if not len(src):
             return np.ones(0, dtype=bool)
-        if not self.per_state:
-            a, b = src >> vm.ssh, dst >> vm.ssh
-            ns, na = len(vm._shared), MAX_ACTIONS
-            if ns * ns * na < (1 << 62):
-                u, inv = np.unique((a * ns + b) * na + aids, return_inverse=True)
-                triples = [(t // na // ns, t % na, t // na % ns) for t in u.tolist()]
-            else:
-                u, inv = np.unique(np.stack([a, aids, b], axis=1), axis=0, return_inverse=True)
-                triples = [tuple(x) for x in u.tolist()]
-            res = np.empty(len(triples), dtype=bool)
-            for j, (s, act, t) in enumerate(triples):
-                got = self.memo.get((s, act, t))
-                if got is None:
+        if not self.per_state and len(vm._shared) < (1 << self.SHARED_BITS):
+            sb = self.SHARED_BITS
+            t = (((src >> vm.ssh) << sb) | (dst >> vm.ssh)) * MAX_ACTIONS + aids
+            got = self.memo.get(t)
+            if (got < 0).any():
+                miss = np.unique(t[got < 0])
+                res = np.empty(len(miss), dtype=np.int64)
+                for j, x in enumerate(miss.tolist()):
+                    act, pair = x % MAX_ACTIONS, x // MAX_ACTIONS
+                    a, b = pair >> sb, pair & ((1 << sb) - 1)
                     out, touched = vm._call(lambda: [self.fn(
-                        vm._sentinel_state(s), vm._action_of[act],
-                        vm._sentinel_state(t, sents=vm._sent2))])
+                        vm._sentinel_state(a), vm._action_of[act],
+                        vm._sentinel_state(b, sents=vm._sent2))])
                     if touched:
                         self.per_state = True
                         break
-                    got = self.memo[(s, act, t)] = bool(out[0])
-                res[j] = got
+                    res[j] = bool(out[0])
+                if not self.per_state:
+                    self.memo.add(miss, res)
+                    got = self.memo.get(t)
             if not self.per_state:
-                return res[inv.reshape(-1)]
+                return got == 1
         acts = vm._action_of
         return np.array([bool(self.fn(vm.decode(s), acts[a], vm.decode(t)))
                          for s, a, t in zip(src.tolist(), aids.tolist(), dst.tolist())],
