@@ -57,6 +57,7 @@ The interface an engine sees (all engines know nothing else):
 from __future__ import annotations
 
 import os
+from operator import is_
 
 import numpy as np
 
@@ -172,6 +173,46 @@ for _name in ("__getattribute__", "__setattr__", "__delattr__", "__eq__", "__ne_
 del _name
 
 
+class _LocalView:
+    """Stands for another enactor that a step may see only through its ``local`` data: reading
+    ``.local`` and ``_replace(local=...)`` work, any other use sets the probe's flag."""
+
+    __slots__ = ("_probe", "_local", "_slot")
+
+    def __init__(self, probe, local, slot):
+        object.__setattr__(self, "_probe", probe)
+        object.__setattr__(self, "_local", local)
+        object.__setattr__(self, "_slot", slot)
+
+    def __getattribute__(self, name):
+        if name == "local":
+            return object.__getattribute__(self, "_local")
+        if name == "_replace":
+            return object.__getattribute__(self, "_replace_local")
+        _touch(self)
+
+    def _replace_local(self, **changes):
+        if set(changes) != {"local"}:
+            _touch(self)
+        get = object.__getattribute__
+        return _LocalView(get(self, "_probe"), changes["local"], get(self, "_slot"))
+
+    def __reduce__(self):
+        return (_Sentinel, (_Probe(),))
+
+
+for _name in ("__setattr__", "__delattr__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+              "__ge__", "__hash__", "__iter__", "__len__", "__bool__", "__getitem__",
+              "__contains__", "__repr__", "__str__", "__format__", "__int__", "__index__",
+              "__float__", "__add__", "__radd__", "__call__", "__reversed__", "__dir__"):
+    setattr(_LocalView, _name, _touch)
+del _name
+
+
+def _view(x, attr):
+    return object.__getattribute__(x, attr)
+
+
 class _Impure(Exception):
     """The step's result is not a function of (shared part, own record)."""
 
@@ -212,6 +253,7 @@ class DerivedModel:
         cls = type(self.protocol)
         self.symmetric = bool(model.symmetric)
         self.whole = cls.steps is not Protocol.steps  # steps cannot be split by enactor
+        self.normalizes = cls.normalize is not Protocol.normalize
         self.python_canonical = cls.canonical is not Protocol.canonical
         self.por_proven = cls in POR_PROTOCOLS
         names = tuple(getattr(model, "action_kinds", {}) or ())
@@ -240,7 +282,22 @@ class DerivedModel:
         self._pl_start, self._pl_count = _Grow(np.int64), _Grow(np.int64)  # -1: not known
         self._pl_aid, self._pl_sid = _Grow(np.int16), _Grow(np.int64)
         self._index = _HashIndex()  # (shared, record, i) -> entry
-        self._ent_start, self._ent_count = _Grow(np.int64), _Grow(np.int64)  # count -1: impure
+        # entries that read other enactors' local data: (entry, local ids) -> entry
+        self._index2 = _HashIndex()
+        self._locals, self._local_id = [], {}
+        self._norm_index = _HashIndex()  # (ext id, local ids) -> normalize entry
+        self._norm_ext, self._norm_lid = _Grow(np.int64), _Grow(np.int64)  # N lids per entry
+        self._exts, self._ext_id = [], {}
+        self._ext_index = _HashIndex()  # (shared id, ext id) -> shared id
+        self._norm_same = _Grow(np.bool_)
+        self._norm_memo: dict = {}  # key -> normalized key, where normalize reads more
+        self._with_local = None  # (record id * LOCAL_CAP + local id) -> record id
+        # count -1: evaluate on the real state; -2: look again with other enactors' local data
+        self._ent_start, self._ent_count = _Grow(np.int64), _Grow(np.int64)
+        self._ent_start.extend([0])
+        self._ent_count.extend([-1])  # entry 0: "evaluate on the real state"
+        self._ent_triple = _Grow(np.int64)  # the (shared, record, i) key of each entry
+        self._ent_triple.extend([-1])
         self._d_aid, self._d_sid, self._d_rid = _Grow(np.int16), _Grow(np.int64), _Grow(np.int64)
         self._memo: dict = {}  # (key, slot) or key -> [(aid, key)], filled by prepare()
         self._rank_n = -1
@@ -369,23 +426,20 @@ class DerivedModel:
 
     # -- memoised steps ----------------------------------------------------------------------
     def _call(self, fn, *args):
-        """``fn(*args)`` as a list, and whether a sentinel was touched (then the list is None).
-        Any other exception propagates: the object engine would raise it too."""
+        """``fn(*args)`` as a list, and whether it must be evaluated on the real state instead
+        (then the list is None): it touched a sentinel, or raised. The real evaluation raises
+        what the object engine would, through the protocol's guarded entry points."""
         self._probe.touched = False
         try:
             out = list(fn(*args))
-        except _Touched:
+        except (_Touched, Exception):
             return None, True
-        except Exception:
-            if self._probe.touched:
-                return None, True
-            raise
         return out, self._probe.touched
 
-    def _deltas(self, out, i):
+    def _deltas(self, out, i, sents=None):
         """``[(aid, new sid, new rid)]`` of a sentinel evaluation (rid -1 for the Planner);
         _Impure when a next state moved, dropped or looked into a sentinel."""
-        sents = self._sent
+        sents = sents or self._sent
         res = []
         self._probe.touched = False
         try:
@@ -393,10 +447,12 @@ class DerivedModel:
                 es = n.enactors
                 if type(n) is not State or len(es) != self.n:
                     raise _Impure
-                for j in range(self.n):
-                    if j != i and es[j] is not sents[j]:
+                if i is None:
+                    if not all(map(is_, es, sents)):
                         raise _Impure
-                if i is not None and type(es[i]) is _Sentinel:
+                elif not (all(map(is_, es[:i], sents[:i])) and
+                          all(map(is_, es[i + 1:], sents[i + 1:]))) or \
+                        type(es[i]) in (_Sentinel, _LocalView):
                     raise _Impure
                 res.append((self._aid(a), self._sid((n.gen, n.store, n.dns, n.ext)),
                             -1 if i is None else self._rid(es[i])))
@@ -406,17 +462,17 @@ class DerivedModel:
             raise _Impure
         return res
 
-    def _memo_entry(self, fn, args, i):
+    def _memo_entry(self, fn, args, i, sents=None):
         out, touched = self._call(fn, *args)
         if touched:
             return None
         try:
-            res = self._deltas(out, i)
+            res = self._deltas(out, i, sents)
         except _Impure:
             return None
         if self.check_determinism:
             again, _ = self._call(fn, *args)
-            if self._deltas(again, i) != res:
+            if self._deltas(again, i, sents) != res:
                 raise AssertionError(f"protocol {self.protocol.name!r}: a step gave two "
                                      "different results on the same state (steps must be "
                                      "deterministic and side-effect free)")
@@ -462,12 +518,9 @@ class DerivedModel:
         for t in miss.tolist():
             sid, rid, i = t >> sh, (t >> self.ib) & rm, t & im
             res = self._memo_entry(steps, (c, state(sid, i, rid), i), i)
-            if res is None:
-                rec = self._recs[rid]
-                self._impure_steps.add(self.protocol.phase_name(rec.pc, c)
-                                       if isinstance(rec.pc, int) else "enactor")
+            if res is None:  # it looks at other enactors: try again knowing their local data
                 starts.append(0)
-                counts.append(-1)
+                counts.append(-2)
                 continue
             starts.append(base + len(aids))
             counts.append(len(res))
@@ -476,12 +529,212 @@ class DerivedModel:
                 nsids.append(t2)
                 nrids.append(r2)
         first = self._ent_start.n
+        self._ent_triple.extend(miss)
         self._ent_start.extend(starts)
         self._ent_count.extend(counts)
         self._d_aid.extend(aids)
         self._d_sid.extend(nsids)
         self._d_rid.extend(nrids)
         self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
+
+    LOCAL_BITS = 6  # local ids in the keys of the second-level memos (at most 64 values)
+
+    def _lid(self, local) -> int:
+        j = self._local_id.get(local)
+        if j is None:
+            self._local()
+            j = self._local_id[local] = len(self._locals)
+            self._locals.append(local)
+        return j
+
+    def _local_ids(self, keys):
+        """Per enactor, the local-data id of each key's record (an array per enactor), and
+        whether they all fit LOCAL_BITS."""
+        lid_of = self._per_record("lid", lambda r: self._lid(r.local))
+        lids = [lid_of[(keys >> (j * self.w)) & self._wm] for j in range(self.n)]
+        return lids, len(self._locals) <= (1 << self.LOCAL_BITS)
+
+    def _pack_locals(self, high, lids):
+        packed = high << (self.n * self.LOCAL_BITS)
+        for j, lid in enumerate(lids):
+            packed = packed | (lid << (j * self.LOCAL_BITS))
+        return packed
+
+    def _resolve_locals(self, keys, sid, ent, two):
+        """Entries marked -2 (the step looked at other enactors): memoised again per the local
+        data of every enactor; those that look at more are evaluated on the real state."""
+        lids, fits = self._local_ids(keys)
+        room = KEY_BITS - 1 - self.n * self.LOCAL_BITS
+        c, p, LB = self.config, self.protocol, self.LOCAL_BITS
+        for i in range(self.n):
+            rows = np.flatnonzero(two[i])
+            if not len(rows):
+                continue
+            if not fits or int(ent[i, rows].max()) >= (1 << room):
+                ent[i, rows] = 0  # entry 0: on the real state
+                continue
+            k2 = self._pack_locals(ent[i, rows], [lid[rows] for lid in lids])
+            got = self._index2.get(k2)
+            if (got < 0).any():
+                miss = np.unique(k2[got < 0])
+                new_entries = []
+                for k in miss.tolist():
+                    e = k >> (self.n * LB)
+                    ls = [(k >> (j * LB)) & ((1 << LB) - 1) for j in range(self.n)]
+                    new_entries.append(self._local_entry(e, i, ls))
+                self._index2.add(miss, np.array(new_entries, dtype=np.int64))
+                got = self._index2.get(k2)
+            ent[i, rows] = got
+
+    def _local_entry(self, e, i, lids):
+        """A new entry for memo entry ``e`` of enactor ``i`` given every enactor's local data."""
+        # recover (shared, record) of entry e from the triple index
+        t = int(self._ent_triple.a[e])
+        sid, rid = t >> (self.w + self.ib), (t >> self.ib) & self._wm
+        views = tuple(_LocalView(self._probe, self._locals[lids[j]], j) for j in range(self.n))
+        c, p = self.config, self.protocol
+        res = self._memo_entry(p.enactor_steps, (c, self._sentinel_state(sid, i, rid, views), i),
+                               i, views)
+        start = self._ent_start.n
+        if res is not None:
+            self._ent_triple.extend([t])
+        if res is None:
+            rec = self._recs[rid]
+            self._impure_steps.add(p.phase_name(rec.pc, c) if isinstance(rec.pc, int)
+                                   else "enactor")
+            return 0
+        self._ent_start.extend([self._d_aid.n])
+        self._ent_count.extend([len(res)])
+        self._d_aid.extend([r[0] for r in res])
+        self._d_sid.extend([r[1] for r in res])
+        self._d_rid.extend([r[2] for r in res])
+        return start
+
+    # -- normalize (a protocol's renaming of every next state) --------------------------------
+    def _normalize(self, keys):
+        """``protocol.normalize`` of every key: memoised per (``ext``, every enactor's local
+        data) while it reads only those (gen, store and dns are sentinels it may only copy);
+        else evaluated on each decoded state."""
+        if not len(keys):
+            return keys
+        LB, n = self.LOCAL_BITS, self.n
+        sid = keys >> self.ssh
+        lids, fits = self._local_ids(keys)
+        ext_of = self._per_shared("ext", lambda v: self._eid(v[3]))
+        eid = ext_of[sid]
+        out = keys.copy()
+        if self._norm_ext.n == 0:  # entry 0: evaluate on the real state
+            self._norm_ext.extend([0])
+            self._norm_lid.extend([0] * n)
+            self._norm_same.extend([False])
+        if fits and len(self._exts) < (1 << (KEY_BITS - 1 - n * LB)):
+            k = self._pack_locals(eid, lids)
+            e = self._norm_index.get(k)
+            if (e < 0).any():
+                miss = np.unique(k[e < 0])
+                self._norm_index.add(miss, self._norm_entries(miss.tolist()))
+                e = self._norm_index.get(k)
+        else:
+            e = np.zeros(len(keys), dtype=np.int64)
+        rows = np.flatnonzero(~self._norm_same.view[e] & (e > 0))
+        if len(rows):
+            er = e[rows]
+            new = self._sid_with_ext(sid[rows], self._norm_ext.view[er]) << self.ssh
+            nl = self._norm_lid.view.reshape(-1, n)[er]
+            for j in range(n):
+                rid = (keys[rows] >> (j * self.w)) & self._wm
+                new |= self._rec_with_local(rid, nl[:, j]) << (j * self.w)
+            out[rows] = new
+        for r in np.flatnonzero(e == 0).tolist():
+            key = int(keys[r])
+            got = self._norm_memo.get(key)
+            if got is None:
+                self._local()
+                got = self._norm_memo[key] = self.encode(
+                    self.protocol.normalize(self.config, self.decode(key)))
+            out[r] = got
+        return out
+
+    def _eid(self, ext) -> int:
+        j = self._ext_id.get(ext)
+        if j is None:
+            self._local()
+            j = self._ext_id[ext] = len(self._exts)
+            self._exts.append(ext)
+        return j
+
+    def _sid_with_ext(self, sids, eids):
+        """The shared id of each shared part with its ``ext`` replaced."""
+        k = (sids << 24) | eids
+        got = self._ext_index.get(k)
+        if (got < 0).any():
+            miss = np.unique(k[got < 0])
+            vals = []
+            for x in miss.tolist():
+                g, st, dns, _ = self._shared[x >> 24]
+                vals.append(self._sid((g, st, dns, self._exts[x & ((1 << 24) - 1)])))
+            self._ext_index.add(miss, np.array(vals, dtype=np.int64))
+            got = self._ext_index.get(k)
+        return got
+
+    def _norm_entries(self, packed_list):
+        """New normalize entries (their indices; 0 where normalize reads more than ``ext`` and
+        local data, or moves enactors)."""
+        n, LB = self.n, self.LOCAL_BITS
+        out, exts, nlids, same = [], [], [], []
+        base = self._norm_ext.n
+        g0, st0, dns0 = _Sentinel(self._probe), _Sentinel(self._probe), _Sentinel(self._probe)
+        for packed in packed_list:
+            eid = packed >> (n * LB)
+            lids = [(packed >> (j * LB)) & ((1 << LB) - 1) for j in range(n)]
+            views = tuple(_LocalView(self._probe, self._locals[lids[j]], j) for j in range(n))
+            s = State(g0, st0, dns0, views, self._exts[eid])
+            got, touched = self._call(lambda: [self.protocol.normalize(self.config, s)])
+            if touched:
+                out.append(0)
+                continue
+            t = got[0]
+            try:
+                es = t.enactors
+                if type(t) is not State or len(es) != n or t.gen is not g0 or \
+                        t.store is not st0 or t.dns is not dns0 or any(
+                        type(x) is not _LocalView or _view(x, "_slot") != j
+                        for j, x in enumerate(es)):
+                    out.append(0)
+                    continue
+                new_lids = [self._lid(_view(x, "_local")) for x in es]
+                new_eid = self._eid(t.ext)
+            except (_Touched, TypeError, AttributeError, ValueError):
+                out.append(0)
+                continue
+            if self._probe.touched:
+                out.append(0)
+                continue
+            out.append(base + len(exts))
+            exts.append(new_eid)
+            nlids.extend(new_lids)
+            same.append(new_eid == eid and new_lids == lids)
+        self._norm_ext.extend(exts)
+        self._norm_lid.extend(nlids)
+        self._norm_same.extend(same)
+        return np.array(out, dtype=np.int64)
+
+    def _rec_with_local(self, rids, lids):
+        """The record id of each record with its local data replaced."""
+        cap = 1 << self.LOCAL_BITS
+        tab = self._with_local
+        if tab is None or len(tab) < len(self._recs) * cap:
+            old = tab
+            tab = np.full((1 << _bits(max(len(self._recs), 16) - 1)) * cap, -1, dtype=np.int64)
+            if old is not None:
+                tab[:len(old)] = old
+            self._with_local = tab
+        idx = rids * cap + lids
+        got = tab[idx]
+        for x in np.unique(idx[got < 0]).tolist():
+            rec = self._recs[x // cap]
+            tab[x] = self._rid(rec._replace(local=self._locals[x % cap]))
+        return tab[idx]
 
     DENSE_LIMIT = 1 << 24  # entries of the dense memo table (4 bytes each)
 
@@ -538,7 +791,8 @@ class DerivedModel:
         that a copy of the model made afterwards expands ``keys`` without interning."""
         self._memo = {}
         keys = np.ascontiguousarray(keys, dtype=np.int64)
-        if self.whole or (symmetry and self.symmetric and self.python_canonical):
+        if self.whole or self.normalizes or (symmetry and self.symmetric
+                                             and self.python_canonical):
             self._memo = _Recorder(self)
             self.expand(keys, symmetry, por)
             self._memo = dict(self._memo.items())
@@ -570,6 +824,9 @@ class DerivedModel:
                 self._fill_enactors(np.unique(ck[ent < 0]))
                 ent = self._index.get(ck)
         ent = ent.reshape(self.n, len(keys))
+        two = self._ent_count.view[ent] == -2
+        if two.any():
+            self._resolve_locals(keys, sid, ent, two)
         if record:  # evaluate impure entries on their states now
             imp = self._pl_count.view[sid] < 0
             for r in np.flatnonzero(imp).tolist():
@@ -632,6 +889,8 @@ class DerivedModel:
             for j, (a, k) in enumerate(succ):
                 out_aid[b + j], out_key[b + j] = a, k
         src = np.repeat(np.arange(m), counts.sum(axis=1))
+        if self.normalizes:
+            out_key = self._normalize(out_key)
         if symmetry and self.symmetric:
             out_key = self.canonical(out_key)
         return src, out_aid, out_key

@@ -162,8 +162,8 @@ class LeaseFencing(Lease):
         return tuple((a, n._replace(ext=n.ext[:k] + (token,) + n.ext[k + 1:]))
                      for a, n in self.write(c, s, i, k))
 
-    def steps(self, c, s):
-        return [(a, _dense_tokens(n)) for a, n in super().steps(c, s)]
+    def normalize(self, c, s):
+        return _dense_tokens(s)
 
 
 def _tokens(s: State) -> set:

@@ -97,8 +97,19 @@ def test_model_md_figures_on_the_derived_path():
         assert (len(nd) if nd else None) == shortest
 
 
-def test_steps_that_read_other_enactors_are_evaluated_on_the_real_state():
-    model = DnsSystem(Config(3, 3, 2, 1), "lease")
+@pytest.mark.parametrize("spec", ["lease", "lease+fencing"])
+def test_steps_that_read_other_enactors_local_data_are_memoised_with_it(spec):
+    """``lease``'s pick looks at every lease; ``lease+fencing`` renumbers every token."""
+    model = DnsSystem(Config(3, 3, 2, 1), spec)
+    made = []
+    r = vexplore(model, resolve_properties(), Options(stop_early=False),
+                 vectorize=lambda m: made.append(checked(m)) or made[-1])
+    assert summary(r) == summary(explore(model, resolve_properties(), Options(stop_early=False)))
+    assert made[-1].notes() == []  # no slow path taken
+
+
+def test_steps_that_read_more_of_other_enactors_are_evaluated_on_the_real_state():
+    model = DnsSystem(Config(3, 3, 2, 1), Leader())
     made = []
     r = vexplore(model, resolve_properties(), Options(stop_early=False),
                  vectorize=lambda m: made.append(DerivedModel(m)) or made[-1])
