@@ -270,7 +270,7 @@ class DerivedModel:
         if self.sbits < 8:
             raise NotPackable(f"{c.slug()}: {self.n} enactors x {self.w} bits leave no room "
                               f"for the shared part in {KEY_BITS} bits")
-        self.ib = _bits(self.n - 1) if self.n > 1 else 0
+        self.ib = _bits(self.n)  # i in 0..N-1, or N: "at any position" (symmetric protocols)
         self._wm = (1 << self.w) - 1
         self._emask = np.int64((1 << self.ssh) - 1)  # all record fields
         self._owner = os.getpid()
@@ -282,6 +282,9 @@ class DerivedModel:
         self._pl_start, self._pl_count = _Grow(np.int64), _Grow(np.int64)  # -1: not known
         self._pl_aid, self._pl_sid = _Grow(np.int16), _Grow(np.int64)
         self._index = _HashIndex()  # (shared, record, i) -> entry
+        self._ent_any = _Grow(np.bool_)  # entry computed at position 0, for any position
+        self._ent_any.extend([False])
+        self._ren = np.full((MAX_ACTIONS, self.n), -1, dtype=np.int16)  # action at position j
         # entries that read other enactors' local data: (entry, local ids) -> entry
         self._index2 = _HashIndex()
         self._locals, self._local_id = [], {}
@@ -515,12 +518,19 @@ class DerivedModel:
         starts, counts, aids, nsids, nrids = [], [], [], [], []
         base = self._d_aid.n
         steps, state = p.enactor_steps, self._sentinel_state
+        anywhere = []
         for t in miss.tolist():
             sid, rid, i = t >> sh, (t >> self.ib) & rm, t & im
-            res = self._memo_entry(steps, (c, state(sid, i, rid), i), i)
+            at = 0 if i == self.n else i
+            res = self._memo_entry(steps, (c, state(sid, at, rid), at), at)
+            anywhere.append(i == self.n)
             if res is None:  # it looks at other enactors: try again knowing their local data
                 starts.append(0)
                 counts.append(-2)
+                continue
+            if i == self.n and not self._renamable([r[0] for r in res]):
+                starts.append(0)
+                counts.append(-3)  # its actions do not name it by ``enactor``: per position
                 continue
             starts.append(base + len(aids))
             counts.append(len(res))
@@ -529,6 +539,7 @@ class DerivedModel:
                 nsids.append(t2)
                 nrids.append(r2)
         first = self._ent_start.n
+        self._ent_any.extend(anywhere)
         self._ent_triple.extend(miss)
         self._ent_start.extend(starts)
         self._ent_count.extend(counts)
@@ -536,6 +547,21 @@ class DerivedModel:
         self._d_sid.extend(nsids)
         self._d_rid.extend(nrids)
         self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
+
+    def _renamable(self, aids) -> bool:
+        """Whether the actions ``aids`` of enactor 0 name it by ``enactor`` (so that the same step
+        of enactor j is the same action with ``enactor=j``); fills the renaming table."""
+        import dataclasses  # noqa: PLC0415
+
+        for aid in aids:
+            if self._ren[aid, 0] >= 0:
+                continue
+            a = self._action_of[aid]
+            if not dataclasses.is_dataclass(a) or getattr(a, "enactor", None) != 0:
+                return False
+            for j in range(self.n):
+                self._ren[aid, j] = self._aid(dataclasses.replace(a, enactor=j))
+        return True
 
     LOCAL_BITS = 6  # local ids in the keys of the second-level memos (at most 64 values)
 
@@ -570,16 +596,16 @@ class DerivedModel:
             rows = np.flatnonzero(two[i])
             if not len(rows):
                 continue
-            if not fits or int(ent[i, rows].max()) >= (1 << room):
+            if not fits or int(ent[i, rows].max()) >= (1 << (room - self.ib)):
                 ent[i, rows] = 0  # entry 0: on the real state
                 continue
-            k2 = self._pack_locals(ent[i, rows], [lid[rows] for lid in lids])
+            k2 = self._pack_locals((ent[i, rows] << self.ib) | i, [lid[rows] for lid in lids])
             got = self._index2.get(k2)
             if (got < 0).any():
                 miss = np.unique(k2[got < 0])
                 new_entries = []
                 for k in miss.tolist():
-                    e = k >> (self.n * LB)
+                    e = k >> (self.n * LB + self.ib)
                     ls = [(k >> (j * LB)) & ((1 << LB) - 1) for j in range(self.n)]
                     new_entries.append(self._local_entry(e, i, ls))
                 self._index2.add(miss, np.array(new_entries, dtype=np.int64))
@@ -603,6 +629,7 @@ class DerivedModel:
             self._impure_steps.add(p.phase_name(rec.pc, c) if isinstance(rec.pc, int)
                                    else "enactor")
             return 0
+        self._ent_any.extend([False])
         self._ent_start.extend([self._d_aid.n])
         self._ent_count.extend([len(res)])
         self._d_aid.extend([r[0] for r in res])
@@ -748,18 +775,19 @@ class DerivedModel:
             return d
         rc = 1 << _bits(max(nr, 16) - 1)
         sc = max(2 * ns, 1024)
-        if sc * rc * self.n > self.DENSE_LIMIT:
+        cols = self.n + 1
+        if sc * rc * cols > self.DENSE_LIMIT:
             sc = ns
-            if sc * rc * self.n > self.DENSE_LIMIT:
+            if sc * rc * cols > self.DENSE_LIMIT:
                 self._tables.pop("dense", None)
                 return None
-        d = np.full(sc * rc * self.n, -1, dtype=np.int32)
+        d = np.full(sc * rc * cols, -1, dtype=np.int32)
         ix = self._index
         known = ix.keys >= 0
         t, e = ix.keys[known], ix.vals[known]
         sh = self.w + self.ib
         sid, rid, i = t >> sh, (t >> self.ib) & self._wm, t & ((1 << self.ib) - 1)
-        d[(sid * rc + rid) * self.n + i] = e
+        d[(sid * rc + rid) * cols + i] = e
         self._dense_s, self._dense_r = sc, rc
         self._tables["dense"] = d
         return d
@@ -797,33 +825,23 @@ class DerivedModel:
             self.expand(keys, symmetry, por)
             self._memo = dict(self._memo.items())
             return
-        self._lookup(keys, record=True)
+        self._lookup(keys, record=True, anywhere=bool(symmetry and self.symmetric))
 
-    def _lookup(self, keys, record=False):
-        """Planner and enactor memo entries of every key (filling misses)."""
+    def _lookup(self, keys, record=False, anywhere=False):
+        """Planner and enactor memo entries of every key (filling misses). With ``anywhere``
+        (symmetry on, for a protocol that declares it) an enactor's step is memoised once for
+        every position, as the symmetry reduction already assumes."""
         sid = keys >> self.ssh
         usid = np.unique(sid)
         self._fill_planner(usid)
-        cks = [self._triple(sid, (keys >> (i * self.w)) & self._wm, i) for i in range(self.n)]
-        ck = np.concatenate(cks)
-        # the memo is small next to a level: search it unsorted, sort only what it lacks
-        dense = self._dense_table()
-        if dense is not None:  # a plain gather when the (shared, record, i) space is small
-            rc = self._dense_r
-            idx = np.concatenate([(sid * rc + ((keys >> (i * self.w)) & self._wm)) * self.n + i
-                                  for i in range(self.n)])
-            ent = dense[idx].astype(np.int64)
-            miss = ent < 0
-            if miss.any():
-                self._fill_enactors(np.unique(ck[miss]))
-                ent[miss] = self._index.get(ck[miss])
-                dense[idx[miss]] = ent[miss]
-        else:
-            ent = self._index.get(ck)
-            if (ent < 0).any():
-                self._fill_enactors(np.unique(ck[ent < 0]))
-                ent = self._index.get(ck)
-        ent = ent.reshape(self.n, len(keys))
+        slots = list(range(self.n))
+        ent = self._entries(keys, sid, slots, [self.n if anywhere else i for i in slots])
+        if anywhere:
+            per_pos = self._ent_count.view[ent] == -3
+            for i in range(self.n):
+                rows = np.flatnonzero(per_pos[i])
+                if len(rows):
+                    ent[i, rows] = self._entries(keys[rows], sid[rows], [i], [i])[0]
         two = self._ent_count.view[ent] == -2
         if two.any():
             self._resolve_locals(keys, sid, ent, two)
@@ -837,6 +855,30 @@ class DerivedModel:
                     self._memo[(int(keys[r]), i + 1)] = self._full(int(keys[r]), i + 1)
         return sid, ent
 
+    def _entries(self, keys, sid, slots, positions):
+        """The memo entry of each key's enactor ``slots[j]``, memoised at ``positions[j]``
+        (N: any position); one row per slot."""
+        n = len(slots)
+        rids = [(keys >> (i * self.w)) & self._wm for i in slots]
+        ck = np.concatenate([self._triple(sid, rids[i], positions[i]) for i in range(n)])
+        # the memo is small next to a level: search it unsorted, sort only what it lacks
+        dense = self._dense_table()
+        if dense is not None:  # a plain gather when the (shared, record, i) space is small
+            rc, cols = self._dense_r, self.n + 1
+            idx = np.concatenate([(sid * rc + rids[i]) * cols + positions[i] for i in range(n)])
+            ent = dense[idx].astype(np.int64)
+            miss = ent < 0
+            if miss.any():
+                self._fill_enactors(np.unique(ck[miss]))
+                ent[miss] = self._index.get(ck[miss])
+                dense[idx[miss]] = ent[miss]
+        else:
+            ent = self._index.get(ck)
+            if (ent < 0).any():
+                self._fill_enactors(np.unique(ck[ent < 0]))
+                ent = self._index.get(ck)
+        return ent.reshape(n, len(keys))
+
     def expand(self, keys, symmetry: bool = False, por: bool = False):
         """Every enabled transition of every state in ``keys``: ``(src, aids, nxt)``, grouped
         by source and, within a source, in the object model's action order."""
@@ -844,7 +886,7 @@ class DerivedModel:
         m, n, w = len(keys), self.n, self.w
         if self.whole:
             return self._expand_python(keys, symmetry)
-        sid, ent = self._lookup(keys)
+        sid, ent = self._lookup(keys, anywhere=bool(symmetry and self.symmetric))
         pl_count = self._pl_count.view[sid]
         counts = np.empty((m, n + 1), dtype=np.int64)
         counts[:, 0] = pl_count
@@ -872,7 +914,7 @@ class DerivedModel:
         self._scatter(counts[:, 0] * pure[:, 0], self._pl_start.view[sid], starts[:, 0],
                       out_key, out_aid, lambda rows, d: low[rows] | (self._pl_sid.a[d] << self.ssh),
                       self._pl_aid.a)
-        ent_start = self._ent_start.view
+        ent_start, ent_any = self._ent_start.view, self._ent_any.view
         for i in range(n):
             keep = np.int64(((1 << self.ssh) - 1) & ~(self._wm << (i * w)))
             sh = i * w
@@ -880,8 +922,12 @@ class DerivedModel:
             def build(rows, d, keep=keep, sh=sh):
                 return (keys[rows] & keep) | (self._d_sid.a[d] << self.ssh) | \
                     (self._d_rid.a[d] << sh)
+
+            def aid(rows, d, e=ent[i], i=i):
+                a = self._d_aid.a[d]
+                return np.where(ent_any[e[rows]], self._ren[a, i], a)
             self._scatter(counts[:, i + 1] * pure[:, i + 1], ent_start[ent[i]],
-                          starts[:, i + 1], out_key, out_aid, build, self._d_aid.a)
+                          starts[:, i + 1], out_key, out_aid, build, aid)
         for (r, slot), succ in extra.items():
             if counts[r, slot] == 0:  # dropped by the ample set
                 continue
@@ -909,7 +955,7 @@ class DerivedModel:
             d = np.repeat(st[nz], cn) + off
             pos = np.repeat(pos0[nz], cn) + off
         out_key[pos] = build(rows, d)
-        out_aid[pos] = aid_table[d]
+        out_aid[pos] = aid_table(rows, d) if callable(aid_table) else aid_table[d]
 
     def _expand_python(self, keys, symmetry):
         """Whole-state evaluation (a protocol whose ``steps`` cannot be split by enactor)."""

@@ -3,6 +3,7 @@ protocol and the README's example: same counts without reductions, same verdicts
 lengths and traces with them; and the mechanics (sentinels, widening, process copies)."""
 
 import pathlib
+from dataclasses import dataclass
 import pickle
 
 import numpy as np
@@ -13,7 +14,8 @@ from dnsrace.checker import Options, explore
 from dnsrace.checker.explore.engines import EngineOptions, run
 from dnsrace.checker.explore.vector import explore as vexplore
 from dnsrace.invariants import resolve_properties
-from dnsrace.model import Config, DnsSystem, Enactor, Original, Pick, State, load_protocol
+from dnsrace.model import (Action, Config, DnsSystem, Enactor, Original, Pick, State,
+                           load_protocol)
 from dnsrace.model.derived import DerivedModel, ProcessLocalMiss, vector_model
 from dnsrace.model.loader import PROTOCOLS
 
@@ -240,3 +242,27 @@ def test_actions_of_an_undeclared_kind_still_expand():
     want = explore(model, props, Options(symmetry=False))
     assert (got.stats.states, got.stats.transitions, got.verdict) == \
         (want.stats.states, want.stats.transitions, want.verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Grab(Action):
+    """A pick whose action names its enactor by another field."""
+
+    who: int
+
+
+class Named(Original):
+    name = "named"
+    action_classes = Original.action_classes + (Grab,)
+
+    def pick(self, c, s, i):
+        return tuple((Grab(i), n) for _, n in super().pick(c, s, i))
+
+
+@pytest.mark.parametrize("symmetry", [False, True])
+def test_steps_whose_actions_cannot_be_renamed_are_memoised_per_position(symmetry):
+    model = DnsSystem(Config(3, 3, 2, 1), Named())
+    props = resolve_properties()
+    options = Options(symmetry=symmetry, stop_early=False)
+    assert summary(vexplore(model, props, options, vectorize=DerivedModel)) == \
+        summary(explore(model, props, options))
