@@ -28,8 +28,8 @@ How it is derived (docs/PERFORMANCE.md, "The derived vector model"):
   canonicalised by sorting the record fields by the *rank* of each record's value among all
   records seen: exactly ``Protocol.canonical``'s representative. A protocol overriding
   ``canonical`` gets its own method, on decoded states.
-- **Partial-order reduction** only for the four MODEL.md protocols, where it is proven
-  (docs/PERFORMANCE.md); ``por_off_reason()`` says why it is off otherwise.
+- **Partial-order reduction** only where it is proven (the four MODEL.md protocols and
+  ``cas+guarded``, docs/PERFORMANCE.md); ``por_off_reason()`` says why it is off otherwise.
 
 The interface an engine sees (all engines know nothing else):
 
@@ -63,6 +63,7 @@ import numpy as np
 
 from .protocols import Cas, Guarded, Original, Protocol, Recheck
 from .state import APPLY0, CLEANUP, State
+from .variants import CasGuarded
 
 __all__ = ["DerivedModel", "vector_model", "NotPackable", "KeyOverflow", "ProcessLocalMiss",
            "POR_PROPERTIES", "KEY_BITS"]
@@ -71,10 +72,11 @@ KEY_BITS = 63  # keys are non-negative int64
 MAX_ACTIONS = 1 << 15  # action ids are int16
 
 # Properties and protocols for which the cleanup-first partial-order reduction is proven
-# sound (docs/PERFORMANCE.md, "Partial-order reduction"). Exact classes: a subclass may
-# change any step.
+# sound (docs/PERFORMANCE.md, "Partial-order reduction"): MODEL.md's four, and cas+guarded,
+# each of whose steps is a step of cas or of guarded. Exact classes: a subclass may change
+# any step.
 POR_PROPERTIES = frozenset({"no-dangling", "monotonic", "recoverable"})
-POR_PROTOCOLS = (Original, Recheck, Cas, Guarded)
+POR_PROTOCOLS = (Original, Recheck, Cas, Guarded, CasGuarded)
 
 
 class NotPackable(ValueError):
@@ -1080,8 +1082,8 @@ class DerivedModel:
         """Why partial-order reduction is not available for this protocol, or None."""
         if self.por_proven:
             return None
-        return (f"partial-order reduction is off: it is proven only for original, recheck, cas "
-                f"and guarded, not for {self.protocol.name!r} (docs/PERFORMANCE.md)")
+        return (f"partial-order reduction is off: it is proven only for original, recheck, cas, "
+                f"guarded and cas+guarded, not for {self.protocol.name!r} (docs/PERFORMANCE.md)")
 
     # -- properties ----------------------------------------------------------------------------
     def state_check(self, prop, base_model=None):

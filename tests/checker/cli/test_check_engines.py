@@ -1,6 +1,7 @@
 """`dnsrace check --engine/--workers/--no-por/--lossy`: same verdicts, engine in the output."""
 
 import json
+import pathlib
 
 from dnsrace.checker.cli import main
 
@@ -74,3 +75,12 @@ def test_state_limit_reports_the_depth_explored(capsys):
 def test_engine_options_do_not_apply_to_the_timed_check(capsys):
     code, _, err = run(capsys, "check", "--write-time", "0:1", "--workers", "2")
     assert code == 2 and "untimed" in err
+
+
+def test_every_shipped_protocol_and_a_user_file_run_on_the_vector_engine(capsys):
+    example = pathlib.Path(__file__).resolve().parents[3] / "examples" / "verify_then_cleanup.py"
+    for protocol in ("lease+fencing", "safe-delete-2step", f"{example}:VerifyThenCleanup"):
+        code, out, _ = run(capsys, "check", "-n", "2", "-p", "3", "--protocol", protocol)
+        assert code in (0, 1)
+        assert "Engine: vector" in out, protocol
+        assert "Partial-order reduction is off: it is proven only for" in out
