@@ -834,8 +834,9 @@ class DerivedModel:
         (symmetry on, for a protocol that declares it) an enactor's step is memoised once for
         every position, as the symmetry reduction already assumes."""
         sid = keys >> self.ssh
-        usid = np.unique(sid)
-        self._fill_planner(usid)
+        start = self._pl_start
+        if start.n < len(self._shared) or (start.view[sid] < 0).any():
+            self._fill_planner(np.unique(sid))
         slots = list(range(self.n))
         ent = self._entries(keys, sid, slots, [self.n if anywhere else i for i in slots])
         if anywhere:

@@ -209,7 +209,7 @@ def test_a_copy_in_another_process_refuses_to_intern_new_values():
         copy.encode(State(2, frozenset({1, 2}), (0,), (Enactor(0, 0), Enactor(0, 0))))
 
 
-@pytest.mark.parametrize("spec", ["lease", "cas+guarded", "safe-delete-2step"])
+@pytest.mark.parametrize("spec", ["lease", "lease+fencing", "cas+guarded", "safe-delete-2step"])
 def test_worker_processes_agree_with_one_process(spec):
     model = system(spec, Config(3, 3, 2, 1))
     props = resolve_properties()
