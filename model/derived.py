@@ -13,17 +13,22 @@ How it is derived (docs/PERFORMANCE.md, "The derived vector model"):
   refuse every use (attribute, comparison, hashing, iteration, truth value). If the step
   touches none, its result depends only on what it was given, and is stored as deltas
   ``(action id, new shared id, new record id)``; the sentinels in its next states must come back
-  unchanged in their places. If it touches one (it reads another enactor), that entry is
-  marked *impure* and the step is evaluated on each real state that needs it. The Planner's
-  step is memoised the same way per shared id, and so are properties (per shared id, or per
-  (shared, action, shared) for transition invariants), with the same fallback.
+  unchanged in their places. If it touches one, it is tried again with *local views* (the other
+  enactors show only their ``local`` data) and memoised per every enactor's local data; if it
+  needs more (another enactor's ``pc``), or raises, it is evaluated on each real state that needs
+  it. The Planner's step is memoised the same way per shared id, ``normalize`` per (ext, every
+  enactor's local data), and properties per shared id (per (shared, action, shared) for
+  transition invariants), with the same fallback. With symmetry on, a symmetric protocol's step
+  is memoised once for all positions (``i = N`` in the memo key; its action renamed with
+  ``enactor=j``), as the symmetry reduction itself assumes.
   This is sound because steps are deterministic and side-effect free, as the protocol API
   requires (``check_determinism=True`` evaluates every memoised step twice and compares).
   A protocol that overrides ``steps`` itself cannot be split by enactor: each state's
   ``steps`` is evaluated whole (correct, at about the object engine's speed).
-- **Vectorised application.** For a chunk of keys, the distinct ``(shared, record, i)`` triples
-  are found with ``np.unique``, missing ones computed in Python, and successor keys built by
-  gathering the deltas and rewriting two fields of each key.
+- **Vectorised application.** For a chunk of keys, each (key, enactor)'s memo entry is one
+  gather from a dense table (a numpy hash index when the id space is large), missing ones are
+  computed in Python, and successor keys are built by gathering the deltas and rewriting two
+  fields of each key.
 - **Symmetry.** When the protocol keeps ``Protocol.canonical`` (sort the enactors), keys are
   canonicalised by sorting the record fields by the *rank* of each record's value among all
   records seen: exactly ``Protocol.canonical``'s representative. A protocol overriding
@@ -33,11 +38,13 @@ How it is derived (docs/PERFORMANCE.md, "The derived vector model"):
 
 The interface an engine sees (all engines know nothing else):
 
-- ``init_keys()``: the initial states (int64 array).
+- ``init_keys()``: the initial states (int64 array). Keys are ids, meaningful only with the
+  model's tables (``decode``); an exception with ``widen = True`` from any method asks the engine
+  to restart on ``widened()``, one with ``unsupported = True`` to fall back to the object engine.
 - ``expand(keys, symmetry, por) -> (src, aids, nxt)``: every enabled transition of every state
   in ``keys``, grouped by source in order and, within a source, in the object model's action
   order (Planner first, then enactors by index). ``src`` indexes ``keys``, ``aids`` are small
-  action ids (< 2**15), ``nxt`` the next states (canonical when ``symmetry``). With ``por`` a
+  action ids (< 2**15; ``aid & 7`` is the kind's index while there are at most 8 kinds), ``nxt`` the next states (canonical when ``symmetry``). With ``por`` a
   state may expand only an ample subset.
 - ``kind_of(aids)`` and ``kind_names``; ``coverage_kinds`` (the kinds the output lists).
 - ``symmetric``; ``canonical(keys)``; ``encode(state)``/``decode(key)``;
