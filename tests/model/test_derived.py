@@ -290,3 +290,17 @@ def test_partial_order_reduction_on_larger_cas_guarded_systems(config):
     assert reduced.por and reduced.stats.explored_states < plain.stats.explored_states
     assert {k: v.status for k, v in reduced.properties.items()} == \
         {k: v.status for k, v in plain.properties.items()}
+
+
+def test_a_vector_model_giving_up_mid_run_falls_back_to_the_object_engine():
+    from dnsrace.model.derived import TooManyActions
+
+    class Tiny(DerivedModel):
+        def expand(self, keys, symmetry=False, por=False):
+            raise TooManyActions("more than 4096 distinct actions")
+
+    model = DnsSystem(Config(2, 2, 1, 1), "cas")
+    props = resolve_properties()
+    r, info = run(model, props, Options(), engine=EngineOptions(), vectorize=Tiny)
+    assert info.engine == "object" and "4096" in info.notes[0]
+    assert summary(r) == summary(explore(model, props, Options()))
