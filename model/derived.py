@@ -70,6 +70,8 @@ import numpy as np
 
 from .protocols import Cas, Guarded, Original, Protocol, Recheck
 from .state import APPLY0, CLEANUP, State
+from .npmemo import Growable, HashIndex
+from .sentinels import LocalView, Probe, Sentinel, Touched, view
 from .variants import CasGuarded
 
 __all__ = ["DerivedModel", "vector_model", "NotPackable", "KeyOverflow", "ProcessLocalMiss",
@@ -142,109 +144,8 @@ def _remember(vm):
     del _RECENT[_RECENT_SIZE:]
 
 
-# -- sentinels: enactors a memoised step must not look at ----------------------------------
-class _Touched(BaseException):
-    """A sentinel was used. BaseException, so that a protocol's ``except Exception`` does not
-    hide it (the probe's flag is checked as well)."""
-
-
-class _Probe:
-    __slots__ = ("touched",)
-
-    def __init__(self):
-        self.touched = False
-
-
-def _touch(self, *args, **kwargs):
-    object.__getattribute__(self, "_probe").touched = True
-    raise _Touched
-
-
-class _Sentinel:
-    """Stands for an enactor a step was not given; any use of it sets the probe's flag."""
-
-    __slots__ = ("_probe",)
-
-    def __init__(self, probe):
-        object.__setattr__(self, "_probe", probe)
-
-    def __reduce__(self):  # never pickled with a model (the copy makes its own)
-        return (_Sentinel, (_Probe(),))
-
-
-for _name in ("__getattribute__", "__setattr__", "__delattr__", "__eq__", "__ne__", "__lt__",
-              "__le__", "__gt__", "__ge__", "__hash__", "__iter__", "__len__", "__bool__",
-              "__getitem__", "__contains__", "__repr__", "__str__", "__format__", "__int__",
-              "__index__", "__float__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
-              "__rmul__", "__and__", "__rand__", "__or__", "__ror__", "__call__", "__lshift__",
-              "__rshift__", "__neg__", "__abs__", "__reversed__", "__dir__"):
-    setattr(_Sentinel, _name, _touch)
-del _name
-
-
-class _LocalView:
-    """Stands for another enactor that a step may see only through its ``local`` data: reading
-    ``.local`` and ``_replace(local=...)`` work, any other use sets the probe's flag."""
-
-    __slots__ = ("_probe", "_local", "_slot")
-
-    def __init__(self, probe, local, slot):
-        object.__setattr__(self, "_probe", probe)
-        object.__setattr__(self, "_local", local)
-        object.__setattr__(self, "_slot", slot)
-
-    def __getattribute__(self, name):
-        if name == "local":
-            return object.__getattribute__(self, "_local")
-        if name == "_replace":
-            return object.__getattribute__(self, "_replace_local")
-        _touch(self)
-
-    def _replace_local(self, **changes):
-        if set(changes) != {"local"}:
-            _touch(self)
-        get = object.__getattribute__
-        return _LocalView(get(self, "_probe"), changes["local"], get(self, "_slot"))
-
-    def __reduce__(self):
-        return (_Sentinel, (_Probe(),))
-
-
-for _name in ("__setattr__", "__delattr__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
-              "__ge__", "__hash__", "__iter__", "__len__", "__bool__", "__getitem__",
-              "__contains__", "__repr__", "__str__", "__format__", "__int__", "__index__",
-              "__float__", "__add__", "__radd__", "__call__", "__reversed__", "__dir__"):
-    setattr(_LocalView, _name, _touch)
-del _name
-
-
-def _view(x, attr):
-    return object.__getattribute__(x, attr)
-
-
 class _Impure(Exception):
     """The step's result is not a function of (shared part, own record)."""
-
-
-class _Grow:
-    """An append-only numpy array."""
-
-    def __init__(self, dtype):
-        self.a = np.empty(64, dtype=dtype)
-        self.n = 0
-
-    def extend(self, values):
-        k = len(values)
-        if self.n + k > len(self.a):
-            new = np.empty(max(2 * len(self.a), self.n + k), dtype=self.a.dtype)
-            new[:self.n] = self.a[:self.n]
-            self.a = new
-        self.a[self.n:self.n + k] = values
-        self.n += k
-
-    @property
-    def view(self):
-        return self.a[:self.n]
 
 
 class DerivedModel:
@@ -288,35 +189,35 @@ class DerivedModel:
         self._recs, self._rec_id = [], {}
         self._actions, self._action_id, self._action_of = [], {}, {}
         # memoised steps: planner per shared id (dense), enactors per (shared, record, i)
-        self._pl_start, self._pl_count = _Grow(np.int64), _Grow(np.int64)  # -1: not known
-        self._pl_aid, self._pl_sid = _Grow(np.int16), _Grow(np.int64)
-        self._index = _HashIndex()  # (shared, record, i) -> entry
-        self._ent_any = _Grow(np.bool_)  # entry computed at position 0, for any position
+        self._pl_start, self._pl_count = Growable(np.int64), Growable(np.int64)  # -1: not known
+        self._pl_aid, self._pl_sid = Growable(np.int16), Growable(np.int64)
+        self._index = HashIndex()  # (shared, record, i) -> entry
+        self._ent_any = Growable(np.bool_)  # entry computed at position 0, for any position
         self._ent_any.extend([False])
         self._ren = np.full((MAX_ACTIONS, self.n), -1, dtype=np.int16)  # action at position j
         # entries that read other enactors' local data: (entry, local ids) -> entry
-        self._index2 = _HashIndex()
+        self._index2 = HashIndex()
         self._locals, self._local_id = [], {}
-        self._norm_index = _HashIndex()  # (ext id, local ids) -> normalize entry
-        self._norm_ext, self._norm_lid = _Grow(np.int64), _Grow(np.int64)  # N lids per entry
+        self._norm_index = HashIndex()  # (ext id, local ids) -> normalize entry
+        self._norm_ext, self._norm_lid = Growable(np.int64), Growable(np.int64)  # N lids per entry
         self._exts, self._ext_id = [], {}
-        self._ext_index = _HashIndex()  # (shared id, ext id) -> shared id
-        self._norm_same = _Grow(np.bool_)
+        self._ext_index = HashIndex()  # (shared id, ext id) -> shared id
+        self._norm_same = Growable(np.bool_)
         self._norm_memo: dict = {}  # key -> normalized key, where normalize reads more
         self._with_local = None  # (record id * LOCAL_CAP + local id) -> record id
         # count -1: evaluate on the real state; -2: look again with other enactors' local data
-        self._ent_start, self._ent_count = _Grow(np.int64), _Grow(np.int64)
+        self._ent_start, self._ent_count = Growable(np.int64), Growable(np.int64)
         self._ent_start.extend([0])
         self._ent_count.extend([-1])  # entry 0: "evaluate on the real state"
-        self._ent_triple = _Grow(np.int64)  # the (shared, record, i) key of each entry
+        self._ent_triple = Growable(np.int64)  # the (shared, record, i) key of each entry
         self._ent_triple.extend([-1])
-        self._d_aid, self._d_sid, self._d_rid = _Grow(np.int16), _Grow(np.int64), _Grow(np.int64)
+        self._d_aid, self._d_sid, self._d_rid = Growable(np.int16), Growable(np.int64), Growable(np.int64)
         self._memo: dict = {}  # (key, slot) or key -> [(aid, key)], filled by prepare()
         self._rank_n = -1
         self._impure_steps: set = set()
-        self._probe = _Probe()
-        self._sent = tuple(_Sentinel(self._probe) for _ in range(self.n))
-        self._sent2 = tuple(_Sentinel(self._probe) for _ in range(self.n))  # a second state's
+        self._probe = Probe()
+        self._sent = tuple(Sentinel(self._probe) for _ in range(self.n))
+        self._sent2 = tuple(Sentinel(self._probe) for _ in range(self.n))  # a second state's
         self._tables: dict = {}  # lazily computed per-id numpy tables
 
     def __repr__(self) -> str:
@@ -362,9 +263,9 @@ class DerivedModel:
     def __setstate__(self, d):
         self.__dict__.update(d)
         self._owner = -1  # a copy never interns
-        self._probe = _Probe()
-        self._sent = tuple(_Sentinel(self._probe) for _ in range(self.n))
-        self._sent2 = tuple(_Sentinel(self._probe) for _ in range(self.n))
+        self._probe = Probe()
+        self._sent = tuple(Sentinel(self._probe) for _ in range(self.n))
+        self._sent2 = tuple(Sentinel(self._probe) for _ in range(self.n))
 
     # -- interning -------------------------------------------------------------------------
     def _local(self):
@@ -444,7 +345,7 @@ class DerivedModel:
         self._probe.touched = False
         try:
             out = list(fn(*args))
-        except (_Touched, Exception):
+        except (Touched, Exception):
             return None, True
         return out, self._probe.touched
 
@@ -464,11 +365,11 @@ class DerivedModel:
                         raise _Impure
                 elif not (all(map(is_, es[:i], sents[:i])) and
                           all(map(is_, es[i + 1:], sents[i + 1:]))) or \
-                        type(es[i]) in (_Sentinel, _LocalView):
+                        type(es[i]) in (Sentinel, LocalView):
                     raise _Impure
                 res.append((self._aid(a), self._sid((n.gen, n.store, n.dns, n.ext)),
                             -1 if i is None else self._rid(es[i])))
-        except (_Touched, TypeError, AttributeError, ValueError):
+        except (Touched, TypeError, AttributeError, ValueError):
             raise _Impure from None
         if self._probe.touched:
             raise _Impure
@@ -626,7 +527,7 @@ class DerivedModel:
         # recover (shared, record) of entry e from the triple index
         t = int(self._ent_triple.a[e])
         sid, rid = t >> (self.w + self.ib), (t >> self.ib) & self._wm
-        views = tuple(_LocalView(self._probe, self._locals[lids[j]], j) for j in range(self.n))
+        views = tuple(LocalView(self._probe, self._locals[lids[j]], j) for j in range(self.n))
         c, p = self.config, self.protocol
         res = self._memo_entry(p.enactor_steps, (c, self._sentinel_state(sid, i, rid, views), i),
                                i, views)
@@ -719,11 +620,11 @@ class DerivedModel:
         n, LB = self.n, self.LOCAL_BITS
         out, exts, nlids, same = [], [], [], []
         base = self._norm_ext.n
-        g0, st0, dns0 = _Sentinel(self._probe), _Sentinel(self._probe), _Sentinel(self._probe)
+        g0, st0, dns0 = Sentinel(self._probe), Sentinel(self._probe), Sentinel(self._probe)
         for packed in packed_list:
             eid = packed >> (n * LB)
             lids = [(packed >> (j * LB)) & ((1 << LB) - 1) for j in range(n)]
-            views = tuple(_LocalView(self._probe, self._locals[lids[j]], j) for j in range(n))
+            views = tuple(LocalView(self._probe, self._locals[lids[j]], j) for j in range(n))
             s = State(g0, st0, dns0, views, self._exts[eid])
             got, touched = self._call(lambda: [self.protocol.normalize(self.config, s)])
             if touched:
@@ -734,13 +635,13 @@ class DerivedModel:
                 es = t.enactors
                 if type(t) is not State or len(es) != n or t.gen is not g0 or \
                         t.store is not st0 or t.dns is not dns0 or any(
-                        type(x) is not _LocalView or _view(x, "_slot") != j
+                        type(x) is not LocalView or view(x, "_slot") != j
                         for j, x in enumerate(es)):
                     out.append(0)
                     continue
-                new_lids = [self._lid(_view(x, "_local")) for x in es]
+                new_lids = [self._lid(view(x, "_local")) for x in es]
                 new_eid = self._eid(t.ext)
-            except (_Touched, TypeError, AttributeError, ValueError):
+            except (Touched, TypeError, AttributeError, ValueError):
                 out.append(0)
                 continue
             if self._probe.touched:
@@ -1117,68 +1018,6 @@ class DerivedModel:
                 _StatePredicate(self, lambda s: prop.is_goal(base_model, s)))
 
 
-class _HashIndex:
-    """A map from non-negative int64 keys to int64 values, looked up for a whole array at once
-    (open addressing, linear probing, all in numpy): faster than sorting or binary search
-    when a level asks for many keys among a memo that fits the cache."""
-
-    def __init__(self, bits: int = 12):
-        self._alloc(bits)
-        self.size = 0
-
-    def _alloc(self, bits):
-        self.bits = bits
-        self.keys = np.full(1 << bits, -1, dtype=np.int64)
-        self.vals = np.empty(1 << bits, dtype=np.int64)
-
-    def _hash(self, q):
-        h = (q.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.bits)
-        return h.astype(np.int64)
-
-    def get(self, q):
-        """The value of each key in ``q``, -1 where absent."""
-        q = np.asarray(q, dtype=np.int64)
-        out = np.full(len(q), -1, dtype=np.int64)
-        idx = np.arange(len(q))
-        h = self._hash(q)
-        mask = (1 << self.bits) - 1
-        while len(idx):
-            k = self.keys[h]
-            found = k == q[idx]
-            if found.any():
-                out[idx[found]] = self.vals[h[found]]
-            go = ~found & (k >= 0)
-            idx, h = idx[go], (h[go] + 1) & mask
-        return out
-
-    def add(self, new_keys, values):
-        """Adds keys not yet present (distinct)."""
-        if self.size + len(new_keys) > (1 << self.bits) // 2:
-            old_k, old_v = self.keys[self.keys >= 0], self.vals[self.keys >= 0]
-            bits = self.bits
-            while self.size + len(new_keys) > (1 << bits) // 2:
-                bits += 1
-            self._alloc(bits)
-            self.size = 0
-            self._place(old_k, old_v)
-        self._place(np.asarray(new_keys, dtype=np.int64), np.asarray(values, dtype=np.int64))
-
-    def _place(self, q, v):
-        mask = (1 << self.bits) - 1
-        h = self._hash(q)
-        while len(q):
-            free = self.keys[h] < 0
-            _, first = np.unique(h, return_index=True)  # one claimant per slot
-            win = np.zeros(len(q), dtype=bool)
-            win[first] = True
-            win &= free
-            self.keys[h[win]] = q[win]
-            self.vals[h[win]] = v[win]
-            self.size += int(win.sum())
-            lose = ~win
-            q, v, h = q[lose], v[lose], np.where(free[lose], h[lose], (h[lose] + 1) & mask)
-
-
 class _Recorder(dict):
     """The memo while prepare() runs a whole expansion: records every evaluation."""
 
@@ -1199,7 +1038,7 @@ class _StatePredicate:
 
     def __init__(self, vm, fn):
         self.vm, self.fn = vm, fn
-        self.table = _Grow(np.int8)
+        self.table = Growable(np.int8)
         self.per_state = False
 
     def __call__(self, keys):
@@ -1230,7 +1069,7 @@ class _TransitionPredicate:
 
     def __init__(self, vm, fn):
         self.vm, self.fn = vm, fn
-        self.memo = _HashIndex()  # packed triple -> 0/1
+        self.memo = HashIndex()  # packed triple -> 0/1
         self.per_state = False
 
     def __call__(self, src, aids, dst):
