@@ -174,6 +174,8 @@ class DerivedModel:
         if record_bits is None:
             phases = (APPLY0 + c.endpoints * (1 + len(cls.endpoint_phases)) + len(cls.phases))
             record_bits = _bits(2 * phases * (c.plans + 1))
+            while record_bits > 3 and KEY_BITS - self.n * record_bits < 20:
+                record_bits -= 1  # leave the shared part room; widened() if records outgrow it
         self.w = record_bits
         self.ssh = self.n * self.w
         self.sbits = KEY_BITS - self.ssh
