@@ -141,6 +141,11 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     if por and off:
         info.notes.append(off[0].upper() + off[1:] + ".")
         por = False
+    unproven = [p.name for p in properties if not vm.por_sound_for(p)]
+    if por and unproven:  # the reduction is proven for some properties only
+        info.notes.append("Partial-order reduction is off: it is not proven for "
+                          f"{', '.join(unproven)} (docs/PERFORMANCE.md).")
+        por = False
     # a reduced run that finds a violation is rerun plain: it stops at once, without traces
     try:
         result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
