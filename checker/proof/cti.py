@@ -79,9 +79,23 @@ def build_cti(protocol, form, values: dict, conjunct: str, explanation: str) -> 
         except Exception:  # noqa: BLE001 - a pre-state outside the model's reach may not step
             replays, text = False, action.kind
         steps.append(Step(1, actor_name(action), action, text, post, _state_data(model, post)))
+        explanation = _explain(model, conjunct, pre, post) or explanation
     trace = Trace(config.as_dict(), protocol.name, f"induction of {conjunct}", tuple(steps),
                   explanation)
     return Cti(trace, model, replays, values, conjunct)
+
+
+def _explain(model, conjunct, pre, post):
+    """The property's own words for why the post-state (or step) breaks it, if a property."""
+    from dnsrace.invariants import PROPERTIES  # noqa: PLC0415
+
+    prop = PROPERTIES.get(conjunct)
+    if prop is None:
+        return None
+    try:
+        return f"{conjunct} breaks: {prop().explain(model, [pre, post])}"
+    except Exception:  # noqa: BLE001 - words are a convenience; the table is the evidence
+        return None
 
 
 def _state_data(model, s):

@@ -76,7 +76,7 @@ def houdini(enc, candidates, timeout_ms=solver.DEFAULT_TIMEOUT_MS, drop=True) ->
             # (A satisfiable call over every conjunct is slow for z3, so the first round asks
             # conjunct by conjunct.)
             whole = None if first else out.add(
-                solver.check_all_preserved(enc, out.kept, j, timeout_ms))
+                solver.check_all_preserved(enc, out.kept, j, timeout_ms, minimise=drop))
             if whole is not None and whole.status == PROVED:
                 out.used[kind] = whole.used
                 continue

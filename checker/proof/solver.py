@@ -33,6 +33,7 @@ Python API (``assert_and_track``, ``unsat_core``, ``Lambda``, ``EnumSort``).
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -266,11 +267,11 @@ def check_preservation(enc: Encoding, invariant, step_index: int, c,
 
 
 def check_all_preserved(enc: Encoding, invariant, step_index: int,
-                        timeout_ms=DEFAULT_TIMEOUT_MS) -> Check:
+                        timeout_ms=DEFAULT_TIMEOUT_MS, minimise=False) -> Check:
     """Does step ``step_index`` preserve every conjunct of ``invariant`` at once? (One call
     instead of one per conjunct when, as usual, it does; ``used`` is the UNSAT core.)"""
     return _decide(enc, _Query(tuple(invariant), step_index, tuple(invariant)), timeout_ms,
-                   minimise=False)
+                   minimise)
 
 
 FIRST_TRY_MS = 1_000
@@ -477,7 +478,7 @@ class FiniteSuccessors:
     sizes, and the pre-state fixed to given field values."""
 
     def __init__(self, form, n: int, plans: int, endpoints: int, keep: int, limit: int = 64):
-        self.sort, self.names = z3.EnumSort(f"Enactor{n}_{id(self)}", [f"a{j}" for j in range(n)])
+        self.sort, self.names = z3.EnumSort(f"Enactor{n}_{next(_counter)}", [f"a{j}" for j in range(n)])
         self.n, self.plans, self.endpoints, self.limit = n, plans, endpoints, limit
         sizes = {"E": z3.IntVal(endpoints), "K": z3.IntVal(keep), "P": z3.IntVal(plans)}
         finite = {ENACTOR: list(self.names), ENDPOINT: [z3.IntVal(e) for e in range(endpoints)]}
@@ -506,23 +507,65 @@ class FiniteSuccessors:
 
     def __call__(self, values: dict) -> list:
         """``[(step kind, params, post field values)]`` for pre-state ``values``; raises
-        RuntimeError when there are more than ``limit`` (an unbounded choice) or z3 gives up."""
-        enc, s = self.enc, self.solver
+        RuntimeError when there are more than ``limit`` (an unbounded choice) or z3 gives up.
+
+        The models of each step's guard are enumerated: over the finite parameters (enactor,
+        endpoint) by letting z3 evaluate the guard and updates at every choice, with the
+        pre-state substituted; a step with an integer parameter (a lease token) by the
+        solver, blocking each model found."""
+        enc = self.enc
+        pins = [(enc.pre[f.name], self._array(f, values[f.name])) for f in enc.form.fields]
         out = []
+        for st, params, guard, updates in enc.steps:
+            if any(v.sort() == z3.IntSort() and n not in ("k",) for n, v in params.items()):
+                out.extend(self._solve(pins, st, params, guard, updates))
+                continue
+            domains = [(v, list(self.names) if v.sort() == self.sort
+                        else [z3.IntVal(e) for e in range(self.endpoints)])
+                       for v in params.values()]
+            for choice in itertools.product(*(d for _, d in domains)):
+                pairs = pins + [(v, x) for (v, _), x in zip(domains, choice)]
+                g = z3.simplify(_substitute(guard, pairs))
+                if not (z3.is_true(g) or z3.is_false(g)):
+                    raise RuntimeError(f"guard of step {st.kind} did not evaluate: {g}")
+                if z3.is_true(g):
+                    chosen = {n: x for n, x in zip(params, choice)}
+                    out.append(self._successor(st, params, chosen, {
+                        n: z3.simplify(_substitute(u, pairs)) for n, u in updates.items()},
+                        z3.simplify))
+        return out
+
+    def _solve(self, pins, st, params, guard, updates):
+        s = self.solver
         s.push()
         try:
-            for f in enc.form.fields:
-                s.add(enc.pre[f.name] == self._array(f, values[f.name]))
-            for st, params, guard, updates in enc.steps:
-                s.push()
-                try:
-                    s.add(guard)
-                    out.extend(self._enumerate(s, st, params, updates))
-                finally:
-                    s.pop()
+            s.add(*(a == b for a, b in pins), guard)
+            return self._enumerate(s, st, params, updates)
         finally:
             s.pop()
-        return out
+
+    def _successor(self, st, params, chosen, updates, ev):
+        top = self.plans + 1
+        post = {}
+        for f in self.enc.form.fields:
+            x = updates[f.name]
+            if f.kind == "int":
+                cells = [x]
+            elif f.kind == "plan->bool":
+                cells = [x[v] for v in range(0, top + 1)]
+            elif f.kind == "enactor->plan->bool":
+                cells = [x[a][v] for a in self.names for v in range(0, top + 1)]
+            elif f.kind.startswith(ENACTOR):
+                cells = [x[a] for a in self.names]
+            else:
+                cells = [x[e] for e in range(self.endpoints)]
+            vals = [ev(c) for c in cells]
+            if not all(z3.is_int_value(v) or z3.is_true(v) or z3.is_false(v) for v in vals):
+                raise RuntimeError(f"update of {f.name} by step {st.kind} did not evaluate")
+            post[f.name] = self._plain_field(f, vals, top)
+        pvals = {n: (self.names.index(chosen[n]) if v.sort() == self.sort
+                     else chosen[n].as_long()) for n, v in params.items()}
+        return st.kind, pvals, post
 
     def _enumerate(self, s, st, params, updates):
         """Every parameter choice enabling ``st`` (z3 models of its guard), with the next
@@ -540,24 +583,9 @@ class FiniteSuccessors:
             m = s.model()
             ev = lambda x: m.eval(x, model_completion=True)  # noqa: E731
             chosen = {n: ev(v) for n, v in params.items()}
-            s.add(z3.Or([v != chosen[n] for n, v in params.items()]) if params else z3.BoolVal(False))
-            post = {}
-            for f in self.enc.form.fields:
-                x = updates[f.name]
-                if f.kind == "int":
-                    cells = [x]
-                elif f.kind == "plan->bool":
-                    cells = [x[v] for v in range(0, top + 1)]
-                elif f.kind == "enactor->plan->bool":
-                    cells = [x[a][v] for a in self.names for v in range(0, top + 1)]
-                elif f.kind.startswith(ENACTOR):
-                    cells = [x[a] for a in self.names]
-                else:
-                    cells = [x[e] for e in range(self.endpoints)]
-                post[f.name] = self._plain_field(f, [ev(c) for c in cells], top)
-            pvals = {n: (self.names.index(chosen[n]) if v.sort() == self.sort
-                         else chosen[n].as_long()) for n, v in params.items()}
-            found.append((st.kind, pvals, post))
+            s.add(z3.Or([v != chosen[n] for n, v in params.items()]) if params
+                  else z3.BoolVal(False))
+            found.append(self._successor(st, params, chosen, updates, ev))
 
     def _plain_field(self, f, vals, top):
         if f.kind == "int":
@@ -569,6 +597,16 @@ class FiniteSuccessors:
             return tuple(frozenset(v for v in range(width) if z3.is_true(vals[j * width + v]))
                          for j in range(self.n))
         return tuple(_plain(v) for v in vals)
+
+
+def _substitute(e, pairs):
+    """``z3.substitute(e, *pairs)`` without the Python API's per-pair checks (the binding
+    test calls it for every parameter choice of every reachable state)."""
+    n = len(pairs)
+    froms, tos = (z3.Ast * n)(), (z3.Ast * n)()
+    for j, (a, b) in enumerate(pairs):
+        froms[j], tos[j] = a.as_ast(), b.as_ast()
+    return z3.ExprRef(z3.Z3_substitute(e.ctx.ref(), e.as_ast(), n, froms, tos), e.ctx)
 
 
 def _set_array(plans) -> z3.ArrayRef:
