@@ -176,6 +176,8 @@ class Encoding:
         s = self.sizes
         self.size_facts = [s["E"] >= 1, s["K"] >= 0, s["P"] >= 1]
         self.pre = pre or self._state("")
+        self._memo = {}  # translated conjuncts, by (conjunct, step)
+        self.bounded = {}  # small-size encodings of the same form (see _bounded_candidate)
         self.init = [self.pre[f.name] == _initial(f, self.enactor_sort) for f in form.fields]
         self.steps = [self._step(st) for st in form.steps]
 
@@ -206,6 +208,12 @@ class Encoding:
         """Conjunct ``c`` of the pre-state, or (``step``: an index) of the state after that
         step, written directly over the step's updates: no post-state variables, so z3 has no
         array equalities to reason about."""
+        key = (c, step)
+        if key not in self._memo:
+            self._memo[key] = self._conjunct(c, step)
+        return self._memo[key]
+
+    def _conjunct(self, c, step):
         after = self.pre if step is None else self.steps[step][3]
         if c.transition:
             return Translator(self.enactor_sort, self.sizes, self.pre, after,
@@ -324,7 +332,7 @@ def _decide(enc, q: _Query, timeout_ms, minimise=True) -> Check:
 def _small_model(enc, q: _Query, timeout_ms):
     """A counterexample to ``q`` at one of ``SMALL_SIZES`` (plain values), or None."""
     for n, e, p in SMALL_SIZES:
-        values = _bounded_candidate(enc.form, q, n, e, p, timeout_ms)
+        values = _bounded_candidate(enc, q, n, e, p, timeout_ms)
         if values is None:
             continue
         confirmed = _confirm(enc, q, values, timeout_ms)
@@ -333,14 +341,19 @@ def _small_model(enc, q: _Query, timeout_ms):
     return None
 
 
-def _bounded_candidate(form, q, n, e, p, timeout_ms):
+def _bounded_candidate(symbolic, q, n, e, p, timeout_ms):
     """A model of ``q`` with n enactors, e endpoints, plans 1..p, K <= p: quantifiers
-    expanded, plan sets of finite support. Returns (sort names, z3 model, encoding) or None."""
-    sort, names = z3.EnumSort(f"Small{n}_{next(_counter)}", [f"a{j}" for j in range(n)])
-    sizes = {"E": z3.IntVal(e), "P": z3.IntVal(p), "K": z3.Int("K")}
-    plans = [z3.IntVal(v) for v in range(-1, p + 3)]
-    finite = {ENACTOR: list(names), ENDPOINT: [z3.IntVal(x) for x in range(e)], PLAN: plans}
-    enc = Encoding(form, sort, sizes, finite, pre=_finite_support_state(form, sort, p))
+    expanded, plan sets of finite support. Returns its plain values, or None."""
+    if (n, e, p) not in symbolic.bounded:
+        sort, names = z3.EnumSort(f"Small{n}_{next(_counter)}", [f"a{j}" for j in range(n)])
+        sizes = {"E": z3.IntVal(e), "P": z3.IntVal(p), "K": z3.Int("K")}
+        plans = [z3.IntVal(v) for v in range(-1, p + 3)]
+        finite = {ENACTOR: list(names), ENDPOINT: [z3.IntVal(x) for x in range(e)], PLAN: plans}
+        symbolic.bounded[(n, e, p)] = (Encoding(symbolic.form, sort, sizes, finite,
+                                                pre=_finite_support_state(symbolic.form, sort, p)),
+                                       names)
+    enc, names = symbolic.bounded[(n, e, p)]
+    sizes = enc.sizes
     s = z3.Solver()
     s.set("timeout", int(min(timeout_ms, 5_000)))
     plain, tracked = q.pose(enc)
