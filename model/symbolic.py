@@ -34,7 +34,7 @@ from itertools import count
 from .state import APPLY0, CLEANUP, IDLE, Enactor, State
 
 __all__ = ["T", "F", "Post", "Step", "Field", "Conjunct", "SymbolicProtocol", "SYMBOLIC",
-           "NoSymbolicForm", "symbolic_form", "forall", "exists", "lam", "implies", "ite",
+           "NoSymbolicForm", "symbolic_form", "declares_form", "forall", "exists", "lam", "implies", "ite",
            "E", "K", "P", "ENACTOR", "ENDPOINT", "PLAN", "TRUE", "FALSE", "PROPERTIES",
            "encode_state", "decode_state"]
 
@@ -484,6 +484,12 @@ def _build() -> dict:
 
 SYMBOLIC = _build()
 """Symbolic forms by protocol name: every shipped protocol has one."""
+
+
+def declares_form(protocol) -> bool:
+    """True when the protocol supplies its own form (``symbolic_form()``): ``prove`` then binds
+    it to the protocol's steps at small sizes before using it."""
+    return callable(getattr(protocol, "symbolic_form", None))
 
 
 class NoSymbolicForm(ValueError):

@@ -10,10 +10,13 @@ import os
 
 import click
 
-from dnsrace.model.symbolic import PROPERTY_KINDS, Conjunct, NoSymbolicForm, symbolic_form
+from dnsrace.model import Config, DnsSystem
+from dnsrace.model.symbolic import (PROPERTY_KINDS, Conjunct, NoSymbolicForm, declares_form,
+                                    symbolic_form)
 
 from ..explore.engines import EngineOptions
 from ..explore.result import Options
+from ..proof.binding import compare_at
 from ..proof.cti import build_cti
 from ..proof.prove import NOT_PROVED, prove
 from ..proof.solver import PROVED, UNKNOWN, z3_version
@@ -116,10 +119,13 @@ def prove_command(ctx, protocol, property_names, invariant_files, only, infer, t
         form = symbolic_form(model.protocol)
     except NoSymbolicForm as exc:
         raise InputError(str(exc)) from None
+    if declares_form(model.protocol):  # a form the protocol declares itself: bind it first
+        _bind_or_refuse(form, model.protocol)
     if only and not invariant_files:
         raise InputError("--only needs at least one --invariant FILE")
+    own = callable(getattr(model.protocol, "invariant_candidates", None))
     if infer is None:
-        infer = bool(invariant_files) or not form.invariant
+        infer = bool(invariant_files) or own or not form.invariant
     candidates = _candidates(form, model.protocol, invariant_files, only, infer)
     proof = prove(form, candidates, names, infer, int(timeout * 1000))
     ctis = _ctis(model.protocol, form, proof)
@@ -127,11 +133,34 @@ def prove_command(ctx, protocol, property_names, invariant_files, only, infer, t
     if proof.verdict != PROVED and not no_bounded:
         bounded = _bounded(model, names)
     if as_json:
-        click.echo(json.dumps(_document(model, form, proof, ctis, bounded), indent=2))
+        click.echo(json.dumps(_document(model, protocol, proof, ctis, bounded), indent=2))
     elif not quiet:
-        click.echo(_render(model, form, proof, ctis, bounded))
+        click.echo(_render(model, protocol, form, proof, ctis, bounded))
     code = {PROVED: EXIT_HOLDS, NOT_PROVED: EXIT_VIOLATED}.get(proof.verdict, EXIT_INCOMPLETE)
     ctx.exit(code)
+
+
+BINDING_SIZES = ((1, 3, 2, 0), (2, 2, 2, 0), (2, 3, 1, 1))
+
+
+def _bind_or_refuse(form, protocol) -> None:
+    """A form a protocol declares itself is trusted only once z3's successors from it equal
+    the protocol's own on every reachable state at small sizes (docs/PROVE.md)."""
+    for size in BINDING_SIZES:
+        model = DnsSystem(Config(*size), protocol)
+        try:
+            found = compare_at(form, model, limit=1)
+        except RuntimeError as exc:
+            raise InputError(f"protocol {protocol.name!r}: its symbolic form does not evaluate "
+                             f"at {model.config.slug()}: {exc}") from None
+        if found:
+            m = found[0]
+            diff = (f"only in the form: {m.only_z3[0][0]}" if m.only_z3 else
+                    f"only in the protocol: {m.only_model[0][0]}" if m.only_model else
+                    "a successor that is no state of the protocol")
+            raise InputError(f"protocol {protocol.name!r}: its symbolic form differs from its "
+                             f"steps at {model.config.slug()} ({diff}, from a reachable state), "
+                             "so it cannot be used to prove it")
 
 
 def _ctis(protocol, form, proof) -> dict:
@@ -165,8 +194,8 @@ def _sizes_text(c) -> str:
     return f"N={c.enactors}, P={c.plans}, E={c.endpoints}, K={c.keep}"
 
 
-def _render(model, form, proof, ctis, bounded) -> str:
-    head = (f"dnsrace prove: protocol {form.name}, for every N >= 1 enactors, P >= 1 plans, "
+def _render(model, spec, form, proof, ctis, bounded) -> str:
+    head = (f"dnsrace prove: protocol {model.protocol.name}, for every N >= 1 enactors, P >= 1 plans, "
             f"E >= 1 endpoints, K >= 0")
     lines = [head, ""]
     how = ("inferred with Houdini from " + f"{len(proof.candidates)} candidates"
@@ -200,11 +229,11 @@ def _render(model, form, proof, ctis, bounded) -> str:
         c = model.config
         violated = any(pr.status == "violated" for pr in result.properties.values())
         lines += ["", "Not proved is not violated. The bounded check at "
-                  f"{_sizes_text(c)} (`dnsrace check --protocol {form.name}`) says:",
+                  f"{_sizes_text(c)} (`{_check_command(spec, c)}`) says:",
                   render_verdicts(result)]
         if violated:
-            lines.append("  A real counterexample exists: run `dnsrace check --protocol "
-                         f"{form.name}` to see it step by step.")
+            lines.append("  A real counterexample exists: run "
+                         f"`{_check_command(spec, c)}` to see it step by step.")
         else:
             lines.append("  No counterexample at these sizes: the invariant may just be too weak "
                          "(add candidates with --invariant FILE), or try larger sizes.")
@@ -226,13 +255,19 @@ def _render_cti(cti) -> list:
     return lines
 
 
-def _document(model, form, proof, ctis, bounded) -> dict:
+def _check_command(spec, c) -> str:
+    sizes = "" if (c.enactors, c.plans, c.endpoints, c.keep) == (3, 4, 3, 1) else (
+        f" --enactors {c.enactors} --plans {c.plans} --endpoints {c.endpoints} --keep {c.keep}")
+    return f"dnsrace check --protocol {spec}{sizes}"
+
+
+def _document(model, spec, proof, ctis, bounded) -> dict:
     def conj(c):
         return {"name": c.name, "text": c.text}
 
     doc = {
         "format": "dnsrace-prove/1",
-        "protocol": form.name,
+        "protocol": model.protocol.name,
         "sizes": "all: N >= 1, P >= 1, E >= 1, K >= 0",
         "mode": proof.mode,
         "verdict": proof.verdict,
@@ -254,7 +289,7 @@ def _document(model, form, proof, ctis, bounded) -> dict:
     if bounded is not None:
         result, traces = bounded
         doc["bounded"] = {"config": model.config.as_dict(), "command":
-                          f"dnsrace check --protocol {form.name}",
+                          _check_command(spec, model.config),
                           "properties": {n: {"status": pr.status, "length": (
                               len(pr.trace) if pr.trace is not None else None)}
                               for n, pr in result.properties.items()}}

@@ -163,3 +163,39 @@ def test_invariant_file_that_raises_is_exit_2(tmp_path, capsys):
     f.write_text("raise RuntimeError('boom')\n")
     assert main(["prove", "--invariant", str(f)]) == 2
     assert "boom" in capsys.readouterr().err
+
+
+USER_PROTOCOLS = '''
+from dnsrace.model import Cas, Original
+from dnsrace.model.symbolic import SYMBOLIC, Conjunct, F, forall, ENDPOINT
+
+class AuditedCas(Cas):
+    name = "audited-cas"
+    def symbolic_form(self):
+        return SYMBOLIC["cas"]
+    def invariant_candidates(self):
+        return [Conjunct("records-nonnegative", "every record serves a plan >= 0",
+                         forall(ENDPOINT, lambda e: F.dns[e] >= 0))]
+
+class Pretender(Original):
+    name = "pretender"
+    def symbolic_form(self):
+        return SYMBOLIC["cas"]
+'''
+
+
+def test_a_user_protocol_declaring_a_form_and_candidates_is_proved(tmp_path, capsys):
+    f = tmp_path / "mine.py"
+    f.write_text(USER_PROTOCOLS)
+    assert main(["prove", "--protocol", f"{f}:AuditedCas"]) == 0
+    out = capsys.readouterr().out
+    assert "protocol audited-cas" in out and "[records-nonnegative]" in out
+    assert "inferred with Houdini" in out
+
+
+def test_a_user_form_that_differs_from_its_steps_is_refused(tmp_path, capsys):
+    f = tmp_path / "mine.py"
+    f.write_text(USER_PROTOCOLS)
+    assert main(["prove", "--protocol", f"{f}:Pretender"]) == 2
+    err = capsys.readouterr().err
+    assert "symbolic form differs from its steps" in err and len(err.strip().splitlines()) == 1
