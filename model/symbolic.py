@@ -470,9 +470,13 @@ def _safe_delete_2step() -> SymbolicProtocol:
                                       & ~referenced(v)))})
     delete = Step("delete", F.pc[i].eq(delete_at), {
         "store": lam(PLAN, lambda v: F.store[v] & ~F.doomed[i][v]), **go_idle(i, TWO_STEP_FIELDS)})
+    only_deleting = Conjunct(
+        "doomed-only-deleting", "only an enactor between scan and delete has plans to delete",
+        forall(ENACTOR, lambda j: implies(F.pc[j].ne(delete_at),
+                                          forall(PLAN, lambda v: ~F.doomed[j][v]))))
     return SymbolicProtocol("safe-delete-2step", TWO_STEP_FIELDS, (
         planner(), pick(i), write(i, k, extra=F.store[F.held[i]]), refuse, scan, delete),
-        base_candidates(extra_phases=1))
+        base_candidates(extra_phases=1) + (only_deleting,))
 
 
 def _build() -> dict:

@@ -248,10 +248,15 @@ def _render_cti(cti) -> list:
                                             "Counterexample to induction: breaks", 1)
     lines = [table, *cti.enactor_lines()]
     c = cti.model.config
-    lines.append(f"  Sizes: {_sizes_text(c)}. " + (
-        "The step replays on the explicit model: it is a real step, from a state that satisfies "
-        "the invariant but need not be reachable." if cti.replays else
-        "The step does not replay on the explicit model (please report this)."))
+    if not cti.well_formed:
+        note = ("The state before is not a state of the model at these sizes (a phase or plan out "
+                "of range): add conjuncts such as [pc-range] and [held-range] to exclude it.")
+    elif cti.replays:
+        note = ("The step replays on the explicit model: it is a real step, from a state that "
+                "satisfies the invariant but need not be reachable.")
+    else:
+        note = "The step does not replay on the explicit model (a bug: please report it)."
+    lines.append(f"  Sizes: {_sizes_text(c)}. {note}")
     return lines
 
 
@@ -277,7 +282,8 @@ def _document(model, spec, proof, ctis, bounded) -> dict:
                      "reason": d.reason} for d in proof.inference.dropped],
         "properties": {},
         "ctis": {name: {"trace": cti.trace.as_dict(cti.model) if cti.trace else None,
-                        "replays": cti.replays, "sizes": cti.values["sizes"],
+                        "replays": cti.replays, "well_formed": cti.well_formed,
+                        "sizes": cti.values["sizes"],
                         "enactors": cti.values["enactors"]} for name, cti in ctis.items()},
         "solver": {"z3": z3_version(), "checks": proof.calls,
                    "seconds": round(proof.seconds, 3)},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dnsrace.model import Config, ConfigError, DnsSystem, describe_step, state_to_dict
 from dnsrace.model.describe import actor_name
-from dnsrace.model.symbolic import decode_state
+from dnsrace.model.symbolic import decode_state, encode_state
 
 from ..traces.trace import Step, Trace
 
@@ -30,6 +30,7 @@ class Cti:
     replays: bool | None
     values: dict
     conjunct: str
+    well_formed: bool = True  # the state before is a state of the model at these sizes
 
     def enactor_lines(self) -> list:
         """The enactors before and after the step (the table shows records and store only)."""
@@ -62,6 +63,7 @@ def build_cti(protocol, form, values: dict, conjunct: str, explanation: str) -> 
     steps = [Step(0, None, None, "a state satisfying the invariant (not necessarily reachable)",
                   pre, _state_data(model, pre))]
     replays = None
+    well_formed = _in_state_space(model, form, values["pre"], pre)
     if values.get("step") is not None:
         post = decode_state(form, protocol, config, values["post"])
         if form.normalize is not None:
@@ -74,15 +76,30 @@ def build_cti(protocol, form, values: dict, conjunct: str, explanation: str) -> 
             args["endpoint"] = values["params"]["k"]
         action = cls(**args)
         try:
-            replays = (action, post) in set(model.successors(pre))
+            replays = (action, post) in set(model.successors(pre)) if well_formed else None
             text = describe_step(model, pre, action, post)
         except Exception:  # noqa: BLE001 - a pre-state outside the model's reach may not step
-            replays, text = False, action.kind
+            replays, text = (False if well_formed else None), action.kind
         steps.append(Step(1, actor_name(action), action, text, post, _state_data(model, post)))
         explanation = _explain(model, conjunct, pre, post) or explanation
     trace = Trace(config.as_dict(), protocol.name, f"induction of {conjunct}", tuple(steps),
                   explanation)
-    return Cti(trace, model, replays, values, conjunct)
+    return Cti(trace, model, replays, values, conjunct, well_formed)
+
+
+def _in_state_space(model, form, raw, s) -> bool:
+    """Is ``s`` (decoded from z3's ``raw`` values) a state of the model at its sizes? A weak
+    invariant allows pre-states that are not (a phase that does not exist, a plan above P)."""
+    c = model.config
+    plans = range(0, c.plans + 1)
+    if encode_state(form, model.protocol, c, s) != raw:
+        return False
+    if s.gen not in plans or not all(v in plans and v > 0 for v in s.store):
+        return False
+    if not all(v in plans for v in s.dns) or not all(e.held in plans for e in s.enactors):
+        return False
+    return all(e.pc >= 0 and not model.protocol.phase_name(e.pc, c).startswith("phase-")
+               for e in s.enactors)
 
 
 def _explain(model, conjunct, pre, post):
