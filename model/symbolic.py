@@ -28,7 +28,7 @@ An enactor that is idle has ``held = 0`` and its other fields at their defaults 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import count
 
 from .state import APPLY0, CLEANUP, IDLE, Enactor, State
@@ -139,10 +139,6 @@ def implies(a, b) -> T:
 
 def ite(c, a, b) -> T:
     return T("ite", lit(c), lit(a), lit(b))
-
-
-def conj(*ts) -> T:
-    return T("and", *map(lit, ts)) if ts else TRUE
 
 
 # -- what a protocol's form is made of -------------------------------------------------------
@@ -360,7 +356,8 @@ PROPERTIES = {
     "monotonic": forall(ENDPOINT, lambda e: Post.dns[e] >= F.dns[e]),
 }
 """The properties of ``invariants/``, as terms: a state invariant and a transition invariant
-(tests/checker/proof check they agree with ``invariants/`` on reachable states)."""
+(tests/model/test_symbolic.py checks z3's value of each agrees with ``invariants/`` on
+reachable states, and that the shipped invariants hold there)."""
 
 PROPERTY_KINDS = {"no-dangling": "state invariant", "monotonic": "transition invariant"}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import solver
-from .solver import FAILED, PROVED, UNKNOWN
+from .solver import PROVED, UNKNOWN
 
 __all__ = ["Dropped", "Inference", "houdini", "check_fixed"]
 
@@ -80,12 +80,8 @@ def houdini(enc, candidates, timeout_ms=solver.DEFAULT_TIMEOUT_MS, drop=True) ->
             if whole is not None and whole.status == PROVED:
                 out.used[kind] = whole.used
                 continue
-            surely = set(whole.used) if whole is not None else set()
             for c in list(out.kept):
-                if c.name in surely:
-                    check = whole
-                else:
-                    check = out.add(solver.check_preservation(enc, out.kept, j, c, timeout_ms))
+                check = out.add(solver.check_preservation(enc, out.kept, j, c, timeout_ms))
                 if check.status == PROVED:
                     continue
                 out.dropped.append(Dropped(c, kind, check))
@@ -104,9 +100,3 @@ def check_fixed(enc, invariant, timeout_ms=solver.DEFAULT_TIMEOUT_MS) -> Inferen
     """Checks ``invariant`` as given: every failure is a ``Dropped`` entry, nothing removed."""
     return houdini(enc, invariant, timeout_ms, drop=False)
 
-
-def is_inductive(inference: Inference) -> bool:
-    return not inference.dropped
-
-
-__all__ += ["is_inductive", "FAILED"]

@@ -15,7 +15,7 @@ from dnsrace.model.symbolic import PROPERTIES, PROPERTY_KINDS, Conjunct
 
 from . import solver
 from .houdini import Inference, check_fixed, houdini
-from .solver import FAILED, PROVED, UNKNOWN, Encoding
+from .solver import PROVED, UNKNOWN, Encoding
 
 __all__ = ["PropertyProof", "Proof", "prove", "property_conjunct", "NOT_PROVED"]
 
@@ -141,5 +141,3 @@ def _count(proof, check):
     proof.inference.calls += 1
     return check
 
-
-__all__ += ["FAILED"]

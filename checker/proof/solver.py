@@ -53,7 +53,7 @@ DEFAULT_TIMEOUT_MS = 20_000
 class Check:
     """One proof obligation's outcome. ``status`` proved (unsat), failed (a model: ``cti``
     holds the pre/post field values, sizes and step parameters) or unknown (``reason``).
-    ``used``: names of the invariant's conjuncts in the UNSAT core."""
+    ``used``: names of the invariant's conjuncts in the UNSAT core (proved checks only)."""
 
     status: str
     seconds: float
@@ -179,6 +179,7 @@ class Encoding:
         self._memo = {}  # translated conjuncts, by (conjunct, step)
         self.bounded = {}  # small-size encodings of the same form (see _bounded_candidate)
         self.init = [self.pre[f.name] == _initial(f, self.enactor_sort) for f in form.fields]
+        self.param_sorts = {}  # step kind -> parameter name -> sort (enactor, endpoint, int)
         self.steps = [self._step(st) for st in form.steps]
 
     def _state(self, suffix):
@@ -193,6 +194,7 @@ class Encoding:
             _params_of(t, kinds)
         params = {n: z3.Const(f"{st.kind}.{n}", self.enactor_sort if sort == ENACTOR
                               else z3.IntSort()) for n, sort in kinds.items()}
+        self.param_sorts[st.kind] = kinds
         tr = Translator(self.enactor_sort, self.sizes, self.pre, params=params,
                         finite=self.finite)
         guard = [tr(st.guard)]
@@ -494,29 +496,13 @@ class FiniteSuccessors:
         self.sort, self.names = z3.EnumSort(f"Enactor{n}_{next(_counter)}", [f"a{j}" for j in range(n)])
         self.n, self.plans, self.endpoints, self.limit = n, plans, endpoints, limit
         sizes = {"E": z3.IntVal(endpoints), "K": z3.IntVal(keep), "P": z3.IntVal(plans)}
-        finite = {ENACTOR: list(self.names), ENDPOINT: [z3.IntVal(e) for e in range(endpoints)]}
+        # Plan quantifiers only occur in conjuncts (``holds``), never in steps: over concrete
+        # plan sets (false outside 1..P) the range -1..P+2 decides them.
+        finite = {ENACTOR: list(self.names), ENDPOINT: [z3.IntVal(e) for e in range(endpoints)],
+                  PLAN: [z3.IntVal(v) for v in range(-1, plans + 3)]}
         self.enc = Encoding(form, self.sort, sizes, finite)
         self.solver = z3.Solver()
         self.solver.set("timeout", DEFAULT_TIMEOUT_MS)
-
-    def _array(self, f, value):
-        parts = f.kind.split("->")
-        if f.kind == "int":
-            return z3.IntVal(value)
-        if f.kind == "plan->bool":
-            return _set_array(value)
-        if f.kind == "enactor->plan->bool":
-            arr = z3.K(self.sort, _set_array(frozenset()))
-            for j, v in enumerate(value):
-                arr = z3.Store(arr, self.names[j], _set_array(v))
-            return arr
-        dom = self.sort if parts[0] == ENACTOR else z3.IntSort()
-        mk = z3.BoolVal if parts[-1] == "bool" else z3.IntVal
-        arr = z3.K(dom, mk(f.initial))
-        keys = self.names if parts[0] == ENACTOR else [z3.IntVal(e) for e in range(len(value))]
-        for key, v in zip(keys, value):
-            arr = z3.Store(arr, key, mk(v))
-        return arr
 
     def __call__(self, values: dict) -> list:
         """``[(step kind, params, post field values)]`` for pre-state ``values``; raises
@@ -527,10 +513,11 @@ class FiniteSuccessors:
         pre-state substituted; a step with an integer parameter (a lease token) by the
         solver, blocking each model found."""
         enc = self.enc
-        pins = [(enc.pre[f.name], self._array(f, values[f.name])) for f in enc.form.fields]
+        pins = [(enc.pre[f.name], _concrete(f, values[f.name], self.sort, self.names))
+                for f in enc.form.fields]
         out = []
         for st, params, guard, updates in enc.steps:
-            if any(v.sort() == z3.IntSort() and n not in ("k",) for n, v in params.items()):
+            if any(sort not in (ENACTOR, ENDPOINT) for sort in enc.param_sorts[st.kind].values()):
                 out.extend(self._solve(pins, st, params, guard, updates))
                 continue
             domains = [(v, list(self.names) if v.sort() == self.sort
@@ -547,6 +534,25 @@ class FiniteSuccessors:
                         n: z3.simplify(_substitute(u, pairs)) for n, u in updates.items()},
                         z3.simplify))
         return out
+
+    def holds(self, conjunct, values: dict, post: dict | None = None) -> bool:
+        """z3's value of ``conjunct`` in the state with field ``values`` (a transition
+        conjunct: from ``values`` to ``post``), for tests against ``invariants/``."""
+        enc = self.enc
+        if not hasattr(self, "_post"):
+            self._post, self._terms = enc._state("'"), {}
+        if conjunct not in self._terms:
+            self._terms[conjunct] = Translator(self.sort, enc.sizes, enc.pre, self._post,
+                                               finite=enc.finite)(conjunct.term)
+        pins = [(enc.pre[f.name], _concrete(f, values[f.name], self.sort, self.names))
+                for f in enc.form.fields]
+        if post is not None:
+            pins += [(self._post[f.name], _concrete(f, post[f.name], self.sort, self.names))
+                     for f in enc.form.fields]
+        value = z3.simplify(_substitute(self._terms[conjunct], pins))
+        if not (z3.is_true(value) or z3.is_false(value)):
+            raise RuntimeError(f"conjunct {conjunct.name} did not evaluate: {value}")
+        return z3.is_true(value)
 
     def _solve(self, pins, st, params, guard, updates):
         s = self.solver

@@ -166,3 +166,27 @@ def test_a_mutant_symbolic_relation_is_caught(mutant):
         if caught:
             break
     assert caught, f"mutant {mutant!r} was not caught at sizes {EXHAUSTIVE}"
+
+
+# -- the properties and the shipped invariants, evaluated by z3 on reachable states ----------
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_symbolic_properties_agree_with_invariants_and_shipped_invariants_hold(name):
+    from dnsrace.checker.proof.binding import reachable
+    from dnsrace.checker.proof.prove import property_conjunct
+    from dnsrace.checker.proof.solver import successors
+    from dnsrace.invariants import Monotonic, NoDangling
+
+    size = (2, 2, 2, 0)
+    model = DnsSystem(Config(*size), name)
+    form, c = SYMBOLIC[name], model.config
+    z3_at = successors(form, *size)
+    nd, mono = property_conjunct("no-dangling"), property_conjunct("monotonic")
+    shipped = [x for x in form.candidates if x.name in form.invariant]
+    enc = lambda s: encode_state(form, model.protocol, c, s)  # noqa: E731
+    for s in reachable(model):
+        assert z3_at.holds(nd, enc(s)) == NoDangling().holds(model, s), s
+        for x in shipped:  # an inductive invariant holds in every reachable state
+            assert z3_at.holds(x, enc(s)), (x.name, s)
+        for a, t in model.successors(s):
+            raw = enc(t)
+            assert z3_at.holds(mono, enc(s), raw) == Monotonic().holds(model, s, a, t), (s, a)
