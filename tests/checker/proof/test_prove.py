@@ -199,3 +199,25 @@ def test_a_user_form_that_differs_from_its_steps_is_refused(tmp_path, capsys):
     assert main(["prove", "--protocol", f"{f}:Pretender"]) == 2
     err = capsys.readouterr().err
     assert "symbolic form differs from its steps" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_is_its_own_verdict_never_proved(monkeypatch, capsys):
+    from dnsrace.checker.proof import solver
+
+    def give_up(enc, q, timeout_ms, minimise=True):
+        return solver.Check(solver.UNKNOWN, 0.0, reason="timeout")
+
+    monkeypatch.setattr(solver, "_decide", give_up)
+    assert main(["prove", "--protocol", "cas", "--no-bounded"]) == 3
+    out = capsys.readouterr().out
+    assert "PROVED" not in out and "UNKNOWN" in out
+
+
+def test_cli_json_not_proved_carries_the_cti_and_the_bounded_verdicts(capsys):
+    assert main(["prove", "--protocol", "original", "--only", "--invariant",
+                 str(_typing_file()), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"] == "not proved"
+    cti = doc["ctis"]["no-dangling"]
+    assert cti["replays"] is True and len(cti["trace"]["steps"]) == 2
+    assert doc["bounded"]["properties"]["no-dangling"] == {"status": "violated", "length": 10}
