@@ -222,6 +222,9 @@ def _render(model, spec, form, proof, ctis, bounded) -> str:
         lines.append(f"  {name:<{width}}  {_STATUS[pp.status]}  ({pp.reason})")
     for name, cti in ctis.items():
         lines += ["", *_render_cti(cti)]
+    if proof.never_enabled:
+        lines += ["", "Warning: no state satisfying the invariant enables these steps, so the "
+                  f"proof says nothing about them: {', '.join(proof.never_enabled)}"]
     lines += ["", f"Solver: z3 {z3_version()}, {proof.calls} checks, "
               f"{proof.seconds:.2f} s"]
     if bounded is not None:
@@ -285,6 +288,7 @@ def _document(model, spec, proof, ctis, bounded) -> dict:
                         "replays": cti.replays, "well_formed": cti.well_formed,
                         "sizes": cti.values["sizes"],
                         "enactors": cti.values["enactors"]} for name, cti in ctis.items()},
+        "never_enabled": proof.never_enabled,
         "solver": {"z3": z3_version(), "checks": proof.calls,
                    "seconds": round(proof.seconds, 3)},
         "bounded": None,

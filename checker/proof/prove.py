@@ -15,7 +15,7 @@ from dnsrace.model.symbolic import PROPERTIES, PROPERTY_KINDS, Conjunct
 
 from . import solver
 from .houdini import Inference, check_fixed, houdini
-from .solver import PROVED, UNKNOWN, Encoding
+from .solver import FAILED, PROVED, UNKNOWN, Encoding
 
 __all__ = ["PropertyProof", "Proof", "prove", "property_conjunct", "NOT_PROVED"]
 
@@ -56,6 +56,7 @@ class Proof:
     properties: dict = field(default_factory=dict)
     seconds: float = 0.0
     calls: int = 0
+    never_enabled: list = field(default_factory=list)  # steps no invariant state enables
 
     @property
     def invariant(self) -> list:
@@ -94,6 +95,12 @@ def prove(form, candidates, property_names, infer: bool,
     for name in property_names:
         proof.properties[name] = _decide_property(enc, usable, property_conjunct(name),
                                                   proof, timeout_ms)
+    # Non-vacuity: a step that no state satisfying the invariant enables proves nothing about
+    # it (like check's "never fired" warning).
+    for j, (st, *_rest) in enumerate(enc.steps):
+        check = _count(proof, solver.check_enabled(enc, usable, j, timeout_ms))
+        if check.status != FAILED:
+            proof.never_enabled.append(st.kind)
     proof.seconds = time.perf_counter() - t0
     proof.calls = inference.calls
     return proof

@@ -43,7 +43,7 @@ from dnsrace.model.symbolic import PLAN, ENACTOR, ENDPOINT
 
 __all__ = ["PROVED", "FAILED", "UNKNOWN", "Check", "Encoding", "successors",
            "DEFAULT_TIMEOUT_MS", "check_initiation", "check_implication", "check_preservation",
-           "check_all_preserved", "z3_version"]
+           "check_all_preserved", "check_enabled", "z3_version"]
 
 PROVED, FAILED, UNKNOWN = "proved", "failed", "unknown"
 DEFAULT_TIMEOUT_MS = 20_000
@@ -210,6 +210,8 @@ class Encoding:
         """Conjunct ``c`` of the pre-state, or (``step``: an index) of the state after that
         step, written directly over the step's updates: no post-state variables, so z3 has no
         array equalities to reason about."""
+        if c is _FALSE_GOAL:
+            return z3.BoolVal(False)
         key = (c, step)
         if key not in self._memo:
             self._memo[key] = self._conjunct(c, step)
@@ -233,6 +235,15 @@ def _solver(timeout_ms):
     s._dnsrace_timeout = int(timeout_ms)
     s.set("unsat_core", True)
     return s
+
+
+class _FalseGoal:
+    """A goal no state satisfies: the query then asks whether the step is enabled at all."""
+
+    name, transition = "false", False
+
+
+_FALSE_GOAL = _FalseGoal()
 
 
 @dataclass(frozen=True)
@@ -282,6 +293,13 @@ def check_all_preserved(enc: Encoding, invariant, step_index: int,
     instead of one per conjunct when, as usual, it does; ``used`` is the UNSAT core.)"""
     return _decide(enc, _Query(tuple(invariant), step_index, tuple(invariant)), timeout_ms,
                    minimise)
+
+
+def check_enabled(enc: Encoding, invariant, step_index: int,
+                  timeout_ms=DEFAULT_TIMEOUT_MS) -> Check:
+    """Is step ``step_index`` enabled in some state satisfying ``invariant``? (``FAILED``
+    with a witness means yes: a proof whose steps are never enabled would be vacuous.)"""
+    return _decide(enc, _Query(tuple(invariant), step_index, (_FALSE_GOAL,)), timeout_ms)
 
 
 FIRST_TRY_MS = 1_000

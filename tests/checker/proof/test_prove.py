@@ -221,3 +221,16 @@ def test_cli_json_not_proved_carries_the_cti_and_the_bounded_verdicts(capsys):
     cti = doc["ctis"]["no-dangling"]
     assert cti["replays"] is True and len(cti["trace"]["steps"]) == 2
     assert doc["bounded"]["properties"]["no-dangling"] == {"status": "violated", "length": 10}
+
+
+def test_a_step_no_invariant_state_enables_is_reported():
+    import dataclasses
+
+    from dnsrace.model.symbolic import FALSE
+
+    form = SYMBOLIC["cas"]
+    dead = dataclasses.replace(form, steps=tuple(
+        dataclasses.replace(s, guard=FALSE) if s.kind == "cleanup" else s for s in form.steps))
+    proof = prove(dead, _shipped(form), PROPS, infer=False)
+    assert proof.never_enabled == ["cleanup"]
+    assert prove(form, _shipped(form), PROPS, infer=False).never_enabled == []
