@@ -20,6 +20,7 @@ from ..proof.binding import compare_at
 from ..proof.cti import build_cti
 from ..proof.prove import NOT_PROVED, prove
 from ..proof.solver import PROVED, UNKNOWN, z3_version
+from ..reports.provenance import with_provenance
 from ..reports.render import render_trace, render_verdicts
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, output_options, size_options
@@ -133,7 +134,8 @@ def prove_command(ctx, protocol, property_names, invariant_files, only, infer, t
     if proof.verdict != PROVED and not no_bounded:
         bounded = _bounded(model, names)
     if as_json:
-        click.echo(json.dumps(_document(model, protocol, proof, ctis, bounded), indent=2))
+        click.echo(json.dumps(with_provenance(_document(model, protocol, proof, ctis, bounded)),
+                              indent=2))
     elif not quiet:
         click.echo(_render(model, protocol, form, proof, ctis, bounded))
     code = {PROVED: EXIT_HOLDS, NOT_PROVED: EXIT_VIOLATED}.get(proof.verdict, EXIT_INCOMPLETE)

@@ -109,6 +109,7 @@ def test_cli_json(capsys):
     assert main(["prove", "--protocol", "lease+fencing", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["format"] == "dnsrace-prove/1" and doc["verdict"] == "proved"
+    assert list(doc)[:2] == ["format", "dnsrace"] and doc["dnsrace"]["command"] == "prove"
     assert doc["properties"]["monotonic"]["status"] == "proved"
     assert doc["bounded"] is None
 
