@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import textwrap
 
 import click
 
@@ -21,7 +22,7 @@ from ..proof.cti import build_cti
 from ..proof.prove import NOT_PROVED, prove
 from ..proof.solver import PROVED, UNKNOWN, z3_version
 from ..reports.provenance import with_provenance
-from ..reports.render import render_trace, render_verdicts
+from ..reports.render import WIDTH, render_trace, render_verdicts
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, build_properties, output_options, size_options
 
@@ -233,9 +234,9 @@ def _render(model, spec, form, proof, ctis, bounded) -> str:
         result, _ = bounded
         c = model.config
         violated = any(pr.status == "violated" for pr in result.properties.values())
-        lines += ["", "Not proved is not violated. The bounded check at "
-                  f"{_sizes_text(c)} (`{_check_command(spec, c)}`) says:",
-                  render_verdicts(result)]
+        lines += ["", *textwrap.wrap("Not proved is not violated. The bounded check at "
+                                     f"{_sizes_text(c)} (`{_check_command(spec, c)}`) says:",
+                                     WIDTH), render_verdicts(result)]
         if violated:
             lines.append("  A real counterexample exists: run "
                          f"`{_check_command(spec, c)}` to see it step by step.")
@@ -261,7 +262,8 @@ def _render_cti(cti) -> list:
                 "satisfies the invariant but need not be reachable.")
     else:
         note = "The step does not replay on the explicit model (a bug: please report it)."
-    lines.append(f"  Sizes: {_sizes_text(c)}. {note}")
+    lines += textwrap.wrap(f"Sizes: {_sizes_text(c)}. {note}", WIDTH, initial_indent="  ",
+                           subsequent_indent="  ")
     return lines
 
 
