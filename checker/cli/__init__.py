@@ -26,6 +26,7 @@ COMMANDS = {
     "gallery": "gallery:gallery",
     "simulate": "simulate:simulate",
     "drive": "drive:drive",
+    "prove": "prove:prove_command",
 }
 
 
