@@ -12,7 +12,7 @@ from dnsrace.model.timing import TimedView, TimingError, rational_text
 from ..explore.bfs import explore
 from ..explore.result import HOLDS, VIOLATED, Options
 from ..timing.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
-from ..timing.timed import TimedOptions
+from ..timing.timed import DiscreteGraph, TimedOptions
 from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
@@ -40,6 +40,7 @@ def run_delays(model, properties, timing, unknowns, symmetry=True):
     """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result})."""
     safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
     untimed = explore(model, safety, Options(symmetry=symmetry))
+    graph = DiscreteGraph()  # every zone check below shares the model's discrete part
     out = {}
     for p in safety:
         status = untimed.properties[p.name].status
@@ -54,7 +55,8 @@ def run_delays(model, properties, timing, unknowns, symmetry=True):
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
                                     TimedOptions(symmetry=symmetry),
-                                    also_symbolic=[("plan", "lo"), ("plan", "hi")])
+                                    also_symbolic=[("plan", "lo"), ("plan", "hi")],
+                                    graph=graph)
             except TimingError as exc:
                 raise InputError(str(exc)) from None
         out[p.name] = ("synthesis", per)
