@@ -4,12 +4,15 @@
     python bench/timing.py --case synth-original
 
 Each case runs in its own interpreter so its peak resident memory (ru_maxrss) is its own.
+``seconds`` is wall time, ``cpu s`` the process's CPU time: on a shared machine the second
+moves much less with the load, so compare runs by it (the load average is printed too).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -42,7 +45,7 @@ def run_case(name: str) -> dict:
     model = DnsSystem(Config(), protocol)
     timing = Timing(**bounds)
     props = resolve_properties(["no-dangling", "monotonic"])
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if kind == "check":
         result, _traces, _ = run_timed_check(model, props, timing)
         detail = {k: v.status for k, v in result.properties.items()}
@@ -58,8 +61,10 @@ def run_case(name: str) -> dict:
             detail[pname] = r.status + (f" W_hi >= {rational_text(r.threshold)}"
                                         if r.threshold is not None else "")
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"case": name, "seconds": round(seconds, 2), "peak_mb": round(peak_mb, 1),
+    return {"case": name, "seconds": round(seconds, 2), "cpu": round(cpu, 2),
+            "peak_mb": round(peak_mb, 1),
             "result": detail}
 
 
@@ -70,13 +75,15 @@ def main() -> None:
     if args.case:
         print(json.dumps(run_case(args.case)))
         return
-    print(f"{'case':<22} {'seconds':>8} {'peak MB':>8}  result")
+    print(f"load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"{'case':<22} {'seconds':>8} {'cpu s':>6} {'peak MB':>8}  result")
     for name in CASES:
         out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True,
                              text=True, check=True)
         row = json.loads(out.stdout)
-        print(f"{name:<22} {row['seconds']:>8.2f} {row['peak_mb']:>8.1f}  {row['result']}",
-              flush=True)
+        print(f"{name:<22} {row['seconds']:>8.2f} {row['cpu']:>6.2f} {row['peak_mb']:>8.1f}  "
+              f"{row['result']}", flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

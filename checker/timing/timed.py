@@ -21,7 +21,9 @@ timestamps, and ``dnsrace.checker.timing.simulate.check_timestamps`` checks them
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -143,19 +145,38 @@ class DiscreteGraph:
         return got
 
 
+@contextmanager
+def _without_cyclic_gc():
+    """The search allocates millions of small acyclic tuples; Python's cyclic collector
+    would rescan the whole growing heap again and again (about 40% of the run). Any cycle a
+    protocol's code makes is collected once the search ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
                   scale: int | None = None, keep_reached: bool = False,
                   graph: DiscreteGraph | None = None) -> TimedResult:
     """Decides every state and transition invariant in ``properties`` over the timed view.
     Graph properties get the status ``not analysed``. ``scale`` turns rational bounds into
     integers (every bound times ``scale`` must be an integer; default: the timing's common
-    denominator). ``graph``: a ``DiscreteGraph`` of the same model to reuse (and fill).
+    denominator). ``graph``: a ``DiscreteGraph`` of the same model to reuse (and fill)."""
+    with _without_cyclic_gc():
+        return _explore(view, properties, options, scale, keep_reached, graph)
 
-    Zones are interned: the DNS models reach tens of thousands of symbolic states but only a
-    few hundred distinct zones and a few dozen distinct clock effects of a transition, so the
-    successor zone of (zone, effect), the inclusion of two zones and the symmetry
-    representative of (state, zone) are each computed once and looked up afterwards. The
-    search itself (order, subsumption, counts) is the plain algorithm of the module doc."""
+
+def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResult:
+    """``explore_timed`` itself. Zones are interned: the DNS models reach tens of thousands
+    of symbolic states but only a few hundred distinct zones and a few dozen distinct clock
+    effects of a transition, so the successor zone of (zone, effect), the inclusion of two
+    zones and the symmetry representative of (state, zone) are each computed once and looked
+    up afterwards. The search itself (order, subsumption, counts) is the plain algorithm of
+    the module doc."""
     if scale is None:
         scale = view.timing.scale()
     state_inv = [p for p in properties if p.kind == "state invariant"]
@@ -291,6 +312,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
         sid = sig_ids.get(sig)
         if sid is None:
             sid = sig_ids[sig] = len(sigs)
+            if sid >> 32:
+                raise MemoryError("more than 2**32 distinct clock effects")
             sigs.append(sig)
         entry[5] = sid
         return sid
@@ -317,6 +340,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
         z = zone_ids.get(t)
         if z is None:
             z = zone_ids[t] = len(zones)
+            if z >> 32:
+                raise MemoryError("more than 2**32 distinct zones")  # memo keys pack ids
             zones.append(t)
         return z
 
@@ -340,15 +365,16 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
             inv(D, ndl)  # between the zone and its abstraction: still exact, and tighter
         return D
 
+    # Memo keys pack two ids into one int (``a << 32 | b``): cheaper to hash than a pair.
     posts: dict = {}   # (zone id, sig id) -> successor zone id, or -1 when empty
     inclusions: dict = {}
 
     def includes(big: int, small: int) -> bool:
         if big == small:
             return True
-        got = inclusions.get((big, small))
+        got = inclusions.get(big << 32 | small)
         if got is None:
-            got = inclusions[(big, small)] = Z.includes(zones[big], zones[small])
+            got = inclusions[big << 32 | small] = Z.includes(zones[big], zones[small])
         return got
 
     own_clock = [c + 1 for c in view.clock_permutation(ident)[1:]] if symmetry else None
@@ -359,7 +385,7 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
         """Representative (state id, zone id) under enactor permutations, and the order used:
         enactors sorted by discrete data, ties broken by their clock's bounds (any fixed
         choice is sound; a finer one only merges more). Memoised on (state, zone)."""
-        got = canons.get((i, z))
+        got = canons.get(i << 32 | z)
         if got is not None:
             return got
         keys = G.keys(view, i)
@@ -377,7 +403,7 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
                 perm = (0,) + tuple(c + 1 for c in view.clock_permutation(order))
                 pz = permuted_zones[(z, order)] = zone_id(Z.permute(D, d, perm))
             got = (G.permuted(view, i, order), pz, order)
-        canons[(i, z)] = got
+        canons[i << 32 | z] = got
         return got
 
     nodes_state: list = []  # state ids
@@ -478,10 +504,10 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
                     if not meets_guards(zsrc, guards):
                         continue
                     sid = effect(i, entry)
-                nz = posts.get((zsrc, sid))
+                nz = posts.get(zsrc << 32 | sid)
                 if nz is None:
                     D = successor_zone(zones[zsrc], sigs[sid])
-                    nz = posts[(zsrc, sid)] = -1 if D is None else zone_id(D)
+                    nz = posts[zsrc << 32 | sid] = -1 if D is None else zone_id(D)
                 if nz < 0:
                     continue
                 stats.transitions += 1
