@@ -146,7 +146,7 @@ class DiscreteGraph:
 
 
 @contextmanager
-def _without_cyclic_gc():
+def without_cyclic_gc():
     """The search allocates millions of small acyclic tuples; Python's cyclic collector
     would rescan the whole growing heap again and again (about 40% of the run). Any cycle a
     protocol's code makes is collected once the search ends."""
@@ -166,7 +166,7 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
     Graph properties get the status ``not analysed``. ``scale`` turns rational bounds into
     integers (every bound times ``scale`` must be an integer; default: the timing's common
     denominator). ``graph``: a ``DiscreteGraph`` of the same model to reuse (and fill)."""
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return _explore(view, properties, options, scale, keep_reached, graph)
 
 
@@ -431,7 +431,11 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
                     found[p.name] = ("state", len(nodes_state))
         else:
             for j in lst:
-                if includes(nodes_zone[j], z):
+                big = nodes_zone[j]
+                got = big == z or inclusions.get(big << 32 | z)
+                if got is None:
+                    got = includes(big, z)
+                if got:
                     stats.subsumed += 1
                     return None
             # Waiting zones of the same depth that the new one includes need not be explored
