@@ -293,18 +293,18 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
     expansions: dict = {}
 
     def expansion(i):
-        """``[[k, action, next id, guards, resets, sig id]]`` for the successors of state
-        ``i``; the sig id stays None until a zone meets the guards (only then are the
-        target's deadlines needed)."""
+        """``[[k, action, next id, guards, resets, sig id, tested]]`` for the successors of
+        state ``i``; the sig id stays None until a zone meets the guards (only then are the
+        target's deadlines needed); ``tested``: its transition invariants have run."""
         got = expansions.get(i)
         if got is None:
-            got = expansions[i] = [[k, action, nxt, guards, resets, None]
+            got = expansions[i] = [[k, action, nxt, guards, resets, None, False]
                                    for k, (action, nxt, guards, resets) in enumerate(encoded(i))]
         return got
 
     def effect(i, entry) -> int:
         """The sig id of successor ``entry`` of state ``i``."""
-        _k, _action, nxt, guards, resets, _sid = entry
+        nxt, resets = entry[2], entry[4]
         held = dict(info(i)[0])  # deadlines the source zone already satisfies
         ndl, ninact = target_info(nxt)
         fresh = tuple((c, b) for c, b in ndl if not (c in resets or held.get(c, Z.INF) <= b))
@@ -480,7 +480,6 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
             i0, z0, order = canon(i0, z0)
         add(i0, z0, -1, None, order, 0)
 
-    checked: set = set()  # (state id, successor index) whose transition invariants ran
     head, level_end, depth = 0, len(nodes_state), 0
     stop_reason = ""
     try:
@@ -503,30 +502,33 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
             if covered[src]:
                 continue
             for entry in expansion(i):
-                k, action, nxt, guards, _resets, sid = entry
+                _k, action, nxt, guards, _resets, sid, tested = entry
                 if sid is None:
                     if not meets_guards(zsrc, guards):
                         continue
                     sid = effect(i, entry)
-                nz = posts.get(zsrc << 32 | sid)
+                key = zsrc << 32 | sid
+                nz = posts.get(key)
                 if nz is None:
                     D = successor_zone(zones[zsrc], sigs[sid])
-                    nz = posts[zsrc << 32 | sid] = -1 if D is None else zone_id(D)
+                    nz = posts[key] = -1 if D is None else zone_id(D)
                 if nz < 0:
                     continue
                 stats.transitions += 1
                 # Transition invariants depend on the discrete step only: decided once.
-                if trans_inv and (i, k) not in checked:
-                    checked.add((i, k))
+                if trans_inv and not tested:
+                    entry[6] = True
                     s, ns = G.states[i], G.states[nxt]
                     for p in trans_inv:
                         if p.name not in found and not p.holds(model, s, action, ns):
                             found[p.name] = ("transition", src, action, ns)
                 if symmetry:
-                    key, kz, order = canon(nxt, nz)
+                    rep = canons.get(nxt << 32 | nz)
+                    if rep is None:
+                        rep = canon(nxt, nz)
+                    add(rep[0], rep[1], src, action, rep[2], depth + 1)
                 else:
-                    key, kz, order = nxt, nz, None
-                add(key, kz, src, action, order, depth + 1)
+                    add(nxt, nz, src, action, None, depth + 1)
         else:
             stats.exhausted = True
     except KeyboardInterrupt:
