@@ -260,6 +260,19 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
         return got
 
     ident = tuple(range(len(view.init_states()[0].enactors)))
+    orbits: dict = {}
+
+    def orbit(i):
+        """``(order, distinct)``: enactors of state ``i`` sorted by their discrete data, and
+        whether no two tie (then the symmetry representative's order needs no zone)."""
+        got = orbits.get(i)
+        if got is None:
+            keys = G.keys(view, i)
+            order = tuple(sorted(ident, key=keys.__getitem__))
+            distinct = all(keys[a] != keys[b] for a, b in zip(order, order[1:]))
+            got = orbits[i] = (order, distinct)
+        return got
+
     targets: dict = {}
 
     def target_info(i):
@@ -270,8 +283,7 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
         got = targets.get(i)
         if got is None:
             if symmetry:
-                keys = G.keys(view, i)
-                order = tuple(sorted(ident, key=keys.__getitem__))
+                order = orbit(i)[0]
                 if order != ident:
                     rep = G.permuted(view, i, order)
                     dl, inact = info(rep)
@@ -388,13 +400,15 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
         got = canons.get(i << 32 | z)
         if got is not None:
             return got
-        keys = G.keys(view, i)
         D = zones[z]
+        order, distinct = orbit(i)
+        if not distinct:  # ties between equal enactors: broken by their clocks' bounds
+            keys = G.keys(view, i)
 
-        def key(e):
-            c = own_clock[e]
-            return (keys[e], D[c * d], D[c], D[c * d: c * d + d])
-        order = tuple(sorted(ident, key=key))
+            def key(e):
+                c = own_clock[e]
+                return (keys[e], D[c * d], D[c], D[c * d: c * d + d])
+            order = tuple(sorted(ident, key=key))
         if order == ident:
             got = (i, z, order)
         else:
