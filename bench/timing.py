@@ -1,7 +1,9 @@
 """Benchmark of the timed engines: timed check and synthesis, seconds and peak memory.
 
-    python bench/timing.py            # every case, each in a fresh process
+    python bench/timing.py              # every case, each in a fresh process
     python bench/timing.py --case synth-original
+    python bench/timing.py --reference  # the same on the engine before issue 15
+                                        # (tests/checker/timing/timed_reference.py)
 
 Each case runs in its own interpreter so its peak resident memory (ru_maxrss) is its own.
 ``seconds`` is wall time, ``cpu s`` the process's CPU time: on a shared machine the second
@@ -17,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 CASES = {
     # the default configuration (N=3 P=4 E=3 K=1) under the default bounds
@@ -32,6 +35,20 @@ CASES = {
     "synth-recheck": ("synth", "recheck", {}),
     "synth-cas": ("synth", "cas", {}),
 }
+
+
+def use_reference_engine() -> None:
+    """Points the timed check and synthesis at the pre-issue-15 engine kept by the tests."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.checker.timing.timed_reference import explore_timed_reference
+
+    import dnsrace.checker.cli.timing as cli_timing
+    import dnsrace.checker.timing.synthesis as synthesis
+
+    def reference(view, properties, options, scale=None, keep_reached=False, graph=None):
+        return explore_timed_reference(view, properties, options, scale=scale,
+                                       keep_reached=keep_reached)
+    cli_timing.explore_timed = synthesis.explore_timed = reference
 
 
 def run_case(name: str) -> dict:
@@ -71,15 +88,20 @@ def run_case(name: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=sorted(CASES))
+    ap.add_argument("--reference", action="store_true",
+                    help="run on the engine before issue 15 (to compare at the same load)")
     args = ap.parse_args()
     if args.case:
+        if args.reference:
+            use_reference_engine()
         print(json.dumps(run_case(args.case)))
         return
     print(f"load average {os.getloadavg()[0]:.2f} at the start")
     print(f"{'case':<22} {'seconds':>8} {'cpu s':>6} {'peak MB':>8}  result")
     for name in CASES:
-        out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run([sys.executable, __file__, "--case", name]
+                             + (["--reference"] if args.reference else []),
+                             capture_output=True, text=True, check=True)
         row = json.loads(out.stdout)
         print(f"{name:<22} {row['seconds']:>8.2f} {row['cpu']:>6.2f} {row['peak_mb']:>8.1f}  "
               f"{row['result']}", flush=True)
