@@ -316,7 +316,7 @@ def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResu
 
     def effect(i, entry) -> int:
         """The sig id of successor ``entry`` of state ``i``."""
-        nxt, resets = entry[2], entry[4]
+        nxt, guards, resets = entry[2], entry[3], entry[4]
         held = dict(info(i)[0])  # deadlines the source zone already satisfies
         ndl, ninact = target_info(nxt)
         fresh = tuple((c, b) for c, b in ndl if not (c in resets or held.get(c, Z.INF) <= b))
