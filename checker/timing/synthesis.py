@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import z3timing
-from .timed import DiscreteGraph, TimedOptions, explore_timed, timed_path, without_cyclic_gc
+from .timed import DiscreteGraph, TimedOptions, explore_timed, timed_path
 
 __all__ = ["SynthesisResult", "synthesize", "NEVER", "THRESHOLD", "ALWAYS", "UNKNOWN",
            "INCOMPLETE"]
@@ -73,13 +73,6 @@ def synthesize(make_view, timing, prop, unknown=("write", "hi"),
     intervals, so the discrete part is the same)."""
     if graph is None:
         graph = DiscreteGraph()
-    with without_cyclic_gc():  # one collection after the descent, not one per zone check
-        return _synthesize(make_view, timing, prop, unknown, options, max_rounds,
-                           also_symbolic, graph)
-
-
-def _synthesize(make_view, timing, prop, unknown, options, max_rounds, also_symbolic,
-                graph) -> SynthesisResult:
     name, side = unknown
     start = time.perf_counter()
     iv = timing.interval(name)
