@@ -75,7 +75,7 @@ def run_case(name: str) -> dict:
                 detail[pname] = k
                 continue
             r = per[("write", "hi")]
-            detail[pname] = r.status + (f" W_hi >= {rational_text(r.threshold)}"
+            detail[pname] = r.status + (f" write-time hi >= {rational_text(r.threshold)}"
                                         if r.threshold is not None else "")
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu

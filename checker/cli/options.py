@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from dnsrace.invariants import UnknownProperty, resolve_properties
+from dnsrace.invariants import PropertyLoadError, UnknownProperty, resolve_properties
 from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol,
                            resolve_protocol)
 
@@ -63,5 +63,5 @@ def build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
 def build_properties(names):
     try:
         return resolve_properties(names)
-    except UnknownProperty as exc:
+    except (UnknownProperty, PropertyLoadError) as exc:
         raise InputError(str(exc)) from None

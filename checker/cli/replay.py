@@ -7,7 +7,8 @@ import json
 import click
 
 from ..traces.formats import TraceFormatError, load_trace_file
-from ..reports.render import render_trace
+from ..reports.provenance import with_provenance
+from ..reports.render import render_full_trace, render_trace
 from ..traces.replay_file import InputError as BadOption
 from ..traces.replay_file import replay_trace_file
 from .errors import EXIT_HOLDS, EXIT_VIOLATED, InputError
@@ -16,15 +17,16 @@ from .timing import build_timing, check_report_timing, timing_options
 __all__ = ["replay", "show", "load_and_replay"]
 
 
-def load_and_replay(path, protocol=None):
+def load_and_replay(path, protocol=None, prop=None):
     """The replay report for the file at ``path``; InputError (exit 2) when it is malformed."""
     try:
         tf = load_trace_file(path)
-        return tf, replay_trace_file(tf, protocol)
+        return tf, replay_trace_file(tf, protocol, prop)
     except TraceFormatError as exc:
         raise InputError(f"{path}: {exc}") from None
     except BadOption as exc:
-        raise InputError(f"--protocol: {exc}") from None
+        raise InputError(f"--{'property' if prop and 'propert' in str(exc) else 'protocol'}: "
+                         f"{exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -34,22 +36,25 @@ def load_and_replay(path, protocol=None):
 @click.option("--protocol", default=None, metavar="NAME",
               help="Replay against this protocol instead of the file's (e.g. does the "
                    "incident trace still work under cas?).")
+@click.option("--property", "prop", default=None, metavar="FILE.py:NAME",
+              help="The property of your own the file names (replay never runs code a file "
+                   "names).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; only the exit code speaks.")
 @timing_options
 @click.pass_context
-def replay(ctx, file, protocol, as_json, quiet, **timing_args):
+def replay(ctx, file, protocol, prop, as_json, quiet, **timing_args):
     """Re-execute a json or itf trace FILE against the model, step by step.
 
     Exit 0: a valid counterexample to the property it names; 1: not one (the step and the
     reason are printed); 2: the file is malformed (the field or step is named).
     """
-    tf, report = load_and_replay(file, protocol)
+    tf, report = load_and_replay(file, protocol, prop)
     model = report.model
     # a timed file's timestamps against these bounds, else its own (docs/TIMING.md)
     check_report_timing(report, build_timing(**timing_args))
     if as_json:
-        click.echo(json.dumps({
+        click.echo(json.dumps(with_provenance({
             "format": "dnsrace-replay/1",
             "trace_format": tf.format,
             "config": model.config.as_dict(),
@@ -60,7 +65,7 @@ def replay(ctx, file, protocol, as_json, quiet, **timing_args):
             "valid": report.valid,
             "failed_step": report.failed_step,
             "reason": report.reason,
-        }, indent=2))
+        }), indent=2))
     elif not quiet:
         c = model.config
         click.echo(f"Replaying {click.format_filename(file)} ({tf.format}): protocol "
@@ -80,18 +85,23 @@ def replay(ctx, file, protocol, as_json, quiet, **timing_args):
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--full", is_flag=True,
+              help="Every variable at every step (records, store, each enactor's phase and "
+                   "plan), changed values marked.")
+@click.option("--property", "prop", default=None, metavar="FILE.py:NAME",
+              help="The property of your own the file names.")
 @click.pass_context
-def show(ctx, file):
+def show(ctx, file, full, prop):
     """Print a json or itf trace FILE as the step table 'check' prints.
 
     The file is replayed to rebuild each step. Exit 0: shown, and a valid counterexample;
     1: it does not replay (the step and reason are printed); 2: malformed.
     """
-    _, report = load_and_replay(file)
+    _, report = load_and_replay(file, None, prop)
     if report.trace is None:
         click.echo(f"{click.format_filename(file)}: does not replay: {report.reason}.", err=True)
         ctx.exit(EXIT_VIOLATED)
-    click.echo(render_trace(report.trace))
+    click.echo(render_full_trace(report.trace) if full else render_trace(report.trace))
     if not report.valid:
         click.echo(f"  Not a counterexample: {report.reason}.")
     ctx.exit(EXIT_HOLDS if report.valid else EXIT_VIOLATED)
