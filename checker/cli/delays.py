@@ -13,7 +13,7 @@ from dnsrace.model.timing import (TimedView, TimingError, bound_key, bound_name,
 from ..explore.bfs import explore
 from ..explore.result import HOLDS, VIOLATED, Options
 from ..timing.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
-from ..timing.timed import TimedOptions
+from ..timing.timed import DiscreteGraph, TimedOptions
 from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
@@ -53,6 +53,7 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None)
     if on_task is not None:
         on_task(done, total, "untimed check")
     untimed = explore(model, safety, Options(symmetry=symmetry))
+    graph = DiscreteGraph()  # every zone check below shares the model's discrete part
     done += 1
     out = {}
     for p in safety:
@@ -71,7 +72,8 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None)
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
                                     TimedOptions(symmetry=symmetry),
-                                    also_symbolic=[("plan", "lo"), ("plan", "hi")])
+                                    also_symbolic=[("plan", "lo"), ("plan", "hi")],
+                                    graph=graph)
             except TimingError as exc:
                 raise InputError(str(exc)) from None
         out[p.name] = ("synthesis", per)
