@@ -4,7 +4,9 @@ A zone over clocks x_1..x_n is stored as a flat tuple ``D`` of ``d * d`` encoded
 (``d = n + 1``; index 0 is the constant 0), ``D[i * d + j]`` bounding ``x_i - x_j``. A bound
 ``(c, <=)`` is encoded as ``2c + 1`` and ``(c, <)`` as ``2c``, so smaller codes are tighter and
 ``min`` is a tightening; ``INF`` means no bound. Constants are integers: callers scale rational
-bounds by their common denominator.
+bounds by their common denominator. Python integers have no size limit, so ``INF`` is a true
+infinity (a float that compares above every integer): no scaled bound, however many digits
+its denominator has, can be mistaken for "no bound".
 
 Operations follow Bengtsson & Yi, "Timed Automata: Semantics, Algorithms and Tools" (2004):
 canonical form by Floyd-Warshall, incremental closure after one constraint, delay (``up``),
@@ -17,7 +19,7 @@ from __future__ import annotations
 __all__ = ["INF", "LE0", "le", "lt", "bound_add", "zero", "up", "constrain", "reset", "free",
            "close", "extrapolate", "extrapolate_lu", "includes", "permute", "is_empty", "upper", "lower"]
 
-INF = 1 << 62
+INF = float("inf")  # never an operand of arithmetic: every operation tests for it first
 LE0 = 1  # (0, <=)
 
 
