@@ -18,6 +18,9 @@ __all__ = ["replay", "show", "load_and_replay"]
 
 def load_and_replay(path, protocol=None):
     """The replay report for the file at ``path``; InputError (exit 2) when it is malformed."""
+    if not str(path).strip():
+        raise InputError("FILE: the file name is empty; give a trace file, e.g. "
+                         "traces/n3-p4-e3-k1-original-no-dangling.json")
     try:
         tf = load_trace_file(path)
         return tf, replay_trace_file(tf, protocol)
@@ -47,7 +50,13 @@ def replay(ctx, file, protocol, as_json, quiet, **timing_args):
     tf, report = load_and_replay(file, protocol)
     model = report.model
     # a timed file's timestamps against these bounds, else its own (docs/TIMING.md)
-    check_report_timing(report, build_timing(**timing_args))
+    timing = build_timing(**timing_args)
+    try:
+        check_report_timing(report, timing)
+    except InputError as exc:
+        if timing is not None:  # the command line's bounds: the message names the option
+            raise
+        raise InputError(f"{file}: {exc.format_message()}") from None
     if as_json:
         click.echo(json.dumps({
             "format": "dnsrace-replay/1",
@@ -80,14 +89,18 @@ def replay(ctx, file, protocol, as_json, quiet, **timing_args):
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--protocol", default=None, metavar="NAME",
+              help="Rebuild the steps with this protocol instead of the file's (needed for a "
+                   "trace of your own protocol: file.py:Class; show never runs code a file "
+                   "names).")
 @click.pass_context
-def show(ctx, file):
+def show(ctx, file, protocol):
     """Print a json or itf trace FILE as the step table 'check' prints.
 
     The file is replayed to rebuild each step. Exit 0: shown, and a valid counterexample;
     1: it does not replay (the step and reason are printed); 2: malformed.
     """
-    _, report = load_and_replay(file)
+    _, report = load_and_replay(file, protocol)
     if report.trace is None:
         click.echo(f"{click.format_filename(file)}: does not replay: {report.reason}.", err=True)
         ctx.exit(EXIT_VIOLATED)

@@ -79,7 +79,9 @@ def _model_for(tf, protocol_override):
     except (UnknownProtocol, ProtocolLoadError) as exc:
         if protocol_override is not None:
             raise InputError(str(exc)) from None
-        raise TraceFormatError(f"field 'protocol': {exc}") from None
+        raise TraceFormatError(
+            f"field 'protocol': {exc}; for a trace of your own protocol, pass --protocol "
+            "path/to/file.py:ClassName (replay never runs code a trace file names)") from None
     try:
         prop = resolve_properties([tf.property])[0]
     except UnknownProperty as exc:
