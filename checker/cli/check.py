@@ -87,7 +87,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     Exit 0: every property holds; 1: one is violated; 2: bad input; 3: incomplete.
     """
     model = build_model(enactors, plans, endpoints, keep, protocol)
-    properties = build_properties(property_names)
+    properties = build_properties(property_names, model)
     hopeless = too_large(model.config)
     if hopeless and max_states is None and max_seconds is None:
         raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")

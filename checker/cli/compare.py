@@ -20,7 +20,7 @@ from ..reports.compare import Run, compare as run_compare, smallest_failures
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
-from .options import build_properties, size_options
+from .options import build_properties, check_graph_sizes, size_options
 from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
@@ -86,6 +86,7 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     runs = []
     for point in points:
         config = _config({**base, **point}, point)
+        check_graph_sizes(DnsSystem(config, next(iter(loaded.values()))), properties)
         hopeless = too_large(config)
         if hopeless and max_states is None and max_seconds is None:
             raise InputError(f"{hopeless}; shrink the sweep or bound runs with --max-states")
@@ -102,6 +103,9 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
                        explore=_fastest_exact)
+    if len(rows) < len(runs):  # one Ctrl-C/SIGTERM ends the whole comparison
+        click.echo(f"dnsrace: interrupted after {len(rows)} of {len(runs)} runs; the table "
+                   "shows those (verdict incomplete)", err=True)
     if timing is not None and axes:  # sweep the timed verdicts like the others
         for r in rows:
             for p, (status, n) in r.extra["timed"].items():

@@ -60,8 +60,27 @@ def build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
         raise InputError(str(exc)) from None
 
 
-def build_properties(names):
+def build_properties(names, model=None):
+    """The properties named (all by default). With ``model``, also checks that each graph
+    property's own system (``recoverable``: one more plan) fits the size ceilings."""
     try:
-        return resolve_properties(names)
+        properties = resolve_properties(names)
     except UnknownProperty as exc:
         raise InputError(str(exc)) from None
+    if model is not None:
+        check_graph_sizes(model, properties)
+    return properties
+
+
+def check_graph_sizes(model, properties) -> None:
+    """InputError when a graph property's system is above a size ceiling."""
+    for p in properties:
+        if p.kind != "graph property":
+            continue
+        try:
+            p.graph_model(model)
+        except ConfigError as exc:
+            raise InputError(
+                f"{p.name} is decided in the system with one more plan, which is too large "
+                f"here ({exc}); use --plans {model.config.plans - 1} or less, or choose "
+                "other properties with --property") from None
