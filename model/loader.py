@@ -31,7 +31,7 @@ from .state import State, initial_state
 from .variants import VARIANTS
 
 __all__ = ["PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
-           "is_protocol_spec", "Interrupted", "check_protocol_name"]
+           "is_protocol_spec", "Interrupted", "check_protocol_name", "in_user_code"]
 
 # Every protocol that ships, by name: MODEL.md's four, then the variants.
 PROTOCOLS = {**SHIPPED, **VARIANTS}
@@ -220,6 +220,14 @@ _HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # dnsrace's own mod
 _GUARDED = ("steps", "canonical", "initial_ext", "phase_name")
 
 
+_USER_DEPTH = [0]  # how many guarded user-protocol calls are running (0: dnsrace's own code)
+
+
+def in_user_code() -> bool:
+    """True while a user protocol's method runs (a time limit may interrupt it there)."""
+    return _USER_DEPTH[0] > 0
+
+
 class _Malformed(Exception):
     """A user method returned something dnsrace cannot use."""
 
@@ -277,6 +285,7 @@ def _contained(protocol, method, inner):
     check = _RESULT_CHECKS.get(method)
 
     def guarded(*args):
+        _USER_DEPTH[0] += 1
         try:
             out = inner(*args)
             return check(out) if check is not None else out
@@ -286,6 +295,8 @@ def _contained(protocol, method, inner):
             if _is_real_interrupt(exc):
                 raise
             raise ProtocolStepError(_step_failure(protocol, method, args, exc)) from exc
+        finally:
+            _USER_DEPTH[0] -= 1
     return guarded
 
 

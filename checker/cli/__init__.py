@@ -140,7 +140,8 @@ def _main(argv) -> int:
         click.echo(f"dnsrace: error: {exc.format_message()}", err=True)
         return EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
-        why = str(exc) if str(exc).startswith("time limit") else "interrupted"
+        cause = exc.__cause__ or exc.__context__ or exc  # click wraps Ctrl-C in Abort
+        why = str(cause) if str(cause).startswith("time limit") else "interrupted"
         click.echo(f"dnsrace: {why}; nothing more was checked (verdict incomplete)", err=True)
         return EXIT_INCOMPLETE
     except SystemExit as exc:  # only code dnsrace does not own calls sys.exit: never a verdict

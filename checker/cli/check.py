@@ -20,6 +20,7 @@ from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
 from .options import build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
+from .signals import time_limit
 from .timing import build_timing, timed_command, timing_options
 
 __all__ = ["check", "run_check"]
@@ -97,14 +98,16 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         if engine != "auto" or workers > 1 or no_por or lossy is not None:
             raise InputError("--engine, --workers, --no-por and --lossy apply to the untimed "
                              "check, not to --timing")
-        return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
-                             keep_going, as_json, quiet, export, max_zones=max_states)
+        with time_limit(max_seconds):
+            return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
+                                 keep_going, as_json, quiet, export, max_zones=max_states)
     options = Options(symmetry=not no_reduction, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
-        result, traces = run_check(model, properties, options, reporter, EngineOptions(
-            engine, False if no_por else None, workers, lossy, lossy_bits))
+        with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
+            result, traces = run_check(model, properties, options, reporter, EngineOptions(
+                engine, False if no_por else None, workers, lossy, lossy_bits))
     finally:
         if reporter is not None:
             reporter.done()

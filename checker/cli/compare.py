@@ -21,6 +21,7 @@ from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import build_properties, check_graph_sizes, size_options
+from .signals import time_limit
 from .timing import build_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
@@ -101,8 +102,9 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
-    rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
-                       explore=_fastest_exact)
+    with time_limit(None if max_seconds is None else max_seconds * len(runs) * 2):
+        rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
+                           explore=_fastest_exact)
     if len(rows) < len(runs):  # one Ctrl-C/SIGTERM ends the whole comparison
         click.echo(f"dnsrace: interrupted after {len(rows)} of {len(runs)} runs; the table "
                    "shows those (verdict incomplete)", err=True)

@@ -10,7 +10,9 @@ import contextlib
 import signal
 import threading
 
-from dnsrace.model.loader import Interrupted
+from dnsrace.model.loader import Interrupted, in_user_code
+
+from ..explore.limits import Deferral
 
 __all__ = ["Interrupted", "TimeLimitExpired", "handle_signals", "time_limit"]
 
@@ -20,8 +22,15 @@ class TimeLimitExpired(Interrupted):
     inside a user protocol's step)."""
 
 
+def _interrupt(exc) -> None:
+    if Deferral.active:  # inside a worker-pool wait: raised when the wait ends
+        Deferral.pending = Deferral.pending or exc
+        return
+    raise exc
+
+
 def _raise(signum, _frame):
-    raise Interrupted(signal.Signals(signum).name)
+    _interrupt(Interrupted(signal.Signals(signum).name))
 
 
 @contextlib.contextmanager
@@ -36,26 +45,32 @@ def handle_signals():
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        Deferral.pending = None
 
 
-# Engines check --max-seconds themselves between nodes, with their own message; the timer
-# fires only when they cannot (a stuck step), after this much extra time.
+# Engines check --max-seconds themselves between nodes and stop with their own message; the
+# timer is for what they cannot see: a user protocol's step that never returns. Past the
+# limit (plus a grace) it fires every TICK seconds and interrupts only user code, so
+# dnsrace's own work after the limit (building counterexamples, printing) is never cut.
 GRACE = 0.5
+TICK = 0.25
 
 
 @contextlib.contextmanager
 def time_limit(max_seconds):
-    """Raises ``TimeLimitExpired`` in the main thread once ``max_seconds`` (plus a grace)
-    have passed inside the block; a no-op for None or off the main thread."""
+    """Raises ``TimeLimitExpired`` inside a user protocol's code still running once
+    ``max_seconds`` (plus a grace) have passed in the block; a no-op for None or off the main
+    thread. The engine catches it like Ctrl-C: verdict incomplete, exit 3."""
     if max_seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(_signum, _frame):
-        raise TimeLimitExpired(f"time limit {max_seconds:g} s reached")
+        if in_user_code():
+            _interrupt(TimeLimitExpired(f"time limit {max_seconds:g} s reached"))
 
     old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max_seconds + GRACE)
+    signal.setitimer(signal.ITIMER_REAL, max_seconds + GRACE, TICK)
     try:
         yield
     finally:

@@ -12,7 +12,9 @@ state) and its successors come back as arrays.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 
+from .limits import Deferral
 from .vector import ChunkChecks, expand_chunk
 
 __all__ = ["ProcessExpander"]
@@ -21,6 +23,11 @@ _WORKER = {}
 
 
 def _init(vm, symmetry, por, model, properties):
+    # The parent handles Ctrl-C and SIGTERM (and ends the pool with SIGTERM): a worker must
+    # neither raise on them (a traceback per worker) nor run the parent's time limit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
 
 
@@ -40,8 +47,26 @@ class ProcessExpander:
                               initargs=(vm, symmetry, por, model, properties))
 
     def map(self, chunks):
-        """Successors of each chunk, in the order of ``chunks``."""
-        return self._pool.imap(_work, chunks)
+        """Successors of each chunk, in the order of ``chunks``. A Ctrl-C, SIGTERM or time
+        limit that arrives while waiting for a worker is raised between waits
+        (``Deferral``), never inside the pool's locks."""
+        results = self._pool.imap(_work, chunks)
+        while True:
+            Deferral.active += 1
+            try:
+                while True:
+                    try:
+                        item = results.next(timeout=0.05)
+                        break
+                    except mp.TimeoutError:
+                        if Deferral.pending is not None:
+                            break
+            except StopIteration:
+                return
+            finally:
+                Deferral.active -= 1
+            Deferral.raise_pending()
+            yield item
 
     def close(self) -> None:
         self._pool.terminate()
