@@ -18,10 +18,10 @@ from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
-from .options import build_model, build_properties, config_options, output_options
+from .options import SECONDS, build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
 from .signals import time_limit
-from .timing import build_timing, timed_command, timing_options
+from .timing import build_timing, protocol_timing, timed_command, timing_options
 
 __all__ = ["check", "run_check"]
 
@@ -56,7 +56,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop after storing this many states (verdict incomplete, exit 3).")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop after this many seconds (verdict incomplete, exit 3).")
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
@@ -93,7 +93,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     if hopeless and max_states is None and max_seconds is None:
         raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")
     export = prepare_export(model, properties, export_dir, export_formats, force)
-    timing = build_timing(**timing_args)
+    timing = protocol_timing(build_timing(**timing_args), [model.protocol])
     if timing is not None:  # docs/TIMING.md
         if engine != "auto" or workers > 1 or no_por or lossy is not None:
             raise InputError("--engine, --workers, --no-por and --lossy apply to the untimed "

@@ -20,9 +20,9 @@ from ..reports.compare import Run, compare as run_compare, smallest_failures
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
-from .options import build_properties, check_graph_sizes, size_options
+from .options import SECONDS, build_properties, check_graph_sizes, size_options
 from .signals import time_limit
-from .timing import build_timing, timing_options
+from .timing import build_timing, protocol_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
 
@@ -47,7 +47,7 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop each run after this many states (its verdicts may be incomplete).")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop each run after this many seconds.")
 @timing_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -97,9 +97,7 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
                       max_seconds=max_seconds, stop_early=False)
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
-    if timing is not None:
-        if "lease" not in timing.extra:  # the lease variants need a length; one plan interval
-            timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
+    timing = protocol_timing(timing, list(loaded.values()))  # declared intervals, defaults
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     with time_limit(None if max_seconds is None else max_seconds * len(runs) * 2):

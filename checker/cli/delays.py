@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
 from dnsrace.model.describe import actor_name
+from dnsrace.model.size import too_large
 from dnsrace.model.timing import TimedView, TimingError, rational_text
 
 from ..explore.bfs import explore
@@ -16,9 +18,10 @@ from ..timing.timed import TimedOptions
 from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
-from .options import build_model, build_properties, config_options, output_options
+from .options import SECONDS, build_model, build_properties, config_options, output_options
 from ..reports.render import render_trace
-from .timing import build_timing, timing_options
+from .signals import time_limit
+from .timing import build_timing, protocol_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
 
@@ -36,10 +39,19 @@ _MEANING = {
 }
 
 
-def run_delays(model, properties, timing, unknowns, symmetry=True):
-    """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result})."""
+def run_delays(model, properties, timing, unknowns, symmetry=True, max_seconds=None):
+    """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result}).
+    ``max_seconds`` bounds the whole analysis: a check cut short makes its answer
+    incomplete (never a threshold)."""
+    start = time.perf_counter()
+
+    def left():
+        if max_seconds is None:
+            return None
+        return max(max_seconds - (time.perf_counter() - start), 1e-3)
+
     safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
-    untimed = explore(model, safety, Options(symmetry=symmetry))
+    untimed = explore(model, safety, Options(symmetry=symmetry, max_seconds=left()))
     out = {}
     for p in safety:
         status = untimed.properties[p.name].status
@@ -53,7 +65,7 @@ def run_delays(model, properties, timing, unknowns, symmetry=True):
         for u in unknowns:
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
-                                    TimedOptions(symmetry=symmetry),
+                                    TimedOptions(symmetry=symmetry, max_seconds=left()),
                                     also_symbolic=[("plan", "lo"), ("plan", "hi")])
             except TimingError as exc:
                 raise InputError(str(exc)) from None
@@ -106,10 +118,12 @@ def _verdict_text(r) -> str:
 @click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
 @click.option("--witness/--no-witness", default=True, show_default=True,
               help="Print the violating run at the threshold, with its timestamps.")
+@click.option("--max-seconds", type=SECONDS, default=None,
+              help="Stop after this many seconds in all (undecided answers, exit 3).")
 @output_options
 @click.pass_context
 def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, property_names,
-           no_reduction, witness, as_json, quiet, **timing_args):
+           no_reduction, witness, as_json, quiet, max_seconds=None, **timing_args):
     """Treat a timing bound as unknown and print, for each safety property, exactly the
     values at which it can be violated (e.g. the smallest write stall that makes the
     incident possible for a given plan interval and --keep).
@@ -123,7 +137,11 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         raise InputError("delays analyses safety properties (no-dangling, monotonic); "
                          "recoverable is not analysed under timing")
     properties = build_properties(names)
+    hopeless = too_large(model.config)
+    if hopeless and max_seconds is None:  # the same guard as check
+        raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-seconds")
     timing = build_timing(True, **{k: v for k, v in timing_args.items() if k != "timed"})
+    timing = protocol_timing(timing, [model.protocol])
     valid = dict(UNKNOWNS)
     for name in timing.extra:
         valid.update({f"{name}-hi": (name, "hi"), f"{name}-lo": (name, "lo")})
@@ -131,7 +149,9 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
     if bad:
         raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
     unknowns = [valid[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
-    out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction)
+    with time_limit(max_seconds):
+        out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
+                         max_seconds=max_seconds)
 
     violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
                                                for r in per.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import click
 
@@ -12,7 +13,30 @@ from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, Un
 
 from .errors import InputError
 
-__all__ = ["config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+__all__ = ["SECONDS", "config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+
+
+class _Seconds(click.ParamType):
+    """A positive, finite number of seconds (``nan`` and ``inf`` are refused: a limit that
+    compares false with everything is no limit)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds (e.g. 30 or 0.5)", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds (e.g. 30 or "
+                      "0.5)", param, ctx)
+        return number
+
+
+SECONDS = _Seconds()
 
 
 def stack(f, decorators):
