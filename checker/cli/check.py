@@ -87,6 +87,8 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
 
     Exit 0: every property holds; 1: one is violated; 2: bad input; 3: incomplete.
     """
+    if lossy_bits is not None and lossy is None:
+        raise InputError("--lossy-bits only applies with --lossy hashcompact or --lossy bitstate")
     model = build_model(enactors, plans, endpoints, keep, protocol)
     properties = build_properties(property_names, model)
     hopeless = too_large(model.config)

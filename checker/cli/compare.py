@@ -98,6 +98,9 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
     timing = protocol_timing(timing, list(loaded.values()))  # declared intervals, defaults
+    if timing is not None and all(p.kind == "graph property" for p in properties):
+        raise InputError("under timing only safety properties are decided (no-dangling, "
+                         "monotonic); recoverable is not analysed under timing")
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     with time_limit(None if max_seconds is None else max_seconds * len(runs) * 2):

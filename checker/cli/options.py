@@ -68,7 +68,17 @@ def config_options(f):
 
 
 def output_options(f):
-    """--json and --quiet: keep stdout clean for scripts."""
+    """--json and --quiet: keep stdout clean for scripts (one or the other, not both)."""
+    inner = f
+
+    @functools.wraps(inner)
+    def checked(*args, **kwargs):
+        if kwargs.get("as_json") and kwargs.get("quiet"):
+            raise InputError("choose one of --json and --quiet (--json prints one document; "
+                             "--quiet prints nothing)")
+        return inner(*args, **kwargs)
+
+    f = checked
     f = click.option("--quiet", "-q", is_flag=True,
                      help="Print nothing; only the exit code speaks.")(f)
     f = click.option("--json", "as_json", is_flag=True,

@@ -47,6 +47,9 @@ def replay(ctx, file, protocol, as_json, quiet, **timing_args):
     Exit 0: a valid counterexample to the property it names; 1: not one (the step and the
     reason are printed); 2: the file is malformed (the field or step is named).
     """
+    if as_json and quiet:
+        raise InputError("choose one of --json and --quiet (--json prints one document; "
+                         "--quiet prints nothing)")
     tf, report = load_and_replay(file, protocol)
     model = report.model
     # a timed file's timestamps against these bounds, else its own (docs/TIMING.md)
