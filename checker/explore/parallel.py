@@ -43,14 +43,24 @@ class ProcessExpander:
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self._pool = ctx.Pool(workers, initializer=_init,
-                              initargs=(vm, symmetry, por, model, properties))
+        Deferral.active += 1  # no interrupt inside the pool's own locks (see map)
+        try:
+            self._pool = ctx.Pool(workers, initializer=_init,
+                                  initargs=(vm, symmetry, por, model, properties))
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
 
     def map(self, chunks):
         """Successors of each chunk, in the order of ``chunks``. A Ctrl-C, SIGTERM or time
         limit that arrives while waiting for a worker is raised between waits
         (``Deferral``), never inside the pool's locks."""
-        results = self._pool.imap(_work, chunks)
+        Deferral.active += 1
+        try:
+            results = self._pool.imap(_work, chunks)
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
         while True:
             Deferral.active += 1
             try:
@@ -69,5 +79,10 @@ class ProcessExpander:
             yield item
 
     def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        Deferral.active += 1  # the run is ending anyway: an interrupt here waits for the end
+        try:
+            self._pool.terminate()
+            self._pool.join()
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
