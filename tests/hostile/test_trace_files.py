@@ -54,6 +54,10 @@ def test_too_many_steps_are_refused_before_decoding():
     ("[" * 100_000 + "]" * 100_000, "nested"),
     ('{"states": [' + '{"a": ' * 900 + "1" + "}" * 900 + "]}", "nested"),
     ('{"format": NaN}', "NaN"),
+    ('{"#meta": {"config": {"enactors": 1, "plans": 1, "endpoints": 1, "keep": 1}, '
+     '"protocol": "original", "property": "monotonic"}, "states": [{"gen": {"#bigint": "'
+     + "9" * 4000 + '"}, "store": {"#set": []}, "dns": {"#map": []}, "enactors": {"#map": []}}]}',
+     "#bigint of 4,000 digits"),
 ])
 def test_hostile_json_is_a_format_error(text, words):
     with pytest.raises(TraceFormatError) as err:

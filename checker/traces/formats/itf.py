@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 
-from .common import FileStep, TraceFile, TraceFormatError, config_from, require
+from .common import MAX_INT_DIGITS, FileStep, TraceFile, TraceFormatError, config_from, require
 
 __all__ = ["NAME", "SUFFIX", "SPEC", "write", "decode", "encode_value", "decode_value"]
 
@@ -61,6 +61,9 @@ def decode_value(v, where: str):
     if isinstance(v, dict):
         if "#bigint" in v:
             text = v["#bigint"]
+            if isinstance(text, str) and len(text.lstrip("-")) > MAX_INT_DIGITS:
+                raise TraceFormatError(f"{where}: a #bigint of {len(text):,} digits; at most "
+                                       f"{MAX_INT_DIGITS}")
             try:
                 return int(text)
             except (TypeError, ValueError):
