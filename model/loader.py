@@ -97,15 +97,16 @@ def load_protocol(spec: str) -> Protocol:
     return _instantiate(_pick_class(module, attr, where), where)
 
 
-def _load_file(path: str):
+def _load_file(path: str, what: str = "protocol file"):
+    """Imports the Python file at ``path`` (``what`` names it in errors: ``adapter file``)."""
     if not os.path.isfile(path):
-        raise ProtocolLoadError(f"protocol file {path}: no such file")
+        raise ProtocolLoadError(f"{what} {path}: no such file")
     stem = os.path.splitext(os.path.basename(path))[0]
     tag = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]  # a/fix.py != b/fix.py
-    name = f"dnsrace_user_protocol_{stem if stem.isidentifier() else 'module'}_{tag}"
+    name = f"dnsrace_user_{what.split()[0]}_{stem if stem.isidentifier() else 'module'}_{tag}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ProtocolLoadError(f"protocol file {path}: not a Python file")
+        raise ProtocolLoadError(f"{what} {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look a class's module up here
     try:
@@ -113,12 +114,12 @@ def _load_file(path: str):
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise ProtocolLoadError(
-            f"protocol file {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
+            f"{what} {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
     except BaseException as exc:  # noqa: BLE001 - any failure of user code is a load error
         sys.modules.pop(name, None)
         if _is_real_interrupt(exc):
             raise
-        raise ProtocolLoadError(f"protocol file {path}: {_failure(exc, path)}") from None
+        raise ProtocolLoadError(f"{what} {path}: {_failure(exc, path)}") from None
     return module
 
 

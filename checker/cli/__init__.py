@@ -27,6 +27,7 @@ COMMANDS = {
     "replay": "replay:replay",
     "show": "replay:show",
     "gallery": "gallery:gallery",
+    "drive": "drive:drive",
 }
 
 
