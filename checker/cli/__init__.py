@@ -142,8 +142,11 @@ def _main(argv) -> int:
         return EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         cause = exc.__cause__ or exc.__context__ or exc  # click wraps Ctrl-C in Abort
-        why = str(cause) if str(cause).startswith("time limit") else "interrupted"
-        click.echo(f"dnsrace: {why}; nothing more was checked (verdict incomplete)", err=True)
+        if str(cause).startswith("time limit"):
+            click.echo(f"dnsrace: {cause}; nothing more was checked (verdict incomplete)",
+                       err=True)
+        else:
+            click.echo("dnsrace: interrupted", err=True)
         return EXIT_INCOMPLETE
     except SystemExit as exc:  # only code dnsrace does not own calls sys.exit: never a verdict
         click.echo(f"dnsrace: internal error: something called sys.exit({exc.code!r}) during "
