@@ -3,7 +3,7 @@ anything is built; a lossy 'holds' that may have missed states is incomplete; en
 under --max-states; every error's advice works."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dnsrace.checker.explore.bfs import explore
@@ -64,10 +64,11 @@ def test_a_lossy_run_that_may_have_missed_states_is_incomplete(capsys, mode, bit
 PROTOCOLS = ["original", "recheck", "cas", "guarded"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.sampled_from(PROTOCOLS), st.integers(1, 4000), st.booleans(),
        st.sampled_from([["monotonic"], ["no-dangling"], ["no-dangling", "monotonic"]]),
        st.sampled_from([None, False]))
+@example("cas", 3336, False, ["monotonic"], None)  # the reduced graph (3,335) fits, the plain does not
 def test_engines_agree_under_a_state_limit(protocol, limit, stop_early, props, por):
     model = DnsSystem(Config(3, 4, 3, 1), protocol)
     properties = resolve_properties(props)
@@ -75,9 +76,13 @@ def test_engines_agree_under_a_state_limit(protocol, limit, stop_early, props, p
     obj = explore(model, properties, options)
     vec, _ = run_engine(model, properties, options, engine=EngineOptions("vector", por=por),
                         vectorize=vector_model)
-    assert vec.verdict == obj.verdict
-    assert {n: p.status for n, p in vec.properties.items()} == \
-        {n: p.status for n, p in obj.properties.items()}
+    statuses = {n: (p.status, obj.properties[n].status) for n, p in vec.properties.items()}
+    if por is False or not vec.stats.exhausted:
+        assert vec.verdict == obj.verdict
+        assert all(a == b for a, b in statuses.values()), statuses
+    else:  # the reduced graph fit the limit: a proof where the plain search is cut short
+        assert all(a == b or (a == "holds" and b == "incomplete")
+                   for a, b in statuses.values()), statuses
     if not stop_early and por is False:  # early stops and POR change counts, not verdicts
         assert vec.stats.states == obj.stats.states
 
