@@ -55,7 +55,7 @@ def run_case(name: str) -> dict:
                 detail[pname] = k
                 continue
             r = per[("write", "hi")]
-            detail[pname] = r.status + (f" W_hi >= {rational_text(r.threshold)}"
+            detail[pname] = r.status + (f" write-time hi >= {rational_text(r.threshold)}"
                                         if r.threshold is not None else "")
     seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -27,7 +27,7 @@ class VerifyThenCleanup(Original):
     summary = "re-read every record after the last write; clean up only if none was overwritten"
     action_classes = Original.action_classes + (Verify,)
     phases = ("verify",)  # a new phase, stepped by the method verify() below
-    phase_timing = {"verify": "check"}  # under --timing, a re-read takes [R_lo, R_hi]
+    phase_timing = {"verify": "check"}  # under --timing, a re-read takes --check-time
 
     def next_phase(self, c, k):  # after the last write, go to VERIFY instead of CLEANUP
         pc = super().next_phase(c, k)

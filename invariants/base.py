@@ -12,6 +12,9 @@ class Property:
     name: str = ""
     kind: str = ""
     summary: str = ""
+    # False when the property tells enactors apart (e.g. mentions enactor-1): symmetry
+    # reduction is then unsound for it, and commands explore without it.
+    symmetric: bool = True
 
     def explain(self, model, trace_states: list) -> str:
         """One sentence on why the last state of a counterexample breaks the property."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnsrace.model import endpoint_name
+from dnsrace.model import endpoint_ref
 
 from .base import TransitionInvariant
 
@@ -29,5 +29,5 @@ class Monotonic(TransitionInvariant):
         for e, (old, new) in enumerate(zip(before.dns, after.dns)):
             if new < old:
                 return (f"the last write replaced plan {old} with the older plan {new} on "
-                        f"endpoint {endpoint_name(e)}: a stale overwrite")
+                        f"{endpoint_ref(e)}: a stale overwrite")
         return "the last step lowered a record"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnsrace.model import endpoint_name
+from dnsrace.model import endpoint_ref
 
 from .base import StateInvariant
 
@@ -30,7 +30,7 @@ class NoDangling(StateInvariant):
 
     def explain(self, model, trace_states):
         last = trace_states[-1]
-        parts = [f"endpoint {endpoint_name(e)} serves plan {last.dns[e]}"
+        parts = [f"{endpoint_ref(e)} serves plan {last.dns[e]}"
                  for e in dangling_endpoints(last)]
         return (f"{' and '.join(parts)}, which cleanup deleted: Route 53 answers with an empty "
                 "record, and every later write to it fails")

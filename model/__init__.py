@@ -1,7 +1,7 @@
 """The DynamoDB DNS automation as a transition system (see MODEL.md)."""
 
 from .actions import ACTION_KINDS, Abort, Action, Check, Cleanup, Pick, Plan, Write, action_from_dict
-from .config import Config, ConfigError, enactor_name, endpoint_name
+from .config import Config, ConfigError, enactor_name, endpoint_name, endpoint_ref
 from .protocols import SHIPPED, Cas, Guarded, Original, Protocol, Recheck
 from .describe import describe_step
 from .serialize import state_to_dict
@@ -14,6 +14,6 @@ __all__ = [
     "ACTION_KINDS", "APPLY0", "Abort", "Action", "CLEANUP", "Cas", "Check", "Cleanup", "Config",
     "ConfigError", "DnsSystem", "describe_step", "state_bound", "state_to_dict", "Enactor", "Guarded", "IDLE", "Original", "Pick", "Plan",
     "Protocol", "Recheck", "SHIPPED", "State", "UnknownProtocol", "Write", "action_from_dict",
-    "enactor_name", "endpoint_name", "initial_state", "resolve_protocol",
+    "enactor_name", "endpoint_name", "endpoint_ref", "initial_state", "resolve_protocol",
     "PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
 ]

@@ -55,6 +55,19 @@ class Config:
                 f"--keep {self.keep} is too large: at most {MAX_KEEP} (any K >= --plans "
                 "already keeps every plan)")
 
+    @classmethod
+    def unbounded(cls, enactors: int, plans: int, endpoints: int, keep: int) -> "Config":
+        """Like ``Config(...)`` without the upper limits of exhaustive search, for
+        ``dnsrace simulate``, which holds one run in memory at a time."""
+        sizes = {"enactors": enactors, "plans": plans, "endpoints": endpoints}
+        caps = {"enactors": MAX_ENACTORS, "plans": MAX_PLANS, "endpoints": MAX_ENDPOINTS}
+        cls(**{k: min(v, caps[k]) if type(v) is int else v for k, v in sizes.items()},
+            keep=keep)  # every other rule: whole numbers, lower bounds, keep
+        self = object.__new__(cls)
+        for name, value in {**sizes, "keep": keep}.items():
+            object.__setattr__(self, name, value)
+        return self
+
     def with_plans(self, plans: int) -> "Config":
         """The same configuration with another number of plans."""
         return Config(self.enactors, plans, self.endpoints, self.keep)
@@ -69,8 +82,16 @@ class Config:
 
 
 def endpoint_name(e: int) -> str:
-    """Human name of endpoint ``e``: regional, ipv6, fips, then endpoint-3, ..."""
-    return ENDPOINT_NAMES[e] if e < len(ENDPOINT_NAMES) else f"endpoint-{e}"
+    """Human name of endpoint ``e`` (0-based index): regional, ipv6, fips, then endpoint-4,
+    endpoint-5, ... (numbered from 1, like enactor-1: the fourth endpoint is endpoint-4)."""
+    return ENDPOINT_NAMES[e] if e < len(ENDPOINT_NAMES) else f"endpoint-{e + 1}"
+
+
+def endpoint_ref(e: int) -> str:
+    """Endpoint ``e`` in a sentence: "endpoint regional", but "endpoint-4" (not "endpoint
+    endpoint-4")."""
+    name = endpoint_name(e)
+    return name if name.startswith("endpoint-") else f"endpoint {name}"
 
 
 def enactor_name(i: int) -> str:

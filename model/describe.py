@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from .config import enactor_name, endpoint_name
+import re
+
+from .config import enactor_name, endpoint_name, endpoint_ref
 from .state import State
 
-__all__ = ["describe_step", "actor_name", "plans_text"]
+__all__ = ["describe_step", "actor_name", "plans_text", "phase_text"]
+
+_PHASE = re.compile(r"^(.*)\((\d+)\)$")
+
+
+def phase_text(pc) -> str:
+    """A phase for people: JSON's ``apply(0)`` is ``apply(regional)``, ``write(3)`` is
+    ``write(endpoint-4)`` (endpoints by name, never by 0-based index)."""
+    m = _PHASE.match(str(pc))
+    return f"{m.group(1)}({endpoint_name(int(m.group(2)))})" if m else str(pc)
 
 
 def actor_name(action) -> str:
@@ -37,18 +48,17 @@ def describe_step(model, before: State, action, after: State) -> str:
     if kind == "write":
         k = action.endpoint
         old = before.dns[k]
-        text = f"writes plan {after.dns[k]} to endpoint {endpoint_name(k)}"
+        text = f"writes plan {after.dns[k]} to {endpoint_ref(k)}"
         if old == 0:
             return text + " (first write)"
-        stale = "  << stale overwrite" if after.dns[k] < old else ""
-        return f"{text}, replacing plan {old}{stale}"
+        return f"{text}, replacing plan {old}"  # the terminal table marks stale overwrites
     if kind == "check":
         k = action.endpoint
-        return (f"re-reads endpoint {endpoint_name(k)} ({_record(before.dns[k])}): its plan "
+        return (f"re-reads {endpoint_ref(k)} ({_record(before.dns[k])}): its plan "
                 f"{held} is not older, goes on to write")
     if kind == "abort":
         k = action.endpoint
-        return (f"aborts plan {held}: endpoint {endpoint_name(k)} already serves newer "
+        return (f"aborts plan {held}: {endpoint_ref(k)} already serves newer "
                 f"plan {before.dns[k]}")
     if kind == "cleanup":
         deleted = before.store - after.store
@@ -66,7 +76,7 @@ def _describe_diff(model, before, action, after) -> str:
     changes = []
     for k, (old, new) in enumerate(zip(before.dns, after.dns)):
         if old != new:
-            changes.append(f"endpoint {endpoint_name(k)} {_record(old)} -> {_record(new)}")
+            changes.append(f"{endpoint_ref(k)} {_record(old)} -> {_record(new)}")
     if before.store != after.store:
         gone, added = before.store - after.store, after.store - before.store
         if gone:

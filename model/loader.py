@@ -25,13 +25,15 @@ import sys
 import traceback
 
 from .actions import Action
-from .config import Config
+from .config import Config, enactor_name
+from .describe import phase_text
 from .protocols import SHIPPED, Protocol, ProtocolDefinitionError
 from .state import State, initial_state
 from .variants import VARIANTS
 
 __all__ = ["PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
-           "is_protocol_spec", "Interrupted", "check_protocol_name", "in_user_code"]
+           "is_protocol_spec", "Interrupted", "check_protocol_name", "in_user_code",
+           "load_user_file", "load_user_module", "user_failure"]
 
 # Every protocol that ships, by name: MODEL.md's four, then the variants.
 PROTOCOLS = {**SHIPPED, **VARIANTS}
@@ -95,6 +97,17 @@ def load_protocol(spec: str) -> Protocol:
     else:
         module, where = _load_module(target), f"module {target}"
     return _instantiate(_pick_class(module, attr, where), where)
+
+
+def load_user_file(path: str, what: str = "protocol file"):
+    """Imports the Python file at ``path`` as a fresh module; every failure is one
+    ``ProtocolLoadError`` line starting with ``what`` and the path."""
+    return _load_file(path, what)
+
+
+def load_user_module(dotted: str):
+    """Imports ``package.module``; every failure is one ``ProtocolLoadError`` line."""
+    return _load_module(dotted)
 
 
 def _load_file(path: str, what: str = "protocol file"):
@@ -200,6 +213,11 @@ def _instantiate(cls_or_obj, where: str) -> Protocol:
         raise ProtocolLoadError(f"{where}: {exc}") from None
     _guard(protocol, where)
     return protocol
+
+
+def user_failure(exc: BaseException, path=None) -> str:
+    """``ExcType: message (file.py line N, in f)``, the line in the user's code when known."""
+    return _failure(exc, path)
 
 
 def _failure(exc: BaseException, path) -> str:
@@ -338,12 +356,13 @@ def _step_failure(protocol, method, args, exc) -> str:
 def _short(protocol, s: State, config) -> str:
     def phase(pc):
         try:
-            return type(protocol).phase_name(protocol, pc, config) if config else str(pc)
+            return phase_text(type(protocol).phase_name(protocol, pc, config)) if config \
+                else str(pc)
         except Exception:  # noqa: BLE001 - the state is context; never hide the first error
             return str(pc)
 
-    es = ", ".join(f"{phase(e.pc)}" + (f" holding {e.held}" if e.held else "")
-                   + (f" {e.local!r}" if e.local else "") for e in s.enactors)
+    es = ", ".join(f"{enactor_name(i)} {phase(e.pc)}" + (f" holding {e.held}" if e.held else "")
+                   + (f" {e.local!r}" if e.local else "") for i, e in enumerate(s.enactors))
     ext = f" ext={s.ext}" if s.ext else ""
     return f"gen={s.gen} store={sorted(s.store)} dns={list(s.dns)} enactors=[{es}]{ext}"
 

@@ -22,7 +22,8 @@ from .config import enactor_name
 
 __all__ = ["Interval", "Timing", "TimingError", "TimingRules", "ActionTiming", "TimedView",
            "parse_bound", "parse_interval", "parse_rational", "DEFAULT_TIMING", "BASE_INTERVALS",
-           "rules_for", "MAX_NUMBER_CHARS", "MAX_EXPONENT", "MAX_DIGITS"]
+           "rules_for", "MAX_NUMBER_CHARS", "MAX_EXPONENT", "MAX_DIGITS",
+           "rational_text", "rational_human", "interval_name", "bound_name", "bound_key"]
 
 
 class TimingError(ValueError):
@@ -139,20 +140,19 @@ class Interval:
 
 
 def rational_text(v: Fraction) -> str:
-    """A rational as a short decimal when exact, else p/q."""
+    """A rational as exact text, the one format of human output and JSON: ``3``, ``1/10``
+    (never a float: ``0.1`` typed on the command line prints as ``1/10``)."""
+    v = Fraction(v)
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def rational_human(v: Fraction) -> str:
+    """``rational_text`` with a decimal in parentheses when it is not whole, for results a
+    reader compares with other numbers: ``1/3 (0.333)``, ``1/10 (0.1)``, ``2``."""
     v = Fraction(v)
     if v.denominator == 1:
         return str(v.numerator)
-    d = v.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    if d == 1:
-        text = f"{float(v):.12f}".rstrip("0").rstrip(".")
-        if Fraction(text) == v:
-            return text
-    return f"{v.numerator}/{v.denominator}"
+    return f"{rational_text(v)} ({float(v):.3g})"
 
 
 parse_interval = Interval.parse
@@ -164,6 +164,25 @@ BASE_INTERVALS = {
     "check": "--check-time",
     "cleanup": "--cleanup-time",
 }
+
+
+def interval_name(name: str) -> str:
+    """The one name of an interval, as its option spells it: ``write-time``,
+    ``plan-interval``; a protocol's own interval keeps its name (``lease``)."""
+    return BASE_INTERVALS[name][2:] if name in BASE_INTERVALS else name
+
+
+def bound_name(name: str, side: str) -> str:
+    """The one name of a bound in human output: ``write-time hi`` (``--write-time LO:HI``)."""
+    return f"{interval_name(name)} {side}"
+
+
+def bound_key(name: str, side: str) -> str:
+    """The same bound in option values and JSON keys: ``write-time-hi``."""
+    return f"{interval_name(name)}-{side}"
+
+
+_BY_OPTION = {interval_name(n): n for n in BASE_INTERVALS}
 
 
 @dataclass(frozen=True)
@@ -200,8 +219,9 @@ class Timing:
         try:
             return self.extra[name]
         except KeyError:
-            raise TimingError(f"no timing interval {name!r} (known: {', '.join(self.names())})") \
-                from None
+            known = ", ".join(interval_name(n) for n in self.names())
+            raise TimingError(f"no timing interval {name!r} (known: {known}; a protocol's own "
+                              f"is given with --interval {name}=LO:HI)") from None
 
     def with_interval(self, name: str, iv: Interval) -> "Timing":
         if name in BASE_INTERVALS:
@@ -218,20 +238,24 @@ class Timing:
         return den
 
     def as_dict(self) -> dict:
+        """``{"plan-interval": ["1", "1"], "write-time": ["0", "1/10"], ...}``: intervals by
+        their option names, bounds as exact rationals."""
         out = {}
         for name in self.names():
             iv = self.interval(name)
-            out[name] = [rational_text(iv.lo), None if iv.hi is None else rational_text(iv.hi)]
+            out[interval_name(name)] = [rational_text(iv.lo),
+                                        None if iv.hi is None else rational_text(iv.hi)]
         return out
 
     @classmethod
     def from_dict(cls, data) -> "Timing":
-        """Inverse of ``as_dict``: ``{"plan": ["1", "1"], "write": ["0", "0.1"], ...}``
+        """Inverse of ``as_dict``: ``{"plan-interval": ["1", "1"], "write-time": ["0", "1/10"]}``
         (missing base intervals take their defaults). TimingError names what is wrong."""
         if not isinstance(data, dict):
             raise TimingError("timing must be an object of NAME: [LO, HI]")
         base, extra = {}, {}
         for name, pair in data.items():
+            name = _BY_OPTION.get(name, name)  # older files say "write" for "write-time"
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise TimingError(f"timing {name!r} must be [LO, HI], got {pair!r}")
             lo, hi = pair
@@ -243,7 +267,7 @@ class Timing:
         return cls(**base, extra=extra)
 
     def __str__(self) -> str:
-        return ", ".join(f"{n} {self.interval(n)}" for n in self.names())
+        return ", ".join(f"{interval_name(n)} {self.interval(n)}" for n in self.names())
 
     def __hash__(self):
         return hash(tuple((n, self.interval(n)) for n in self.names()))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .actions import Action, Pick, Plan, Write
-from .config import endpoint_name
+from .config import endpoint_name, endpoint_ref
 from .describe import plans_text
 from .protocols import Cas, Guarded, Original
 from .state import State
@@ -48,8 +48,8 @@ class Fenced(Action):
 
     def describe(self, model, before, after):
         me = before.enactors[self.enactor]
-        return (f"Route 53 rejects its write of plan {me.held} to endpoint "
-                f"{endpoint_name(self.endpoint)}: lease token {me.local[1]} is older than the "
+        return (f"Route 53 rejects its write of plan {me.held} to "
+                f"{endpoint_ref(self.endpoint)}: lease token {me.local[1]} is older than the "
                 f"record's token {before.ext[self.endpoint]}; gives up")
 
 
@@ -62,7 +62,7 @@ class Refuse(Action):
 
     def describe(self, model, before, after):
         held = before.enactors[self.enactor].held
-        return (f"Route 53 refuses plan {held} for endpoint {endpoint_name(self.endpoint)}: "
+        return (f"Route 53 refuses plan {held} for {endpoint_ref(self.endpoint)}: "
                 "it was deleted; gives up")
 
 
@@ -210,7 +210,7 @@ class SafeDelete2Step(SafeDelete):
     summary = "safe-delete, but cleanup reads the records in one step and deletes in the next"
     action_classes = (Plan, Pick, Write, SafeDelete.action_classes[-1], Scan, Delete)
     phases = ("delete",)
-    phase_timing = {"delete": "cleanup"}  # the delete comes [C_lo, C_hi] after the scan
+    phase_timing = {"delete": "cleanup"}  # the delete comes within --cleanup-time of the scan
 
     def cleanup(self, c, s, i):
         doomed = tuple(sorted(s.store - self.kept_by_cleanup(c, s, i)))

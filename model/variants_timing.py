@@ -4,10 +4,10 @@ Imported lazily (by ``Protocol.timing_rules``), so the untimed model does not de
 timed engine.
 
 - ``PhaseRules``: every enactor step is timed by the phase it is taken in, whatever its kind:
-  an abort at APPLY(k) like the write it replaces ([W_lo, W_hi] after the enactor's previous
+  an abort at APPLY(k) like the write it replaces (within --write-time of the enactor's previous
   step), a step at CLEANUP like a cleanup. A protocol's own phases are timed by its
   ``phase_timing`` declaration, e.g. ``phase_timing = {"delete": "cleanup"}``: the
-  ``safe-delete-2step`` delete comes [C_lo, C_hi] after its scan.
+  ``safe-delete-2step`` delete comes within --cleanup-time of its scan.
 - ``LeaseRules``: each enactor also has a lease clock z, reset when it takes the lease (at
   Pick). The lease expires when z reaches the interval named ``lease`` (``Timing(extra=
   {"lease": Interval(L, L)})`` for a lease of exactly L); expiry is urgent, so a lease never

@@ -27,6 +27,7 @@ COMMANDS = {
     "replay": "replay:replay",
     "show": "replay:show",
     "gallery": "gallery:gallery",
+    "simulate": "simulate:simulate",
     "drive": "drive:drive",
 }
 

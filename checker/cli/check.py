@@ -12,7 +12,8 @@ from ..explore.bfs import explore
 from ..explore.engines import ENGINES, EngineError, EngineOptions
 from ..explore.engines import run as run_engine
 from ..explore.vector import LOSSY_MODES
-from ..reports.render import render_result
+from ..reports.provenance import with_provenance
+from ..reports.render import render_header, render_result
 from ..reports.report import result_to_json
 from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
@@ -51,13 +52,17 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.command()
 @config_options
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
-              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+              help="no-dangling, monotonic, recoverable, or your own file.py:Name or "
+                   "package.module:Name (repeatable; default: the three shipped ones).")
 @click.option("--no-reduction", is_flag=True,
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop after storing this many states (verdict incomplete, exit 3).")
 @click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop after this many seconds (verdict incomplete, exit 3).")
+@click.option("--max-depth", type=click.IntRange(min=0), default=None, metavar="D",
+              help="Explore breadth-first up to depth D only (a property not violated by "
+                   "then is incomplete, exit 3).")
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
@@ -74,6 +79,9 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.option("--lossy-bits", type=click.IntRange(min=8, max=40), default=None,
               help="Signature bits (hashcompact, default 32) or log2 of the bit table "
                    "(bitstate, default 28).")
+@click.option("--full", is_flag=True,
+              help="Print every variable at every step of a counterexample (records, store, "
+                   "each enactor's phase and plan), changed values marked.")
 @timing_options
 @output_options
 @export_options
@@ -81,7 +89,8 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
-          lossy=None, lossy_bits=None, **timing_args):
+          lossy=None, lossy_bits=None, max_depth=None, full=False,
+          **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -97,14 +106,20 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     export = prepare_export(model, properties, export_dir, export_formats, force)
     timing = protocol_timing(build_timing(**timing_args), [model.protocol])
     if timing is not None:  # docs/TIMING.md
-        if engine != "auto" or workers > 1 or no_por or lossy is not None:
-            raise InputError("--engine, --workers, --no-por and --lossy apply to the untimed "
-                             "check, not to --timing")
+        if engine != "auto" or workers > 1 or no_por or lossy is not None \
+                or max_depth is not None:
+            raise InputError("--engine, --workers, --no-por, --lossy and --max-depth apply to "
+                             "the untimed check, not to --timing")
         with time_limit(max_seconds):
             return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
-                                 keep_going, as_json, quiet, export, max_zones=max_states)
-    options = Options(symmetry=not no_reduction, max_states=max_states,
-                      max_seconds=max_seconds, stop_early=not keep_going)
+                                 keep_going, as_json, quiet, export, max_zones=max_states,
+                                 full=full)
+    symmetry = not no_reduction and all(p.symmetric for p in properties)
+    if not (quiet or as_json):  # the header before the work, so a long run says what it does
+        click.echo(render_header(model, symmetry and model.symmetric) + "\n")
+    options = Options(symmetry=symmetry, max_states=max_states,
+                      max_seconds=max_seconds, stop_early=not keep_going,
+                      max_depth=max_depth)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
@@ -114,12 +129,13 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         if reporter is not None:
             reporter.done()
     info = result.engine_info
+    por = bool(info is not None and info.por)
     if as_json:
-        doc = result_to_json(model, result, traces)
+        doc = result_to_json(model, result, traces, por)
         doc["engine"] = info.as_dict() if info is not None else None
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(with_provenance(doc), indent=2))
     elif not quiet:
-        click.echo(render_result(model, result, traces))
+        click.echo(render_result(model, result, traces, header=False, full=full, por=por))
         if info is not None:
             click.echo(info.describe())
     write_export(model, traces, export, quiet)

@@ -21,6 +21,9 @@ from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
 from .options import SECONDS, build_properties, check_graph_sizes, size_options
+from .progress import task_progress
+from ..reports.provenance import with_provenance
+from ..reports.render import steps_text
 from .signals import time_limit
 from .timing import build_timing, protocol_timing, timing_options
 
@@ -39,7 +42,8 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Protocols to compare: shipped names or your own file.py:Class.")
 @size_options
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
-              help="no-dangling, monotonic or recoverable (repeatable; default all).")
+              help="no-dangling, monotonic, recoverable, or your own file.py:Name or "
+                   "package.module:Name (repeatable; default: the three shipped ones).")
 @click.option("--sweep", "sweep_spec", default=None, metavar="NAME=A..B,...",
               help="Check every size in a grid, e.g. enactors=2..4,plans=3..6, and report the "
                    "smallest sizes at which each property fails.")
@@ -93,7 +97,8 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
             raise InputError(f"{hopeless}; shrink the sweep or bound runs with --max-states")
         for name, protocol in loaded.items():
             runs.append(Run(labels[name], point, DnsSystem(config, protocol)))
-    options = Options(symmetry=not no_reduction, max_states=max_states,
+    symmetry = not no_reduction and all(p.symmetric for p in properties)
+    options = Options(symmetry=symmetry, max_states=max_states,
                       max_seconds=max_seconds, stop_early=False)
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
@@ -101,6 +106,8 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     if timing is not None and all(p.kind == "graph property" for p in properties):
         raise InputError("under timing only safety properties are decided (no-dangling, "
                          "monotonic); recoverable is not analysed under timing")
+    if not as_json and not markdown:  # the header before the work starts
+        click.echo(_header(base, axes, options.symmetry) + "\n")
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
     with time_limit(None if max_seconds is None else max_seconds * len(runs) * 2):
@@ -120,13 +127,13 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
         doc = compare_to_json(base, axes, prop_names, rows, summaries, options.symmetry)
         if timing is not None:
             doc["timing"] = timing.as_dict()
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(with_provenance(doc), indent=2))
     elif markdown:
         click.echo(render_markdown(base, axes, prop_names, rows, options.symmetry))
         if timing is not None:
             click.echo(f"\nTimed columns: {timing}.")
     else:
-        click.echo(render_table(base, axes, prop_names, rows, options.symmetry))
+        click.echo(render_table(base, axes, prop_names, rows, options.symmetry, header=False))
         if timing is not None:
             click.echo(f"Timed columns: exact zone exploration under {timing}.")
     incomplete = any(INCOMPLETE in r.status.values() or not r.exhausted for r in rows)
@@ -173,20 +180,22 @@ def _fastest_exact(model, properties, options):
                vectorize=vector_model)[0]
 
 
-def _progress_bar(stream, width: int = 30):
-    """``on_run`` for compare: a bar across all runs on ``stream``, only on a terminal."""
+def _progress_bar(stream, after_seconds: float = 0.0):
+    """``on_run`` for compare: runs done/total, elapsed and ETA (``progress.task_progress``)
+    on ``stream``, only on a terminal."""
     if not stream.isatty():
         return None
+    bar = None
 
     def on_run(j, total, run):
+        nonlocal bar
+        if bar is None:
+            bar = task_progress(total, "runs", stream, after_seconds)
         if run is None:
-            stream.write("\r" + " " * (width + 60) + "\r")
+            bar.done()
         else:
-            filled = width * j // max(total, 1)
             where = f" {point_label(run.point)}" if run.point else ""
-            text = f"\r  [{'#' * filled}{'.' * (width - filled)}] {j}/{total}  {run.label}{where}"
-            stream.write(text[: width + 60].ljust(width + 60))
-        stream.flush()
+            bar.update(j, f"{run.label}{where}")
 
     return on_run
 
@@ -209,7 +218,8 @@ def _timed_props(rows, props) -> list:
 
 
 def _config_text(base: dict, axes: dict) -> str:
-    fixed = [f"keep {v}" if k == "keep" else f"{v} {k}" for k, v in base.items() if k not in axes]
+    fixed = [f"keep {v}" if k == "keep" else f"{v} {k[:-1] if v == 1 else k}"
+             for k, v in base.items() if k not in axes]
     swept = [f"{k} {vs[0]}..{vs[-1]}" for k, vs in axes.items()]
     return ", ".join(swept + fixed)
 
@@ -238,9 +248,20 @@ def _columns(header: list, body: list, right: set) -> str:
     return "\n".join([line(header)] + [line(r) for r in body])
 
 
-def render_table(base, axes, props, rows, symmetry) -> str:
-    head = (f"dnsrace compare: {_config_text(base, axes)} "
-            f"(symmetry reduction {'on' if symmetry else 'off'})")
+def _header(base, axes, symmetry) -> str:
+    return (f"dnsrace compare: {_config_text(base, axes)} ({_reductions(symmetry)})")
+
+
+def _reductions(symmetry) -> str:
+    """What produced the state counts: symmetry only, never partial-order reduction, so every
+    row counts the same graph (``check`` may also reduce partial orders: its counts for the
+    same protocol can be smaller; ``--no-reduction`` gives MODEL.md's)."""
+    return ("states after symmetry reduction, no partial-order reduction" if symmetry
+            else "states with no reduction")
+
+
+def render_table(base, axes, props, rows, symmetry, header=True) -> str:
+    head = _header(base, axes, symmetry)
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
@@ -259,12 +280,11 @@ def render_table(base, axes, props, rows, symmetry) -> str:
                          + ["states", "transitions", "time"], body, {n + 1, n + 2, n + 3})
         note = ("VIOLATED (n): the shortest counterexample has n steps; "
                 "`dnsrace check --protocol NAME` shows it.")
-    return "\n".join([head, "", table, "", note])
+    return "\n".join(([head, ""] if header else []) + [table, "", note])
 
 
 def render_markdown(base, axes, props, rows, symmetry) -> str:
-    lines = [f"Configuration: {_config_text(base, axes)}; symmetry reduction "
-             f"{'on' if symmetry else 'off'}.", ""]
+    lines = [f"Configuration: {_config_text(base, axes)}; {_reductions(symmetry)}.", ""]
     if axes:
         total = len(grid(axes))
         fails = smallest_failures(rows, minimal_points)
@@ -283,7 +303,7 @@ def render_markdown(base, axes, props, rows, symmetry) -> str:
         cells = []
         for st, n in [(r.status[p], r.shortest[p]) for p in props] + \
                 [r.extra["timed"][p] for p in tprops]:
-            cells.append(f"**violated** ({n} steps)" if st == VIOLATED else st)
+            cells.append(f"**violated** ({steps_text(n)})" if st == VIOLATED else st)
         lines.append(f"| `{r.label}` | " + " | ".join(cells)
                      + f" | {r.states:,} | {r.transitions:,} |")
     return "\n".join(lines)
@@ -293,7 +313,7 @@ def compare_to_json(base, axes, props, rows, summaries, symmetry) -> dict:
     doc = {
         "format": FORMAT,
         "config": base,
-        "options": {"symmetry": symmetry},
+        "options": {"symmetry": symmetry, "reductions": ["symmetry"] if symmetry else []},
         "properties": props,
         "protocols": [{"name": n, "summary": s} for n, s in summaries.items()],
         "runs": [

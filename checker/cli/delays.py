@@ -9,7 +9,8 @@ import click
 
 from dnsrace.model.describe import actor_name
 from dnsrace.model.size import too_large
-from dnsrace.model.timing import TimedView, TimingError, rational_text
+from dnsrace.model.timing import (TimedView, TimingError, bound_key, bound_name, interval_name,
+                                  rational_human, rational_text)
 
 from ..explore.bfs import explore
 from ..explore.result import HOLDS, VIOLATED, Options
@@ -19,14 +20,20 @@ from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import SECONDS, build_model, build_properties, config_options, output_options
-from ..reports.render import render_trace
+from .progress import task_progress
+from ..reports.provenance import with_provenance
+from ..reports.render import config_text, render_trace, run_text
 from .signals import time_limit
 from .timing import build_timing, protocol_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
 
-UNKNOWNS = {f"{name}-{side}": (name, side) for name in ("write", "plan", "cleanup", "check")
+# --unknown write-time-hi, ...: each bound by its one name (model.timing.bound_key); the
+# older short spellings (write-hi, plan-lo, ...) are still accepted.
+UNKNOWNS = {bound_key(name, side): (name, side) for name in ("write", "plan", "cleanup", "check")
             for side in ("hi", "lo")}
+ALIASES = {f"{name}-{side}": (name, side) for name in ("write", "plan", "cleanup", "check")
+           for side in ("hi", "lo")}
 _MEANING = {
     ("write", "hi"): "the longest an enactor may take to write (its write stall)",
     ("write", "lo"): "the shortest time an enactor takes to write",
@@ -39,10 +46,12 @@ _MEANING = {
 }
 
 
-def run_delays(model, properties, timing, unknowns, symmetry=True, max_seconds=None):
+def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None,
+               max_seconds=None):
     """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result}).
-    ``max_seconds`` bounds the whole analysis: a check cut short makes its answer
-    incomplete (never a threshold)."""
+    ``on_task(done, total, label)`` reports progress over the untimed check and each
+    (property, unknown) synthesis. ``max_seconds`` bounds the whole analysis: a check cut
+    short makes its answer incomplete (never a threshold)."""
     start = time.perf_counter()
 
     def left():
@@ -51,7 +60,12 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, max_seconds=N
         return max(max_seconds - (time.perf_counter() - start), 1e-3)
 
     safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
+    total = 1 + len(safety) * len(unknowns)
+    done = 0
+    if on_task is not None:
+        on_task(done, total, "untimed check")
     untimed = explore(model, safety, Options(symmetry=symmetry, max_seconds=left()))
+    done += 1
     out = {}
     for p in safety:
         status = untimed.properties[p.name].status
@@ -63,6 +77,9 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, max_seconds=N
             continue
         per = {}
         for u in unknowns:
+            if on_task is not None:
+                on_task(done, total, f"{p.name}: {bound_name(*u)}")
+            done += 1
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
                                     TimedOptions(symmetry=symmetry, max_seconds=left()),
@@ -75,18 +92,17 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, max_seconds=N
 
 def _fixed_text(timing, unknowns) -> str:
     parts = []
-    for name, label in (("plan", "plans every"), ("write", "write"), ("check", "recheck"),
-                        ("cleanup", "cleanup")):
+    for name in timing.names():
         iv = timing.interval(name)
         sides = [s for n, s in unknowns if n == name]
         if "hi" in sides and "lo" in sides:
             continue
         if "hi" in sides:
-            parts.append(f"{label} lo {rational_text(iv.lo)}")
+            parts.append(f"{bound_name(name, 'lo')} {rational_text(iv.lo)}")
         elif "lo" in sides:
-            parts.append(f"{label} hi {rational_text(iv.hi)}")
+            parts.append(f"{bound_name(name, 'hi')} {rational_text(iv.hi)}")
         else:
-            parts.append(f"{label} {iv}")
+            parts.append(f"{interval_name(name)} {iv}")
     return "; ".join(parts)
 
 
@@ -95,7 +111,7 @@ def _verdict_text(r) -> str:
     sym = symbol(name, side)
     if r.status == THRESHOLD:
         op = ">=" if side == "hi" else "<="
-        text = f"can be violated exactly when {sym} {op} {rational_text(r.threshold)}"
+        text = f"can be violated exactly when {sym} {op} {rational_human(r.threshold)}"
         if (name, side) == ("write", "hi"):
             text += f": the smallest write stall that makes it possible is {rational_text(r.threshold)}"
         return text
@@ -112,7 +128,7 @@ def _verdict_text(r) -> str:
 @click.option("--unknown", "unknown_names", multiple=True, metavar="BOUND",
               help="The bound to solve for (repeatable; each solved with the others fixed): "
                    + ", ".join(UNKNOWNS) + ", or NAME-lo/NAME-hi for an interval a protocol "
-                   "declares (e.g. lease-lo). Default write-hi.")
+                   "declares (e.g. lease-lo). Default write-time-hi.")
 @click.option("--property", "property_names", multiple=True, metavar="NAME",
               help="no-dangling or monotonic (repeatable; default both).")
 @click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
@@ -145,13 +161,22 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
     valid = dict(UNKNOWNS)
     for name in timing.extra:
         valid.update({f"{name}-hi": (name, "hi"), f"{name}-lo": (name, "lo")})
-    bad = [u for u in unknown_names if u not in valid]
+    bad = [u for u in unknown_names if u not in valid and u not in ALIASES]
     if bad:
-        raise InputError(f"unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
-    unknowns = [valid[u] for u in dict.fromkeys(unknown_names or ["write-hi"])]
-    with time_limit(max_seconds):
-        out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
-                         max_seconds=max_seconds)
+        raise InputError(f"--unknown: unknown bound {bad[0]!r} (valid: {', '.join(valid)})")
+    unknowns = list(dict.fromkeys((valid.get(u) or ALIASES[u])
+                                  for u in (unknown_names or ["write-time-hi"])))
+    human = not (quiet or as_json)
+    if human:  # the header before the work starts
+        click.echo(_header(model, timing, unknowns, not no_reduction))
+    bar = task_progress(None, "tasks") if human else None
+    try:
+        with time_limit(max_seconds):
+            out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
+                             on_task=_bar_update(bar), max_seconds=max_seconds)
+    finally:
+        if bar is not None:
+            bar.done()
 
     violable = any(kind == "synthesis" and any(r.status in (THRESHOLD, ALWAYS)
                                                for r in per.values())
@@ -160,22 +185,37 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         r.status not in (THRESHOLD, ALWAYS, NEVER) for r in per.values()))
         for kind, per in out.values())
     if as_json:
-        click.echo(json.dumps(_json(model, timing, unknowns, out), indent=2))
+        click.echo(json.dumps(with_provenance(_json(model, timing, unknowns, out)), indent=2))
     elif not quiet:
-        click.echo(_render(model, timing, unknowns, out, witness))
+        click.echo(_render(model, timing, unknowns, out, witness, header=False))
     ctx.exit(EXIT_INCOMPLETE if undecided else EXIT_VIOLATED if violable else EXIT_HOLDS)
 
 
-def _render(model, timing, unknowns, out, witness) -> str:
-    c = model.config
-    lines = [f"dnsrace delays: protocol {model.protocol.name}, {c.enactors} enactors, "
-             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep}",
+def _bar_update(bar):
+    if bar is None:
+        return None
+
+    def update(done, total, label):
+        bar.total = total
+        bar.update(done, label)
+
+    return update
+
+
+def _header(model, timing, unknowns, symmetry=True) -> str:
+    """The first lines of ``delays``, printed before the work starts."""
+    lines = [f"dnsrace delays: {config_text(model)} (symmetry reduction "
+             f"{'on' if symmetry else 'off'})",
              f"Fixed: {_fixed_text(timing, unknowns)}"]
     for name, side in unknowns:
         meaning = _MEANING.get((name, side), f"the {'upper' if side == 'hi' else 'lower'} "
                                              f"end of the {name} interval")
-        lines.append(f"Unknown: {name}-{side}, {meaning}")
-    lines.append("")
+        lines.append(f"Unknown: {bound_name(name, side)}, {meaning}")
+    return "\n".join(lines) + "\n"
+
+
+def _render(model, timing, unknowns, out, witness, header=True) -> str:
+    lines = [_header(model, timing, unknowns)] if header else []
     width = max(len(n) for n in out)
     tables = []
     total = 0.0
@@ -191,10 +231,11 @@ def _render(model, timing, unknowns, out, witness) -> str:
             total += r.seconds
             lines.append(f"  {pname:<{width}}  {_verdict_text(r)}")
             if r.status in (THRESHOLD, ALWAYS) and r.witness is not None:
-                at = f" at {u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else ""
+                at = f" at {bound_name(*u)} = {rational_text(r.threshold)}" \
+                    if r.threshold is not None else ""
                 extra = (f"; that run alone needs {r.path_region}" if r.path_region
                          and r.path_region != "always" else "")
-                lines.append(f"  {'':<{width}}  witness: a {len(r.witness)}-step run{at}{extra}")
+                lines.append(f"  {'':<{width}}  witness: {run_text(len(r.witness))}{at}{extra}")
                 if witness:
                     trace = build_trace(model, pname, r.witness, "", list(r.times))
                     tables.append((pname, u, r, trace))
@@ -204,8 +245,8 @@ def _render(model, timing, unknowns, out, witness) -> str:
                          + f"; {r.seconds:.1f} s)")
     for pname, u, r, trace in tables:
         text = render_trace(trace).splitlines()
-        at = f"{u[0]}-{u[1]} = {rational_text(r.threshold)}" if r.threshold is not None else \
-            f"{u[0]}-{u[1]} at its least"
+        at = f"{bound_name(*u)} = {rational_text(r.threshold)}" if r.threshold is not None \
+            else f"{bound_name(*u)} at its least"
         text[0] = f"Witness for {pname} at {at} ({trace.length} steps):"
         lines += [""] + text[:-1]
     lines += ["", "Method: exact counterexample-guided descent (docs/TIMING.md): zone checks "
@@ -221,7 +262,7 @@ def _json(model, timing, unknowns, out) -> dict:
             props[pname] = {"status": kind}
             continue
         props[pname] = {"status": "synthesised", "unknowns": {
-            f"{u[0]}-{u[1]}": {
+            bound_key(*u): {
                 "status": r.status,
                 "threshold": None if r.threshold is None else rational_text(r.threshold),
                 "region": r.region,

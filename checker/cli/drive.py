@@ -25,6 +25,7 @@ from ..conformance.services import ServiceError, Services, aws_endpoint
 from ..traces.export import atomic_write
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, config_options, output_options
+from ..reports.provenance import with_provenance
 from .progress import line_reporter
 from .replay import load_and_replay
 
@@ -152,7 +153,7 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
         except OSError as exc:
             raise InputError(f"--save {saved}: cannot write: {exc.strerror or exc}") from None
     if as_json:
-        click.echo(json.dumps({
+        click.echo(json.dumps(with_provenance({
             "format": "dnsrace-drive/1",
             "config": c.as_dict(), "protocol": model.protocol.name,
             "adapter": adapter, "planner": planner_name, "endpoint": where,
@@ -163,7 +164,7 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
             "steps_driven": sum(len(r.steps) - 1 for r in reports),
             "runs": [run_json(model, r) for r in reports if file or r is last],
             "divergence_trace": saved,
-        }, indent=2))
+        }), indent=2))
     elif not quiet:
         click.echo(_text(model, protocol, reports, file, adapter, planner_name, where, runs, seed,
                          depth, saved))

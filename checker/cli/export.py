@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
+from ..reports.provenance import PLACEMENT, current_provenance
 from ..traces.export import ExportError, check_target, export_traces
 from ..traces.formats import FORMATS, file_name, resolve_formats
 from .errors import InputError
@@ -67,9 +68,11 @@ def prepare_export(model, properties, directory, formats_text, force):
 def write_export(model, traces: dict, plan, quiet: bool) -> None:
     if plan is None:
         return
+    # provenance: this dnsrace and the options that produced the traces, not where they go
+    prov = current_provenance(drop=PLACEMENT + ("quiet", "as_json", "full"))
+    stamped = [replace(t, provenance=prov) if prov is not None else t for t in traces.values()]
     try:
-        written = export_traces(model, list(traces.values()), plan.directory, plan.formats,
-                                plan.force)
+        written = export_traces(model, stamped, plan.directory, plan.formats, plan.force)
     except ExportError as exc:
         raise InputError(str(exc)) from None
     except OSError as exc:

@@ -7,7 +7,7 @@ import math
 
 import click
 
-from dnsrace.invariants import UnknownProperty, resolve_properties
+from dnsrace.invariants import PropertyLoadError, UnknownProperty, resolve_properties
 from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, UnknownProtocol,
                            resolve_protocol)
 
@@ -99,7 +99,7 @@ def build_properties(names, model=None):
     property's own system (``recoverable``: one more plan) fits the size ceilings."""
     try:
         properties = resolve_properties(names)
-    except UnknownProperty as exc:
+    except (UnknownProperty, PropertyLoadError) as exc:
         raise InputError(str(exc)) from None
     if model is not None:
         check_graph_sizes(model, properties)

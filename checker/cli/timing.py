@@ -9,14 +9,16 @@ import click
 from dnsrace.model.describe import actor_name
 from dnsrace.model.timing import BASE_INTERVALS, Interval, TimedView, Timing, TimingError
 
-from ..reports.render import render_trace
-from ..reports.report import check_document
+from ..reports.provenance import with_provenance
+from ..reports.render import config_text, render_full_trace, render_trace, steps_text
+from ..reports.report import check_document, reductions_list
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED
 from ..timing.simulate import check_timestamps, replay_timed
 from ..timing.timed import NOT_ANALYSED, TimedOptions, explore_timed, timed_path
 from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .options import stack
+from .progress import task_progress
 
 __all__ = ["timing_options", "build_timing", "protocol_timing", "declared_intervals", "run_timed_check", "timed_traces",
            "render_timed", "timed_json", "OPTION_OF"]
@@ -115,13 +117,14 @@ def build_timing(timed=False, plan_interval=None, write_time=None, check_time=No
 
 
 def run_timed_check(model, properties, timing, symmetry=True, max_seconds=None,
-                    stop_early=True, max_zones=None):
+                    stop_early=True, max_zones=None, progress=None):
     """Zone exploration, then z3 timestamps for every counterexample, checked
-    independently. Returns (result, traces, schedules)."""
+    independently. Returns (result, traces, schedules). ``progress(zones, depth, seconds)``
+    is called now and then during the zone exploration."""
     try:
         view = TimedView(model, timing)
         options = TimedOptions(symmetry=symmetry, max_seconds=max_seconds, stop_early=stop_early,
-                               max_zones=max_zones)
+                               max_zones=max_zones, progress=progress)
         result = explore_timed(view, properties, options, scale=timing.scale())
     except TimingError as exc:
         raise InputError(str(exc)) from None
@@ -161,20 +164,25 @@ _STATUS = {HOLDS: "holds under these timing bounds", VIOLATED: "VIOLATED",
            INCOMPLETE: "incomplete", NOT_ANALYSED: "not analysed under timing"}
 
 
-def render_timed(model, timing, result, traces, ruled_out=None) -> str:
-    c = model.config
-    lines = [f"dnsrace check --timing: protocol {model.protocol.name}, {c.enactors} enactors, "
-             f"{c.plans} plans, {c.endpoints} endpoints, keep {c.keep} "
-             f"(symmetry reduction {'on' if result.symmetry else 'off'})",
-             f"Timing: plans every {timing.plan}; write {timing.write}, recheck {timing.check}, "
-             f"cleanup {timing.cleanup} after the enactor's previous step; idle enactors pick "
-             "at any moment" + "".join(f"; {n} {iv}" for n, iv in sorted(timing.extra.items())),
-             ""]
+def timed_header(model, timing, symmetry) -> str:
+    """The first lines of a timed check, printed before the work starts."""
+    return "\n".join([
+        f"dnsrace check --timing: {config_text(model)} "
+        f"(symmetry reduction {'on' if symmetry else 'off'})",
+        f"Timing: plan-interval {timing.plan}; write-time {timing.write}, check-time "
+        f"{timing.check}, cleanup-time {timing.cleanup} after the enactor's previous step; idle "
+        "enactors pick at any moment" + "".join(f"; {n} {iv}" for n, iv in
+                                                sorted(timing.extra.items()))])
+
+
+def render_timed(model, timing, result, traces, ruled_out=None, header=True,
+                 full=False) -> str:
+    lines = [timed_header(model, timing, result.symmetry), ""] if header else []
     width = max(len(n) for n in result.properties)
     for name, pr in result.properties.items():
         line = f"  {name:<{width}}  {_STATUS.get(pr.status, pr.status)}"
         if name in traces:
-            line += f"  (shortest timed counterexample: {traces[name].length} steps)"
+            line += f"  (shortest timed counterexample: {steps_text(traces[name].length)})"
         elif pr.status == NOT_ANALYSED:
             line += "  (a graph property: the zone method here decides safety properties only)"
         lines.append(line)
@@ -182,9 +190,11 @@ def render_timed(model, timing, result, traces, ruled_out=None) -> str:
             lines.append(f"  {'':<{width}}  the shortest untimed counterexample is ruled out by: "
                          f"{'; '.join(ruled_out[name])}")
     for name, trace in traces.items():
-        lines += ["", render_trace(trace)]
+        lines += ["", render_full_trace(trace) if full else render_trace(trace)]
     s = result.stats
-    lines += ["", f"Statistics: {s.zones:,} zones over {s.discrete_states:,} discrete states, "
+    after = "after symmetry reduction" if result.symmetry else "no reduction"
+    lines += ["", f"Statistics: {s.zones:,} zones ({after}) over {s.discrete_states:,} "
+                  "discrete states, "
                   f"{s.transitions:,} symbolic transitions, {s.subsumed:,} subsumed, depth "
                   f"{s.depth}, {s.seconds:.2f} s"]
     if not s.exhausted:
@@ -198,7 +208,8 @@ def timed_json(model, timing, result, traces, ruled_out=None) -> dict:
         model, result, traces,
         {"zones": s.zones, "discrete_states": s.discrete_states, "transitions": s.transitions,
          "subsumed": s.subsumed, "depth": s.depth, "seconds": round(s.seconds, 3),
-         "exhausted": s.exhausted, "stop_reason": s.stop_reason or None},
+         "exhausted": s.exhausted, "stop_reason": s.stop_reason or None,
+         "reductions": reductions_list(result.symmetry)},
         options={"timing": timing.as_dict()},
         per_property={name: {"ruled_out_by": why} for name, why in (ruled_out or {}).items()})
 
@@ -231,20 +242,32 @@ def timed_exit(result) -> int:
 
 
 def timed_command(ctx, model, properties, timing, no_reduction=False, max_seconds=None,
-                  keep_going=False, as_json=False, quiet=False, export=None, max_zones=None):
+                  keep_going=False, as_json=False, quiet=False, export=None, max_zones=None,
+                  full=False):
     """The body of ``check`` under timing: decide, print, export, exit. ``--max-states``
     bounds the stored zones."""
     if not any(p.kind in ("state invariant", "transition invariant") for p in properties):
         raise InputError("under timing only safety properties are decided (no-dangling, "
                          "monotonic); recoverable is not analysed under timing")
-    result, traces, _ = run_timed_check(model, properties, timing, symmetry=not no_reduction,
-                                        max_seconds=max_seconds, stop_early=not keep_going,
-                                        max_zones=max_zones)
-    ruled = ruled_out_by(model, timing, properties, result) if not quiet else {}
+    symmetry = not no_reduction and all(p.symmetric for p in properties)
+    human = not (quiet or as_json)
+    if human:  # before the work starts
+        click.echo(timed_header(model, timing, symmetry and model.symmetric) + "\n")
+    bar = task_progress(None, "zones") if human else None
+    try:
+        result, traces, _ = run_timed_check(
+            model, properties, timing, symmetry=symmetry, max_seconds=max_seconds,
+            stop_early=not keep_going, max_zones=max_zones,
+            progress=(lambda z, d, t: bar.update(z, f"depth {d}")) if bar else None)
+        ruled = ruled_out_by(model, timing, properties, result) if not quiet else {}
+    finally:
+        if bar is not None:
+            bar.done()
     if as_json:
-        click.echo(json.dumps(timed_json(model, timing, result, traces, ruled), indent=2))
+        click.echo(json.dumps(with_provenance(timed_json(model, timing, result, traces, ruled)),
+                              indent=2))
     elif not quiet:
-        click.echo(render_timed(model, timing, result, traces, ruled))
+        click.echo(render_timed(model, timing, result, traces, ruled, header=False, full=full))
     if export is not None:
         from .export import write_export
         write_export(model, traces, export, quiet)

@@ -3,8 +3,6 @@ as a replayable trace file."""
 
 from __future__ import annotations
 
-import re
-
 from dnsrace.invariants import PROPERTIES
 from dnsrace.model import endpoint_name
 
@@ -22,9 +20,6 @@ COMPARED = ("outcome: the plan pick() took (the model's held) and the kind of st
             "records: the plan each record's TXT value names (list_resource_record_sets) vs dns[e]",
             "store: the plans whose objects are in the bucket (list_objects_v2) vs store")
 
-_ROW = re.compile(r"^(>>|  )\s*\d+  ")
-
-
 def _trace(model, report, prop="no-dangling", explanation=""):
     return build_trace(model, prop, Path(report.states, report.actions), explanation)
 
@@ -35,31 +30,26 @@ def _cell(plan) -> str:
 
 def _real_cell(step) -> str:
     records = " ".join(_cell(p) for p in step.real.dns)
-    text = f"{records} {{{', '.join(map(str, sorted(step.real.store)))}}}"
-    if step.note:
-        text += f"  {step.note}"
-    if not step.conforms:
-        text += "  << DIVERGES"
-    return text
+    return f"{records} {{{', '.join(map(str, sorted(step.real.store)))}}}"
 
 
 def render_run(model, report) -> str:
-    """render.py's step table (the model's run), one "real" column added: what the services
-    held after each step (records, then the plans in the bucket)."""
-    table = render_trace(_trace(model, report)).splitlines()
-    head = next((j for j, line in enumerate(table) if "what happened" in line), None)
-    rows = [j for j, line in enumerate(table) if head is not None and j > head
-            and _ROW.match(line)]
-    if len(rows) != len(report.steps):  # a table laid out otherwise: real values below it
-        return "\n".join(table[1:-1] + [f"  step {s.index:>3} real: {_real_cell(s)}"
-                                         for s in report.steps])
-    width = max(len(table[j]) for j in [head] + rows)
-    lines = [table[head].ljust(width) + "  real"]
-    for step, j in zip(report.steps, rows):
-        lines.append(table[j].ljust(width) + "  " + _real_cell(step))
-        if step.schedule_note:
-            lines.append(" " * 9 + f"(schedule: {step.schedule_note})")
-    return "\n".join(lines)
+    """render.py's step table (the model's run) with a "real" column after the model's
+    columns: what the services held after each step (records, then the plans in the bucket).
+    After a step's description: the adapter's note, the schedule's note, and ``<< DIVERGES``
+    on a diverging step."""
+    marks = {}
+    for s in report.steps:
+        words = ([s.note] if s.note else []) + \
+            ([f"(schedule: {s.schedule_note})"] if s.schedule_note else []) + \
+            ([] if s.conforms else ["<< DIVERGES"])
+        if words:
+            marks[s.index] = words
+    table = render_trace(_trace(model, report),
+                         extra=("real", [_real_cell(s) for s in report.steps]),
+                         marks=marks).splitlines()
+    end = next(j for j in range(len(table) - 1, -1, -1) if table[j].startswith("  Violation:"))
+    return "\n".join(table[1:end])
 
 
 def render_divergence(step) -> str:

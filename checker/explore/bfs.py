@@ -10,7 +10,7 @@ import time
 from array import array
 
 from .graph import backward_reachable
-from .limits import limit_reason
+from .limits import depth_reason, limit_reason
 from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
@@ -80,6 +80,7 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
             add(s, -1, None, 0)
 
     head, level_end, depth = 0, len(states), 0
+    max_depth = options.max_depth
     stop_reason = ""
     try:
         while head < len(states):
@@ -88,6 +89,9 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
                 level_end = len(states)
             if options.stop_early and not graph_props and len(found) == len(pending):
                 stop_reason = "every property violated"
+                break
+            if max_depth is not None and depth >= max_depth:
+                stop_reason = depth_reason(max_depth, depth)
                 break
             stop_reason = limit_reason(options.max_states, len(states), "state",
                                        options.max_seconds, start, head % 512 == 0)

@@ -173,6 +173,8 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         return bfs.explore(model, properties, options, reporter), info
 
     por = options.symmetry if engine.por is None else engine.por
+    if options.max_depth is not None:  # reduced depths are not the plain ones (see above)
+        por = False
     if engine.lossy is not None and any(p.kind == "graph property" for p in properties):
         names = ", ".join(p.name for p in properties if p.kind == "graph property")
         raise EngineError(f"a lossy search cannot decide {names}: choose other properties "

@@ -1,11 +1,11 @@
-"""The limits that end a run early (``--max-states``, ``--max-seconds``), checked the same
-way by every engine that explores one node at a time."""
+"""The limits that end a run early (``--max-states``, ``--max-seconds``, ``--max-depth``),
+checked the same way by every engine."""
 
 from __future__ import annotations
 
 import time
 
-__all__ = ["limit_reason", "Deferral"]
+__all__ = ["limit_reason", "depth_reason", "Deferral"]
 
 
 def limit_reason(max_count, count: int, unit: str, max_seconds, started: float,
@@ -16,6 +16,13 @@ def limit_reason(max_count, count: int, unit: str, max_seconds, started: float,
         return f"{unit} limit {max_count} reached"
     if max_seconds is not None and read_clock and time.perf_counter() - started > max_seconds:
         return f"time limit {max_seconds:g} s reached"
+    return ""
+
+
+def depth_reason(max_depth, depth: int) -> str:
+    """Why a breadth-first run must not expand the level at ``depth``, or "" to go on."""
+    if max_depth is not None and depth >= max_depth:
+        return f"depth limit {max_depth} reached"
     return ""
 
 

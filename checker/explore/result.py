@@ -13,10 +13,13 @@ HOLDS, VIOLATED, INCOMPLETE = "holds", "violated", "incomplete"
 @dataclass(frozen=True)
 class Options:
     """How to explore. ``symmetry`` uses the model's ``representative``; ``stop_early``
-    stops once every property is violated (the verdict is then final, the counts partial)."""
+    stops once every property is violated (the verdict is then final, the counts partial);
+    ``max_depth`` expands no state at that depth (states up to it are all explored and
+    checked; the verdict of a property not violated by then is incomplete)."""
 
     symmetry: bool = True
     max_states: int | None = None
+    max_depth: int | None = None
     max_seconds: float | None = None
     stop_early: bool = True
     progress_every: int = 1 << 14

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from .paths import property_result
+from .limits import depth_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -355,6 +356,9 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                 break
             if options.max_states is not None and n_states >= options.max_states:
                 stop_reason = f"state limit {options.max_states} reached"
+                break
+            stop_reason = depth_reason(options.max_depth, depth)
+            if stop_reason:
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
             # per chunk: successors, their sources (chunk-relative), action ids, and the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FORMAT", "check_document", "result_to_json"]
+__all__ = ["FORMAT", "check_document", "result_to_json", "reductions_list"]
 
 FORMAT = "dnsrace-check/1"
 
@@ -30,12 +30,18 @@ def check_document(model, result, traces: dict, stats: dict, options: dict | Non
     }
 
 
-def result_to_json(model, result, traces: dict) -> dict:
+def reductions_list(symmetry: bool, por: bool = False) -> list:
+    """``["symmetry", "partial-order"]``: the reductions behind a document's counts."""
+    return (["symmetry"] if symmetry else []) + (["partial-order"] if por else [])
+
+
+def result_to_json(model, result, traces: dict, por: bool = False) -> dict:
     """The document of an untimed check."""
     s = result.stats
     return check_document(model, result, traces, {
             "states": s.states,
             "transitions": s.transitions,
+            "reductions": reductions_list(result.symmetry, por),
             "depth": s.depth,
             "seconds": round(s.seconds, 3),
             "states_per_second": round(s.rate),

@@ -10,6 +10,8 @@ runs concrete clocks as exact rationals (``Fraction``) over the timed view of a 
 - ``simulate(model, timing, seed)`` draws one random timed run (delays within the bounds,
   biased to the ends of each interval, where races live), checking the properties as it goes.
   Over many seeds it is the test oracle for "holds under these bounds".
+- ``walk(model, seed)`` draws one random untimed run (each step uniform among the enabled
+  actions). ``dnsrace simulate`` runs many of either, one seed per run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["check_timestamps", "simulate", "SimRun", "replay_timed"]
+__all__ = ["check_timestamps", "simulate", "walk", "SimRun", "replay_timed"]
 
 
 def _view(model, timing):
@@ -169,6 +171,44 @@ def simulate(model, timing, seed: int, properties=(), max_steps: int = 200,
             if not p.holds(model, state):
                 run.violated = p.name
                 return run
+    return run
+
+
+def _violated(model, properties, before, action, after):
+    """The first property (in the given order) the step ``before -action-> after`` breaks."""
+    for p in properties:
+        if p.kind == "transition invariant" and not p.holds(model, before, action, after):
+            return p.name
+        if p.kind == "state invariant" and not p.holds(model, after):
+            return p.name
+    return None
+
+
+def walk(model, seed: int, properties=(), max_steps: int = 100) -> SimRun:
+    """One random untimed run from the initial state, seeded: each step is chosen uniformly
+    among the enabled actions (``model.successors``, in their fixed order, so a seed gives
+    the same run every time). Stops at the first property violation, when nothing is enabled,
+    or after ``max_steps``. ``run.times`` stays empty."""
+    rng = random.Random(seed)
+    inits = model.init_states()
+    state = inits[rng.randrange(len(inits))] if len(inits) > 1 else inits[0]
+    run = SimRun([], [], [state])
+    checked = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
+    for p in checked:
+        if p.kind == "state invariant" and not p.holds(model, state):
+            run.violated = p.name
+            return run
+    for _ in range(max_steps):
+        succ = model.successors(state)
+        if not succ:
+            break
+        action, nxt = succ[rng.randrange(len(succ))]
+        run.actions.append(action)
+        run.states.append(nxt)
+        run.violated = _violated(model, checked, state, action, nxt)
+        state = nxt
+        if run.violated is not None:
+            break
     return run
 
 

@@ -42,6 +42,8 @@ class TimedOptions:
     max_zones: int | None = None
     max_seconds: float | None = None
     stop_early: bool = True
+    # progress(zones, depth, seconds), called every few hundred zones (a terminal's progress)
+    progress: object = field(default=None, compare=False)
 
 
 @dataclass
@@ -249,6 +251,8 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
                                        options.max_seconds, start, head % 256 == 0)
             if stop_reason:
                 break
+            if options.progress is not None and head % 256 == 0:
+                options.progress(len(nodes_state), depth, time.perf_counter() - start)
             src = head
             s = nodes_state[src]
             Dsrc = nodes_zone[src]

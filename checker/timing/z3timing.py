@@ -36,12 +36,16 @@ __all__ = ["Schedule", "SAT", "UNSAT", "UNKNOWN", "schedule", "extreme", "path_r
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
 # Short names for the intervals of MODEL.md, as in its "Timed semantics" section.
-SYMBOLS = {"plan": "I", "write": "W", "check": "R", "cleanup": "C"}
+# The one name of each interval, as its option spells it (the same as
+# dnsrace.model.timing.interval_name, which this room may not import; a test keeps them equal).
+SYMBOLS = {"plan": "plan-interval", "write": "write-time", "check": "check-time",
+           "cleanup": "cleanup-time"}
 
 
 def symbol(name: str, side: str) -> str:
-    """``symbol("write", "hi") == "W_hi"``."""
-    return f"{SYMBOLS.get(name, name)}_{side}"
+    """The bound's one name, also its z3 variable: ``symbol("write", "hi") == "write-time hi"``
+    (``model.timing.bound_name``)."""
+    return f"{SYMBOLS.get(name, name)} {side}"
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class _PathProblem:
                 continue
             iv = self.bounds[name]
             value = iv.lo if side == "lo" else iv.hi
-            out.append((f"{name} {'lower' if side == 'lo' else 'upper'} bound = {value}",
+            out.append((f"{symbol(name, side)} = {_show(value)}",
                         v == z3.RealVal(str(value))))
         return out
 
@@ -253,7 +257,7 @@ def path_region(tp, bounds: dict, unknowns) -> tuple:
 
 
 def _readable(expr) -> str:
-    """A z3 formula in plain infix text (``W_hi >= 1``)."""
+    """A z3 formula in plain infix text (``write-time hi >= 1``)."""
     if z3.is_and(expr):
         return " and ".join(_readable(c) for c in expr.children())
     if z3.is_or(expr):
@@ -310,7 +314,7 @@ def _linear(e, sign):
 
 def _inequality(left, right, op) -> str:
     """``left op right`` with every variable on the side where its coefficient is positive,
-    the constant on the right: ``I_lo <= 3*W_hi``."""
+    the constant on the right: ``plan-interval lo <= 3*write-time hi``."""
     diff = dict(left)
     for key, v in right.items():
         diff[key] = diff.get(key, 0) - v
@@ -341,4 +345,4 @@ def _term(e) -> str:
     if _is_number(e):
         f = _fraction(e)
         return str(f) if f.denominator != 1 else str(f.numerator)
-    return str(e).replace("\n", " ").replace("ToReal(", "(")
+    return str(e).replace("\n", " ").replace("ToReal(", "(").replace("|", "")

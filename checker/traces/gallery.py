@@ -1,19 +1,25 @@
-"""The ``traces/`` gallery: for every shipped protocol and every property it violates at the
-default configuration, the shortest counterexample in every format.
+"""The ``traces/`` gallery: for every shipped protocol (MODEL.md's four and the five
+variants) and every property it violates at the default configuration, the shortest
+counterexample in every format.
 
 Regenerate with ``dnsrace gallery traces`` (see traces/README.md); a test regenerates it into
-a temporary folder and compares byte for byte.
+a temporary folder and compares byte for byte. Files record the dnsrace version that wrote
+them (``"dnsrace": {"version": ...}``); the test compares them with that version string
+masked, so a release does not churn the gallery, while any change of content still fails.
 """
 
 from __future__ import annotations
 
-from dnsrace.invariants import resolve_properties
-from dnsrace.model import SHIPPED, Config, DnsSystem
+from dataclasses import replace
 
-from ..explore.bfs import explore
+from dnsrace.invariants import resolve_properties
+from dnsrace.model import PROTOCOLS, Config, DnsSystem
+
+from ..explore.engines import EngineOptions, run
+from ..explore.result import VIOLATED, Options
+from ..reports.provenance import provenance
 from .export import check_writable, write_files
 from .formats import DEFAULT_FORMATS, FORMATS, file_name
-from ..explore.result import VIOLATED, Options
 from .trace import build_trace
 
 __all__ = ["GALLERY_CONFIG", "gallery_traces", "gallery_files", "write_gallery"]
@@ -22,14 +28,20 @@ GALLERY_CONFIG = Config()  # the defaults of MODEL.md: N=3 P=4 E=3 K=1
 
 
 def gallery_traces(protocols=None, config: Config = GALLERY_CONFIG):
-    """(model, [traces]) for each protocol, in the order of ``SHIPPED``."""
+    """(model, [traces]) for each protocol, in the order of ``PROTOCOLS``. Each runs on the
+    fastest exact engine (the vector engine where the protocol has a packed form: the same
+    shortest counterexamples as the object BFS, tested in tests/checker/explore)."""
+    from dnsrace.model.packed import vector_model  # noqa: PLC0415
+
     out = []
-    for name in protocols or SHIPPED:
+    prov = provenance("gallery")
+    for name in protocols or PROTOCOLS:
         model = DnsSystem(config, name)
-        result = explore(model, resolve_properties(), Options())
+        result, _ = run(model, resolve_properties(), Options(), engine=EngineOptions(),
+                        vectorize=vector_model)
         if result.stats.stop_reason == "interrupted":  # the engine caught Ctrl-C/SIGTERM
             raise KeyboardInterrupt(f"interrupted while checking {name}")
-        traces = [build_trace(model, n, pr.trace, pr.explanation)
+        traces = [replace(build_trace(model, n, pr.trace, pr.explanation), provenance=prov)
                   for n, pr in result.properties.items() if pr.status == VIOLATED]
         out.append((model, traces))
     return out

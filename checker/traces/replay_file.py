@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from dnsrace.invariants import UnknownProperty, resolve_properties
+from dnsrace.invariants import PropertyLoadError, UnknownProperty, resolve_properties
 from dnsrace.model import (ACTION_KINDS, Config, ConfigError, DnsSystem, UnknownProtocol,
-                           action_from_dict, enactor_name, endpoint_name, resolve_protocol,
+                           action_from_dict, enactor_name, endpoint_name, endpoint_ref, resolve_protocol,
                            state_to_dict)
 
+from dnsrace.model.describe import phase_text
 from dnsrace.model.loader import ProtocolLoadError, is_protocol_spec
 
 from .formats.common import TraceFormatError
@@ -64,7 +65,7 @@ def action_label(action) -> str:
     return " ".join(parts)
 
 
-def _model_for(tf, protocol_override):
+def _model_for(tf, protocol_override, property_override=None):
     try:
         config = Config(**tf.config)
     except ConfigError as exc:
@@ -82,10 +83,20 @@ def _model_for(tf, protocol_override):
         raise TraceFormatError(
             f"field 'protocol': {exc}; for a trace of your own protocol, pass --protocol "
             "path/to/file.py:ClassName (replay never runs code a trace file names)") from None
+    if property_override is not None:  # the user's own property: trusted on the command line
+        try:
+            prop = resolve_properties([property_override])[0]
+        except (UnknownProperty, PropertyLoadError) as exc:
+            raise InputError(str(exc)) from None
+        if prop.name != tf.property:
+            raise InputError(f"the file's property is {tf.property!r}, but "
+                             f"{property_override} is {prop.name!r}")
+        return DnsSystem(config, protocol), prop
     try:
         prop = resolve_properties([tf.property])[0]
     except UnknownProperty as exc:
-        raise TraceFormatError(f"field 'property': {exc}") from None
+        raise TraceFormatError(f"field 'property': {exc}; a property of your own needs "
+                               "--property file.py:Name") from None
     return DnsSystem(config, protocol), prop
 
 
@@ -142,12 +153,12 @@ def _why_disabled(model, state, action) -> str:
     i = getattr(action, "enactor", None)
     if i is not None:
         e = data["enactors"][i]
-        bits.append(f"{enactor_name(i)} is at {e['pc']}" + (f" holding plan {e['held']}"
+        bits.append(f"{enactor_name(i)} is at {phase_text(e['pc'])}" + (f" holding plan {e['held']}"
                                                          if e["held"] else ""))
     k = getattr(action, "endpoint", None)
     if k is not None:
         served = data["dns"][k]
-        bits.append(f"endpoint {endpoint_name(k)} serves "
+        bits.append(f"{endpoint_ref(k)} serves "
                     + ("nothing yet" if served == 0 else f"plan {served}"
                        + ("" if served in data["store"] else " (deleted)")))
     enabled = ", ".join(action_label(a) for a, _ in model.successors(state)) or "nothing"
@@ -182,9 +193,10 @@ def violates(prop, model, states: list, actions: list) -> bool:
     raise ValueError(f"unknown property kind {prop.kind!r}")
 
 
-def replay_trace_file(tf, protocol: str | None = None) -> ReplayReport:
+def replay_trace_file(tf, protocol: str | None = None,
+                      prop: str | None = None) -> ReplayReport:
     """Replays ``tf`` (against ``protocol`` instead of the file's, if given)."""
-    model, prop = _model_for(tf, protocol)
+    model, prop = _model_for(tf, protocol, prop)
     report = ReplayReport(model, prop.name)
     state = model.init_states()[0]
     first = tf.steps[0]

@@ -52,6 +52,7 @@ class Trace:
     steps: tuple
     explanation: str
     timing: dict | None = None  # timed traces: the bounds, as plain JSON-ready data
+    provenance: dict | None = None  # dnsrace version and command options (reports/provenance)
 
     @property
     def length(self) -> int:
@@ -71,6 +72,7 @@ class Trace:
     def as_dict(self, model=None) -> dict:
         """The trace as JSON-ready data (the body of the ``dnsrace-trace/1`` format)."""
         return {
+            **({"dnsrace": self.provenance} if self.provenance is not None else {}),
             "config": dict(self.config),
             "protocol": self.protocol,
             "property": self.property,

@@ -30,3 +30,8 @@ def spawn(*args, cwd=None, **kw):
                             stdout=kw.pop("stdout", subprocess.PIPE),
                             stderr=subprocess.PIPE, cwd=cwd, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kw)
+
+
+def no_verdict(out: str) -> bool:
+    """stdout holds at most the header a command prints before its work: no verdict."""
+    return not any(w in out for w in ("holds", "VIOLATED", "incomplete", "{"))

@@ -37,7 +37,7 @@ def test_delays_descends_with_many_digit_bounds(capsys):
                          f"0:{JUST_BELOW_THIRD}", "--unknown", "plan-lo", "--enactors", "2",
                          "--plans", "3", "--property", "no-dangling")
     assert code == 1 and err == ""
-    assert "I_lo <= 9999999999999999999/10000000000000000000" in out
+    assert "lo <= 9999999999999999999/10000000000000000000" in out
 
 
 def test_zone_infinity_is_above_every_scaled_bound():

@@ -161,16 +161,16 @@ def test_max_seconds_stops_a_user_step_stuck_in_a_loop(tmp_path):
 
 def test_an_interrupted_gallery_writes_nothing_and_exits_3(capsys, tmp_path, monkeypatch):
     calls = []
-    real = gallery_module.explore
+    real = gallery_module.run
 
-    def interrupted_second(model, properties, options):
+    def interrupted_second(model, properties, options, **kw):
         calls.append(model.protocol.name)
-        result = real(model, properties, options)
+        result, info = real(model, properties, options, **kw)
         if len(calls) == 2:  # what the engines return when Ctrl-C lands inside them
             result.stats.stop_reason = "interrupted"
-        return result
+        return result, info
 
-    monkeypatch.setattr(gallery_module, "explore", interrupted_second)
+    monkeypatch.setattr(gallery_module, "run", interrupted_second)
     code, out, err = run(capsys, "gallery", tmp_path / "g")
     assert code == 3 and out == ""
     assert one_line_error(err, "interrupted", "no file was written")

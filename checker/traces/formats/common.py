@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass, field
 
 __all__ = ["TraceFile", "FileStep", "TraceFormatError", "parse_trace_text", "load_trace_file",
+           "generator_line", "counted", "sizes_text",
            "MAX_TRACE_BYTES", "MAX_TRACE_STEPS", "MAX_NESTING", "MAX_INT_DIGITS"]
 
 # Caps on what a trace file may hold (docs/TRACES.md, "Limits"): real counterexamples are a
@@ -43,6 +44,28 @@ class TraceFile:
     property: str
     steps: tuple = field(default_factory=tuple)
     timing: dict | None = None
+
+
+def counted(n: int, noun: str) -> str:
+    """``3 enactors``, ``1 enactor``, ``1 step``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def sizes_text(config: dict) -> str:
+    """``3 enactors, 4 plans, 3 endpoints, keep 1``."""
+    return (f"{counted(config['enactors'], 'enactor')}, {counted(config['plans'], 'plan')}, "
+            f"{counted(config['endpoints'], 'endpoint')}, keep {config['keep']}")
+
+
+def generator_line(trace) -> str:
+    """``dnsrace 0.1.0: dnsrace check --plans 6``, for the comment text formats carry."""
+    from ...reports.provenance import command_line  # noqa: PLC0415
+
+    prov = trace.provenance
+    if not prov:
+        return ""
+    cmd = command_line(prov)
+    return f"dnsrace {prov.get('version', 'unknown')}" + (f": {cmd}" if cmd else "")
 
 
 def parse_trace_text(text: str) -> TraceFile:

@@ -13,6 +13,7 @@ from html import escape
 
 from dnsrace.model import endpoint_name
 
+from .common import counted, generator_line, sizes_text
 from .lanes import is_stale, lifelines, short_label, target_of
 from ...timing.timeline import timeline_section  # timed traces only (docs/TIMING.md)
 
@@ -146,11 +147,11 @@ def svg_diagram(trace) -> str:
     last = trace.steps[-1].index
     for s in trace.steps[1:]:
         y = TOP + ROW_H * (s.index - 1) + 20
-        classes = ["row"] + (["stale"] if is_stale(s) else []) + \
+        classes = ["row"] + (["stale"] if is_stale(trace, s) else []) + \
             (["violating"] if s.index == last else [])
         src, dst = x[s.actor or "planner"], x[target_of(s)]
         when = f"at {s.time}: " if s.time is not None else ""
-        label = escape(when + short_label(s) + (" (stale overwrite)" if is_stale(s) else ""))
+        label = escape(when + short_label(s) + (" (stale overwrite)" if is_stale(trace, s) else ""))
         out.append(f'<g class="{" ".join(classes)}" data-step="{s.index}">'
                    f'<title>Step {s.index}: {escape(s.actor or "")} {label}</title>')
         out.append(f'<rect class="band" x="0" y="{y - 22}" width="{width}" height="{ROW_H}"/>')
@@ -214,17 +215,21 @@ def _data(trace) -> str:
     return text.replace("</", "<\\/")
 
 
+def _generator(trace) -> str:
+    gen = generator_line(trace)
+    return f'\n<meta name="generator" content="{escape(gen)}">' if gen else ""
+
+
 def write(trace, model=None) -> str:
     c = trace.config
     title = f"Counterexample to {trace.property} ({trace.protocol})"
-    meta = (f"protocol <b>{escape(trace.protocol)}</b>, {c['enactors']} enactors, "
-            f"{c['plans']} plans, {c['endpoints']} endpoints, keep {c['keep']}: "
-            f"{trace.length} steps")
+    meta = (f"protocol <b>{escape(trace.protocol)}</b>, {sizes_text(c)}: "
+            f"{counted(trace.length, 'step')}")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1">{_generator(trace)}
 <title>{escape(title)}</title>
 <style>{CSS}</style>
 </head>

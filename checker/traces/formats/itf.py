@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 
-from .common import MAX_INT_DIGITS, FileStep, TraceFile, TraceFormatError, config_from, require
+from .common import (MAX_INT_DIGITS, FileStep, TraceFile, TraceFormatError, config_from,
+                     counted, require)
 
 __all__ = ["NAME", "SUFFIX", "SPEC", "write", "decode", "encode_value", "decode_value"]
 
@@ -143,8 +144,9 @@ def write(trace, model=None) -> str:
             "format": "ITF",
             "format-description": SPEC,
             "source": "dnsrace",
+            **({"dnsrace": trace.provenance} if trace.provenance is not None else {}),
             "description": (f"dnsrace counterexample to {trace.property} under protocol "
-                            f"{trace.protocol}, {trace.length} steps"),
+                            f"{trace.protocol}, {counted(trace.length, 'step')}"),
             "config": dict(trace.config),
             "protocol": trace.protocol,
             "property": trace.property,

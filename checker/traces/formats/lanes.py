@@ -25,10 +25,16 @@ def target_of(step) -> str:
     return step.actor or PLANNER  # abort and unknown kinds: a self-message
 
 
-def is_stale(step) -> bool:
-    return "stale overwrite" in step.description
+def is_stale(trace, step) -> bool:
+    """The step replaced some record's plan with an older one (what monotonic forbids)."""
+    if step.index == 0 or step.state_data is None:
+        return False
+    before = trace.steps[step.index - 1].state_data
+    if before is None:
+        return False
+    return any(new < old for old, new in zip(before["dns"], step.state_data["dns"]))
 
 
 def short_label(step) -> str:
-    """The step's description without the table's margin marks, for diagram labels."""
-    return step.description.replace("  << stale overwrite", "").strip()
+    """The step's description, for diagram labels."""
+    return step.description.strip()

@@ -20,10 +20,13 @@ def test_default_check_finds_the_incident(capsys):
     code, out, err = run(capsys, "check", "--enactors", "3", "--plans", "4")
     assert code == 1
     assert "no-dangling  VIOLATED  (shortest counterexample: 10 steps)" in out
-    assert ">>   10  enactor-2  cleans up after plan 3: deletes plan 1 (older than 2)" in out
-    assert "writes plan 1 to endpoint regional, replacing plan 3  << stale overwrite" in out
+    assert (">>  10  enactor-2         1    3    3  {2, 3}      cleans up after plan 3: deletes "
+            "plan 1\n" + " " * 51 + "(older than 2)\n") in out
+    assert "writes plan 1 to endpoint regional,\n" + " " * 51 + \
+        "replacing plan 3  << stale overwrite\n" in out
+    assert max(len(line) for line in out.splitlines() if "{" in line) <= 100
     assert "Violation: endpoint regional serves plan 1, which cleanup deleted" in out
-    assert "Statistics: 22,966 states, 64,625 transitions" in out
+    assert "Statistics: 22,966 states (after symmetry reduction), 64,625 transitions" in out
     assert err == ""
 
 
@@ -137,7 +140,7 @@ def test_interrupt_prints_partial_result_and_exits_3(capsys, monkeypatch):
 def test_every_command_has_help_text():
     ctx = click.Context(cli)
     assert cli.list_commands(ctx) == ["check", "delays", "compare", "replay", "show", "gallery",
-                                      "drive"]
+                                      "simulate", "drive"]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
         assert command.help and command.help.strip(), name
@@ -153,3 +156,18 @@ def test_console_script_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dnsrace.checker.cli", "check", "--plans", "0"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("dnsrace: error:")
+
+
+def test_max_depth_bounds_the_search_and_says_so(capsys):
+    code, out, _ = run(capsys, "check", "--max-depth", "8")
+    assert code == 1  # monotonic is violated within 8 steps; that verdict is final
+    assert "monotonic    VIOLATED" in out and "no-dangling  incomplete" in out
+    assert "Stopped early: depth limit 8 reached" in out
+    assert "Every state up to depth 8 was explored and checked" in out
+    code, out, _ = run(capsys, "check", "--protocol", "cas", "--max-depth", "8", "--json")
+    doc = json.loads(out)
+    assert code == 3 and doc["verdict"] == "incomplete" and doc["stats"]["depth"] == 8
+    assert doc["stats"]["stop_reason"] == "depth limit 8 reached"
+    assert doc["stats"]["reductions"] == ["symmetry"]  # no partial-order reduction under it
+    code, _, err = run(capsys, "check", "--max-depth", "8", "--timing")
+    assert code == 2 and "--max-depth" in err

@@ -19,7 +19,8 @@ def test_default_engine_is_the_vector_engine_and_agrees_with_the_object_engine(c
         docs[engine] = json.loads(out)
     assert docs["auto"]["engine"]["engine"] == "vector"
     assert docs["object"]["engine"]["engine"] == "object"
-    for doc in docs.values():
+    for engine, doc in docs.items():
+        assert doc.pop("dnsrace")["options"]["engine"] == engine  # provenance: the options
         doc.pop("engine")
         doc["stats"].pop("seconds")
         doc["stats"].pop("states_per_second")

@@ -59,7 +59,7 @@ def test_under_the_patch_the_incident_trace_stops_at_the_stale_write(capsys, fil
     assert code == 1
     assert "  step   7  write enactor-1 regional  NOT ENABLED" in out
     assert ("Not a counterexample to no-dangling: step 7 (write enactor-1 regional) is not "
-            "enabled: enactor-1 is at apply(0) holding plan 1; endpoint regional serves plan 3; "
+            "enabled: enactor-1 is at apply(regional) holding plan 1; endpoint regional serves plan 3; "
             "enabled there: abort enactor-1 regional, write enactor-2 ipv6.") in out
 
 
@@ -104,7 +104,7 @@ def test_a_disabled_action_exits_1(capsys, tmp_path, files):
         del doc["steps"][3]["state"]
     code, out, _ = run(capsys, "replay", edited(tmp_path, files, early_cleanup))
     assert code == 1
-    assert "step 3 (cleanup enactor-1) is not enabled: enactor-1 is at apply(0) holding plan 1" \
+    assert "step 3 (cleanup enactor-1) is not enabled: enactor-1 is at apply(regional) holding plan 1" \
         in out
 
 

@@ -26,14 +26,16 @@ def two_steps(real_dns_after):
 def test_the_real_column_follows_the_model_columns():
     model, report = two_steps((0,))
     lines = render_run(model, report).splitlines()
-    assert lines[0].split()[-3:] == ["plan", "store", "real"]
+    assert lines[0].split()[-5:] == ["plan", "store", "real", "what", "happened"]
     col = lines[0].index("real")
-    assert lines[1][col:] == "- {}" and lines[2][col:] == "- {1}"  # one aligned column
+    assert lines[1][col:].startswith("- {}   ") and lines[2][col:].startswith("- {1}  ")  # aligned
+    assert lines[1].endswith("initial state") and lines[2].endswith("generates plan 1")
 
 
 def test_a_diverging_step_is_marked_and_explained():
     model, report = two_steps((7,))
-    assert render_run(model, report).splitlines()[2].endswith("7 {1}  << DIVERGES")
+    row = render_run(model, report).splitlines()[2]
+    assert "  7 {1}  generates plan 1" in row and row.endswith("generates plan 1  << DIVERGES")
     assert render_divergence(report.steps[1]) == (
         "DIVERGES at step 1 (plan):\n"
         "  record regional: the model expects plan 0 (bootstrap); Route 53 holds \"plan-7\"")

@@ -37,7 +37,7 @@ def test_a_zone_with_one_record_per_endpoint_and_an_empty_bucket(moto_url):
     target = svc.create()
     try:
         assert [r.split(".")[0] for r in target.records] == ["regional", "ipv6", "fips",
-                                                             "endpoint-3"]
+                                                             "endpoint-4"]
         assert svc.route53.meta.endpoint_url == moto_url == svc.s3.meta.endpoint_url
         assert svc.observe() == Observed((0, 0, 0, 0), ('"plan-0"',) * 4, frozenset())
         StorePlanner(svc.route53, svc.s3, target).publish(2)

@@ -174,7 +174,7 @@ def test_unsat_core_names_the_assumptions_that_rule_the_race_out():
     tp = timed_path(TimedView(m, Timing()), untimed.properties["no-dangling"].trace)
     sched = z3timing.schedule(tp, {n: Timing().interval(n) for n in Timing().names()})
     assert sched.status == z3timing.UNSAT
-    assert set(sched.core) == {"plan lower bound = 1", "write upper bound = 1/10"}
+    assert set(sched.core) == {"plan-interval lo = 1", "write-time hi = 1/10"}
 
 
 def test_default_timing_default_config():
@@ -214,3 +214,13 @@ def test_pinned_zone_counts_default_config(protocol, symmetry, zones, discrete):
     r = timed(m, Timing(), symmetry=symmetry, stop_early=False)
     assert r.stats.exhausted
     assert (r.stats.zones, r.stats.discrete_states) == (zones, discrete)
+
+
+def test_the_solver_names_bounds_as_the_model_and_options_do():
+    """z3timing may not import the model; its names must still be the model's (one voice)."""
+    from dnsrace.model.timing import BASE_INTERVALS, bound_name
+
+    for name in BASE_INTERVALS:
+        for side in ("lo", "hi"):
+            assert z3timing.symbol(name, side) == bound_name(name, side)
+    assert z3timing.symbol("write", "hi") == "write-time hi"

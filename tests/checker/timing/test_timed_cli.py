@@ -26,14 +26,14 @@ def test_timed_check_holds_names_the_ruling_assumptions(capsys):
     code, out, _ = run(capsys, "check", *SMALL, "--timing", "--property", "no-dangling")
     assert code == 0
     assert "holds under these timing bounds" in out
-    assert "ruled out by: plan lower bound = 1; write upper bound = 1/10" in out
+    assert "ruled out by: plan-interval lo = 1; write-time hi = 1/10" in out
 
 
 def test_timed_json_keeps_times(capsys):
     code, out, _ = run(capsys, "check", *SMALL, "--write-time", "0:1/2", "--json",
                        "--property", "no-dangling")
     doc = json.loads(out)
-    assert code == 1 and doc["options"]["timing"]["write"] == ["0", "0.5"]
+    assert code == 1 and doc["options"]["timing"]["write-time"] == ["0", "1/2"]
     steps = doc["properties"]["no-dangling"]["trace"]["steps"]
     assert steps[0]["time"] == "0" and all("time" in s for s in steps)
 
@@ -53,14 +53,14 @@ def test_timed_export_then_replay(capsys, tmp_path):
     code, out, _ = run(capsys, "replay", str(native), "--write-time", "0:0.25")
     assert code == 1 and "timestamps break the timing bounds" in out and "write" in out
     # the file records its bounds: replay checks them without being told
-    assert doc["timing"]["write"] == ["0", "0.5"]
+    assert doc["timing"]["write-time"] == ["0", "1/2"]
     code, out, _ = run(capsys, "replay", str(native))
     assert code == 0 and "every timestamp meets the bounds" in out
-    doc["timing"]["write"] = ["0", "0.25"]
+    doc["timing"]["write-time"] = ["0", "0.25"]
     native.write_text(json.dumps(doc))
     code, out, _ = run(capsys, "replay", str(native))
     assert code == 1 and "timestamps break the timing bounds" in out
-    doc["timing"]["write"] = ["1", "0"]
+    doc["timing"]["write-time"] = ["1", "0"]
     native.write_text(json.dumps(doc))
     code, _out, err = run(capsys, "replay", str(native))
     assert code == 2 and "timing" in err and len(err.strip().splitlines()) == 1
@@ -91,8 +91,8 @@ def test_protocol_interval_must_be_given(capsys, monkeypatch):
 def test_delays_threshold(capsys):
     code, out, _ = run(capsys, "delays", *SMALL, "--property", "no-dangling", "--no-witness")
     assert code == 1
-    assert "can be violated exactly when W_hi >= 0.5" in out
-    assert "smallest write stall that makes it possible is 0.5" in out
+    assert "can be violated exactly when write-time hi >= 1/2 (0.5)" in out
+    assert "smallest write stall that makes it possible is 1/2" in out
 
 
 def test_delays_cas_no_timing_breaks_it(capsys):
@@ -104,8 +104,8 @@ def test_delays_json(capsys):
     code, out, _ = run(capsys, "delays", *SMALL, "--property", "no-dangling", "--unknown",
                        "plan-lo", "--json")
     doc = json.loads(out)
-    u = doc["properties"]["no-dangling"]["unknowns"]["plan-lo"]
-    assert code == 1 and u["status"] == "threshold" and u["threshold"] == "0.2"
+    u = doc["properties"]["no-dangling"]["unknowns"]["plan-interval-lo"]
+    assert code == 1 and u["status"] == "threshold" and u["threshold"] == "1/5"
     assert u["checks"][-1]["verdict"] == "holds"
 
 

@@ -53,7 +53,7 @@ def test_default_config_threshold():
     over one plan interval)."""
     _m, r = synth("original", ND, ("write", "hi"), config=Config())
     assert r.status == THRESHOLD and r.threshold == F(1, 3)
-    assert r.path_region == "I_lo <= 3*W_hi"
+    assert r.path_region == "plan-interval lo <= 3*write-time hi"
 
 
 def test_monotonic_breaks_at_any_write_stall():
