@@ -19,9 +19,10 @@ from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
-from .options import build_model, build_properties, config_options, output_options
+from .options import SECONDS, build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
-from .timing import build_timing, timed_command, timing_options
+from .signals import time_limit
+from .timing import build_timing, protocol_timing, timed_command, timing_options
 
 __all__ = ["check", "run_check"]
 
@@ -57,7 +58,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop after storing this many states (verdict incomplete, exit 3).")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop after this many seconds (verdict incomplete, exit 3).")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, metavar="D",
               help="Explore breadth-first up to depth D only (a property not violated by "
@@ -95,21 +96,24 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
 
     Exit 0: every property holds; 1: one is violated; 2: bad input; 3: incomplete.
     """
+    if lossy_bits is not None and lossy is None:
+        raise InputError("--lossy-bits only applies with --lossy hashcompact or --lossy bitstate")
     model = build_model(enactors, plans, endpoints, keep, protocol)
-    properties = build_properties(property_names)
+    properties = build_properties(property_names, model)
     hopeless = too_large(model.config)
     if hopeless and max_states is None and max_seconds is None:
         raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")
     export = prepare_export(model, properties, export_dir, export_formats, force)
-    timing = build_timing(**timing_args)
+    timing = protocol_timing(build_timing(**timing_args), [model.protocol])
     if timing is not None:  # docs/TIMING.md
         if engine != "auto" or workers > 1 or no_por or lossy is not None \
                 or max_depth is not None:
             raise InputError("--engine, --workers, --no-por, --lossy and --max-depth apply to "
                              "the untimed check, not to --timing")
-        return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
-                             keep_going, as_json, quiet, export, max_zones=max_states,
-                             full=full)
+        with time_limit(max_seconds):
+            return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
+                                 keep_going, as_json, quiet, export, max_zones=max_states,
+                                 full=full)
     symmetry = not no_reduction and all(p.symmetric for p in properties)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")
@@ -118,8 +122,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                       max_depth=max_depth)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
-        result, traces = run_check(model, properties, options, reporter, EngineOptions(
-            engine, False if no_por else None, workers, lossy, lossy_bits))
+        with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
+            result, traces = run_check(model, properties, options, reporter, EngineOptions(
+                engine, False if no_por else None, workers, lossy, lossy_bits))
     finally:
         if reporter is not None:
             reporter.done()

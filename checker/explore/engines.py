@@ -22,12 +22,55 @@ counterexamples (docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from . import bfs, vector
-from .result import VIOLATED, Options
+from .result import HOLDS, INCOMPLETE, VIOLATED, Options
 
-__all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run"]
+__all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run", "max_workers",
+           "LOSSY_MAX_OMISSION"]
+
+# A lossy "holds" is only reported when the estimated chance that a state was missed is at most
+# this; above it the verdict is incomplete (docs/RELIABILITY.md).
+LOSSY_MAX_OMISSION = 0.01
+
+
+def max_workers() -> int:
+    """The most worker processes a run may start: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_lossy_memory(engine) -> None:
+    if engine.lossy != "bitstate":
+        return  # hash compaction grows with the states stored, like the exact table
+    bits = engine.lossy_bits or 28
+    table = 1 << max(bits - 3, 0)
+    free = _available_memory()
+    if free is not None and table > free // 2:
+        fits = max(b for b in range(8, 41) if (1 << max(b - 3, 0)) <= free // 2) \
+            if free // 2 >= 32 else 8
+        raise EngineError(f"--lossy-bits {bits}: a bitstate table of 2^{bits} bits needs "
+                          f"{table / 2**30:.1f} GiB, more than half the {free / 2**30:.1f} GiB "
+                          f"available; use --lossy-bits {fits} or less")
 
 ENGINES = ("auto", "object", "vector")
 
@@ -121,6 +164,10 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError("--workers, --lossy and --por need the vector engine")
     if engine.workers < 1:
         raise EngineError("--workers must be at least 1")
+    if engine.workers > max_workers():
+        raise EngineError(f"--workers {engine.workers}: at most {max_workers()} (the cores this "
+                          "machine gives the process; more would only compete for them)")
+    _check_lossy_memory(engine)
 
     if name == "object":
         info = EngineInfo("object")
@@ -164,6 +211,7 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         result = _run_vector(model, properties, options, reporter, engine, vectorize, False)
         info.por = False
     info.lossy = getattr(result, "lossy", None)
+    _lossy_verdict(result, info.lossy)
     stored = getattr(result, "stored_bytes", None)
     if stored and result.stats.explored_states:
         info.bytes_per_state = stored / result.stats.explored_states
@@ -196,3 +244,23 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
     finally:
         if expander is not None:
             expander.close()
+
+
+def _lossy_verdict(result, lossy) -> None:
+    """A lossy 'holds' whose estimated omission probability is not small is no verdict:
+    the properties that 'hold' become incomplete, with the reason. Violations stay (each
+    counterexample is a real run)."""
+    if lossy is None or lossy.omission_probability <= LOSSY_MAX_OMISSION:
+        return
+    weakened = [pr for pr in result.properties.values() if pr.status == HOLDS]
+    if not weakened:
+        return
+    for pr in weakened:
+        pr.status = INCOMPLETE
+    why = (f"lossy {lossy.mode} with {lossy.bits} bits may have missed states (estimated "
+           f"omission probability {lossy.omission_probability:.2g} > {LOSSY_MAX_OMISSION:g}); "
+           "raise --lossy-bits or drop --lossy")
+    result.stats.exhausted = False
+    result.stats.stop_reason = why
+    statuses = [r.status for r in result.properties.values()]
+    result.verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE

@@ -16,9 +16,11 @@ the engine onto a widened model.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 
 import numpy as np
 
+from .limits import Deferral
 from .vector import ChunkChecks, expand_chunk
 
 __all__ = ["ProcessExpander"]
@@ -27,6 +29,11 @@ _WORKER = {}
 
 
 def _init(vm, symmetry, por, model, properties):
+    # The parent handles Ctrl-C and SIGTERM (and ends the pool with SIGTERM): a worker must
+    # neither raise on them (a traceback per worker) nor run the parent's time limit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
 
 
@@ -48,7 +55,13 @@ class ProcessExpander:
             self._pool = self._start()
 
     def _start(self):
-        return self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
+        Deferral.active += 1  # no interrupt inside the pool's own locks (see map)
+        try:
+            pool = self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
+        return pool
 
     def rebind(self, vm) -> None:
         """Use ``vm`` (a widened copy of the model) from now on."""
@@ -58,20 +71,49 @@ class ProcessExpander:
             self._pool = self._start()
 
     def map(self, chunks):
-        """Successors of each chunk, in the order of ``chunks``."""
+        """Successors of each chunk, in the order of ``chunks``. A Ctrl-C, SIGTERM or time
+        limit that arrives while waiting for a worker is raised between waits
+        (``Deferral``), never inside the pool's locks."""
         vm, symmetry, por = self._args[:3]
         if getattr(vm, "process_local", False):
             if chunks:
                 vm.prepare(np.concatenate(chunks), symmetry, por)
             self._stop()
             self._pool = self._start()
-        return self._pool.imap(_work, chunks)
+        Deferral.active += 1
+        try:
+            results = self._pool.imap(_work, chunks)
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
+        while True:
+            Deferral.active += 1
+            try:
+                while True:
+                    try:
+                        item = results.next(timeout=0.05)
+                        break
+                    except mp.TimeoutError:
+                        if Deferral.pending is not None:
+                            break
+            except StopIteration:
+                return
+            finally:
+                Deferral.active -= 1
+            Deferral.raise_pending()
+            yield item
 
     def _stop(self):
-        if self._pool is not None:
+        if self._pool is None:
+            return
+        Deferral.active += 1  # stopping the pool: an interrupt here waits until it is done
+        try:
             self._pool.terminate()
             self._pool.join()
+        finally:
+            Deferral.active -= 1
             self._pool = None
+        Deferral.raise_pending()
 
     def close(self) -> None:
         self._stop()

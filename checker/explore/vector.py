@@ -455,8 +455,26 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             cut = len(sf)
             truncated = False
             if options.max_states is not None and n_states + cut > options.max_states:
-                cut = options.max_states - n_states
+                # Stop where the object BFS stops (the engines agree under limits): it expands
+                # nodes in this order until the stored count reaches the limit, keeping every
+                # successor of the node that reached it. So keep the new states discovered by
+                # sources up to that node, and only the violations its prefix saw.
+                tb = np.asarray(succ_tbase, dtype=np.int64)
+                owner = np.searchsorted(tb, sf, side="right") - 1
+                src_of = np.empty(len(sf), dtype=np.int64)
+                for c in np.unique(owner):
+                    m = owner == c
+                    src_of[m] = succ_src[c][sf[m] - tb[c]].astype(np.int64) + succ_base[c]
+                last_src = int(src_of[options.max_states - n_states - 1])
+                cut = int(np.searchsorted(src_of, last_src, side="right"))
                 truncated = True
+                for name, hit in lvl_found.items():
+                    if hit[1] > last_src and found.get(name) is hit:
+                        del found[name]
+                if in_scope is None:
+                    beyond = sum(int((succ_src[c].astype(np.int64) + succ_base[c] > last_src)
+                                     .sum()) for c in range(len(succ_src)))
+                    stats.transitions -= beyond
             sel = sf[:cut]
             new_keys = np.empty(len(sel), dtype=np.int64)
             new_src = np.empty(len(sel), dtype=np.int64)
