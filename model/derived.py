@@ -68,6 +68,7 @@ from operator import is_
 
 import numpy as np
 
+from .loader import is_real_interrupt, running_user_code
 from .protocols import Cas, Guarded, Original, Protocol, Recheck
 from .state import APPLY0, CLEANUP, State
 from .npmemo import Growable, HashIndex
@@ -346,8 +347,11 @@ class DerivedModel:
         what the object engine would, through the protocol's guarded entry points."""
         self._probe.touched = False
         try:
-            out = list(fn(*args))
-        except (Touched, Exception):
+            with running_user_code(self.protocol):  # a time limit may interrupt it here
+                out = list(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the real run reports it
+            if is_real_interrupt(exc):
+                raise
             return None, True
         return out, self._probe.touched
 
@@ -714,16 +718,19 @@ class DerivedModel:
         self._local()
         s, c, p = self.decode(key), self.config, self.protocol
         try:
-            if slot < 0:
-                out = p.steps(c, s)
-            elif slot == 0:
-                out = p.planner_steps(c, s)
-            else:
-                out = p.enactor_steps(c, s, slot - 1)
-        except Exception:
+            with running_user_code(p):
+                if slot < 0:
+                    out = p.steps(c, s)
+                elif slot == 0:
+                    out = p.planner_steps(c, s)
+                else:
+                    out = p.enactor_steps(c, s, slot - 1)
+                return [(self._aid(a), self.encode(n)) for a, n in out]
+        except BaseException as exc:  # noqa: BLE001 - a malformed result or SystemExit too
+            if is_real_interrupt(exc):
+                raise
             p.steps(c, s)  # the guarded entry point names the user's step (loader.py)
             raise
-        return [(self._aid(a), self.encode(n)) for a, n in out]
 
     # -- successors ------------------------------------------------------------------------
     def prepare(self, keys, symmetry: bool = False, por: bool = False) -> None:

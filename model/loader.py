@@ -15,6 +15,7 @@ naming the protocol, the step and the line: the user's bug, not dnsrace's.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -33,6 +34,7 @@ from .variants import VARIANTS
 
 __all__ = ["PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
            "is_protocol_spec", "Interrupted", "check_protocol_name", "in_user_code",
+           "running_user_code", "is_real_interrupt",
            "load_user_file", "load_user_module", "user_failure"]
 
 # Every protocol that ships, by name: MODEL.md's four, then the variants.
@@ -53,7 +55,7 @@ class Interrupted(KeyboardInterrupt):
     ``SystemExit`` that user code raises itself, passes through a user protocol unchanged."""
 
 
-def _is_real_interrupt(exc: BaseException) -> bool:
+def is_real_interrupt(exc: BaseException) -> bool:
     """True for an interruption from outside the user's code: dnsrace's own ``Interrupted``,
     or a plain KeyboardInterrupt while Python's default Ctrl-C handler is installed (library
     use, where nobody installed dnsrace's handlers)."""
@@ -130,7 +132,7 @@ def _load_file(path: str, what: str = "protocol file"):
             f"{what} {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
     except BaseException as exc:  # noqa: BLE001 - any failure of user code is a load error
         sys.modules.pop(name, None)
-        if _is_real_interrupt(exc):
+        if is_real_interrupt(exc):
             raise
         raise ProtocolLoadError(f"{what} {path}: {_failure(exc, path)}") from None
     return module
@@ -150,7 +152,7 @@ def _load_module(dotted: str):
             f"module {dotted}: syntax error in {os.path.basename(exc.filename or '?')} at line "
             f"{exc.lineno}: {exc.msg}") from None
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: never a verdict
-        if _is_real_interrupt(exc):
+        if is_real_interrupt(exc):
             raise
         raise ProtocolLoadError(f"module {dotted}: {_failure(exc, None)}") from None
 
@@ -191,14 +193,14 @@ def _instantiate(cls_or_obj, where: str) -> Protocol:
     except ProtocolDefinitionError as exc:
         raise ProtocolLoadError(f"{where}: {exc}") from None
     except BaseException as exc:  # noqa: BLE001
-        if _is_real_interrupt(exc):
+        if is_real_interrupt(exc):
             raise
         raise ProtocolLoadError(f"{where}: {_failure(exc, None)}") from None
     if isinstance(cls_or_obj, type):
         try:
             protocol = cls()
         except BaseException as exc:  # noqa: BLE001
-            if _is_real_interrupt(exc):
+            if is_real_interrupt(exc):
                 raise
             raise ProtocolLoadError(f"{where}: {cls.__name__}() failed: {_failure(exc, None)}") \
                 from None
@@ -245,6 +247,21 @@ _USER_DEPTH = [0]  # how many guarded user-protocol calls are running (0: dnsrac
 def in_user_code() -> bool:
     """True while a user protocol's method runs (a time limit may interrupt it there)."""
     return _USER_DEPTH[0] > 0
+
+
+@contextlib.contextmanager
+def running_user_code(protocol):
+    """Marks the block as a user protocol's code when ``protocol`` was loaded from user code
+    (for callers that reach its step methods past the guarded entry points, such as the
+    derived vector model)."""
+    if not getattr(protocol, "loaded_from_user_code", False):
+        yield
+        return
+    _USER_DEPTH[0] += 1
+    try:
+        yield
+    finally:
+        _USER_DEPTH[0] -= 1
 
 
 class _Malformed(Exception):
@@ -311,7 +328,7 @@ def _contained(protocol, method, inner):
         except ProtocolStepError:
             raise
         except BaseException as exc:  # noqa: BLE001 - nothing user code does is a verdict
-            if _is_real_interrupt(exc):
+            if is_real_interrupt(exc):
                 raise
             raise ProtocolStepError(_step_failure(protocol, method, args, exc)) from exc
         finally:
@@ -323,6 +340,7 @@ def _guard(protocol: Protocol, where: str) -> None:
     """Wraps the entry points of a user protocol so that its exceptions (and malformed
     results) name the protocol and the step that raised (ProtocolStepError) instead of
     looking like a dnsrace crash, or worse, a verdict."""
+    protocol.loaded_from_user_code = True
     for method in _GUARDED:
         setattr(protocol, method, _contained(protocol, method, getattr(protocol, method)))
     for action_cls in getattr(protocol, "action_classes", ()):

@@ -19,7 +19,11 @@ __all__ = ["Interrupted", "TimeLimitExpired", "handle_signals", "time_limit"]
 
 class TimeLimitExpired(Interrupted):
     """``--max-seconds`` ran out while the engine could not look at the clock (for example
-    inside a user protocol's step)."""
+    inside a user protocol's step). Engines report ``stop_reason`` as why they stopped."""
+
+    @property
+    def stop_reason(self) -> str:
+        return str(self)
 
 
 def _interrupt(exc) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["limit_reason", "depth_reason", "Deferral"]
+__all__ = ["limit_reason", "depth_reason", "interrupt_reason", "Deferral"]
 
 
 def limit_reason(max_count, count: int, unit: str, max_seconds, started: float,
@@ -17,6 +17,12 @@ def limit_reason(max_count, count: int, unit: str, max_seconds, started: float,
     if max_seconds is not None and read_clock and time.perf_counter() - started > max_seconds:
         return f"time limit {max_seconds:g} s reached"
     return ""
+
+
+def interrupt_reason(exc: BaseException) -> str:
+    """The stop reason of a run cut short by ``exc`` (Ctrl-C, SIGTERM, or a time limit that
+    had to interrupt code the engine cannot watch, which names itself in ``stop_reason``)."""
+    return getattr(exc, "stop_reason", None) or "interrupted"
 
 
 def depth_reason(max_depth, depth: int) -> str:

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .paths import property_result
-from .limits import depth_reason
+from .limits import depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -508,8 +508,8 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 break
         else:
             stats.exhausted = True
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
+    except KeyboardInterrupt as exc:
+        stop_reason = interrupt_reason(exc)
 
     stats.seconds = time.perf_counter() - start
     stats.explored_states = n_states

@@ -11,7 +11,7 @@ from dnsrace.checker.explore.engines import EngineOptions, max_workers, run as r
 from dnsrace.checker.explore.result import Options
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
-from dnsrace.model.packed import vector_model
+from dnsrace.model.derived import vector_model
 
 from .helpers import SMALL, no_verdict as _no_verdict, one_line_error, run
 

@@ -153,7 +153,15 @@ class Stuck(Original):
 
 def test_max_seconds_stops_a_user_step_stuck_in_a_loop(tmp_path):
     (tmp_path / "stuck.py").write_text(STUCK)
+    # the default (derived vector) engine: the partial result, stopped by the time limit
     child = spawn("check", "--protocol", "stuck.py", "--max-seconds", "1", cwd=tmp_path)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 3 and err == ""
+    assert "Stopped early: time limit 1 s reached; the counts are partial." in out
+    assert "no-dangling  incomplete" in out
+    # the object engine, stuck again while building its result: one line
+    child = spawn("check", "--engine", "object", "--protocol", "stuck.py", "--max-seconds",
+                  "1", cwd=tmp_path)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 3
     assert one_line_error(err, "time limit 1 s reached")
