@@ -34,7 +34,7 @@ from .variants import VARIANTS
 
 __all__ = ["PROTOCOLS", "ProtocolLoadError", "ProtocolStepError", "load_protocol",
            "is_protocol_spec", "Interrupted", "check_protocol_name", "in_user_code",
-           "running_user_code", "is_real_interrupt",
+           "running_user_code", "is_real_interrupt", "named_or_only",
            "load_user_file", "load_user_module", "user_failure"]
 
 # Every protocol that ships, by name: MODEL.md's four, then the variants.
@@ -157,25 +157,29 @@ def _load_module(dotted: str):
         raise ProtocolLoadError(f"module {dotted}: {_failure(exc, None)}") from None
 
 
-def _defined_protocols(module) -> list[str]:
-    return [n for n, v in vars(module).items()
-            if isinstance(v, type) and issubclass(v, Protocol)
-            and v.__module__ == module.__name__]
+def named_or_only(module, attr: str, where: str, bases, noun: str, error):
+    """``(attr, value)`` of ``module``: the attribute ``attr``, or when ``attr`` is empty the
+    one class of ``bases`` the module defines itself. ``error`` (one line, naming ``where``
+    and the ``noun`` classes found) when there is none, several, or no such attribute."""
+    def defined() -> list[str]:
+        return [n for n, v in vars(module).items() if isinstance(v, type)
+                and issubclass(v, bases) and v.__module__ == module.__name__]
+
+    if not attr:
+        found = defined()
+        if len(found) != 1:
+            raise error(f"{where}: defines {len(found)} {noun} classes "
+                        f"({', '.join(found) or 'none'}); name one, as in "
+                        f"{where.split()[-1]}:ClassName")
+        attr = found[0]
+    if not hasattr(module, attr):
+        raise error(f"{where}: defines no {attr!r} ({noun} classes there: "
+                    f"{', '.join(defined()) or 'none'})")
+    return attr, getattr(module, attr)
 
 
 def _pick_class(module, attr: str, where: str):
-    if not attr:
-        found = _defined_protocols(module)
-        if len(found) != 1:
-            raise ProtocolLoadError(
-                f"{where}: defines {len(found)} protocol classes "
-                f"({', '.join(found) or 'none'}); name one, as in {where.split()[-1]}:ClassName")
-        attr = found[0]
-    if not hasattr(module, attr):
-        found = _defined_protocols(module)
-        raise ProtocolLoadError(
-            f"{where}: defines no {attr!r} (protocol classes there: {', '.join(found) or 'none'})")
-    value = getattr(module, attr)
+    attr, value = named_or_only(module, attr, where, Protocol, "protocol", ProtocolLoadError)
     if isinstance(value, Protocol):
         return value
     if not (isinstance(value, type) and issubclass(value, Protocol)):
