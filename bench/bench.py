@@ -2,6 +2,7 @@
 interpreter start-up and peak memory is that run's own (``wait4`` rusage).
 
     python bench/bench.py targets            # the three targets of issue 5
+    python bench/bench.py derived            # issue 14: every protocol on the derived model
     python bench/bench.py scaling            # states and time against N, P, E (slow)
     python bench/bench.py custom -- --enactors 4 --plans 6 --protocol cas
 
@@ -34,6 +35,20 @@ SCALING = [(proto, n, p, e, k) for proto in ("cas", "original") for (n, p, e, k)
     (5, 10, 3, 2), (7, 6, 3, 2),
 ]]
 SCALING_LIMITS = ["--max-seconds", "300", "--max-states", "40000000"]
+
+EXAMPLE = "examples/verify_then_cleanup.py:VerifyThenCleanup"
+# issue 14: (row, or a pair compared: (numerator row, denominator row, what, limit))
+DERIVED = [
+    "--enactors 5 --plans 8 --endpoints 3 --keep 2 --protocol cas",
+    "--enactors 5 --plans 8 --endpoints 3 --keep 2 --protocol cas+guarded",
+    "--enactors 4 --plans 6 --keep 2 --protocol cas",
+    "--enactors 4 --plans 6 --keep 2 --protocol lease+fencing",
+    "--enactors 4 --plans 5 --protocol original",
+    f"--enactors 4 --plans 5 --protocol {EXAMPLE}",
+]
+DERIVED_CHECKS = [  # (row, limit) on wall seconds; (row, row, "rate" | "time", ratio)
+    (0, 30.0), (1, 30.0), (3, 2, "rate", 0.5), (5, 4, "time", 2.0),
+]
 
 
 def dnsrace_command() -> list[str]:
@@ -73,6 +88,7 @@ def measure(args: list[str]) -> dict:
         "engine_s": s["seconds"], "rate": s.get("states_per_second", 0), "peak_mb": peak_mb,
         "bytes_per_state": eng.get("bytes_per_state"), "engine": eng.get("engine", "object"),
         "reductions": "+".join(reductions) or "none", "exhausted": s.get("exhausted"),
+        "notes": eng.get("notes", []),
     }
 
 
@@ -104,6 +120,31 @@ def main(argv):
             ok = "error" not in r and r["wall"] <= limit and r.get("peak_mb", 0) <= 1024
             print(f"target {'met' if ok else 'MISSED'}: `dnsrace check {cmd}` "
                   f"{r['wall']:.2f} s (limit {limit:g} s), {r.get('peak_mb', 0):.0f} MB")
+    elif what == "derived":
+        results = run_rows([r.split() for r in DERIVED])
+        for check in DERIVED_CHECKS:
+            if len(check) == 2:
+                j, limit = check
+                r = results[j]
+                ok = "error" not in r and r["wall"] <= limit and r["peak_mb"] <= 1024
+                print(f"target {'met' if ok else 'MISSED'}: `{DERIVED[j]}` {r['wall']:.2f} s "
+                      f"(limit {limit:g} s), {r['peak_mb']:.0f} MB")
+            else:
+                a, b, what_, ratio = check
+                ra, rb = results[a], results[b]
+                if what_ == "rate":
+                    got = ra["rate"] / max(rb["rate"], 1)
+                    ok = got >= ratio
+                    text = f"states/s {ra['rate']:,} vs {rb['rate']:,}: {got:.2f} (at least {ratio:g})"
+                else:
+                    got = ra["wall"] / rb["wall"]
+                    ok = got <= ratio
+                    text = f"{ra['wall']:.2f} s vs {rb['wall']:.2f} s: {got:.2f}x (at most {ratio:g}x)"
+                print(f"target {'met' if ok else 'MISSED'}: `{DERIVED[a]}` against "
+                      f"`{DERIVED[b]}`: {text}")
+        for r in results:
+            for note in r.get("notes", []):
+                print(f"note for `{r['args']}`: {note}")
     elif what == "scaling":
         rows = []
         for proto, n, p, e, k in SCALING:

@@ -15,7 +15,7 @@ import os
 import traceback
 
 from dnsrace.model import ProtocolLoadError, ProtocolStepError
-from dnsrace.model.loader import load_user_file, load_user_module, user_failure
+from dnsrace.model.loader import load_user_file, load_user_module, named_or_only, user_failure
 
 from .base import GraphProperty, Property, StateInvariant, TransitionInvariant
 
@@ -64,25 +64,9 @@ def load_property(spec: str, shipped: dict) -> Property:
     return prop
 
 
-def _defined(module) -> list[str]:
-    return [n for n, v in vars(module).items()
-            if isinstance(v, type) and issubclass(v, (StateInvariant, TransitionInvariant))
-            and v.__module__ == module.__name__]
-
-
 def _pick(module, attr: str, where: str):
-    if not attr:
-        found = _defined(module)
-        if len(found) != 1:
-            raise PropertyLoadError(
-                f"{where}: defines {len(found)} property classes ({', '.join(found) or 'none'}); "
-                f"name one, as in {where.split()[-1]}:ClassName")
-        attr = found[0]
-    if not hasattr(module, attr):
-        found = _defined(module)
-        raise PropertyLoadError(f"{where}: defines no {attr!r} (property classes there: "
-                                f"{', '.join(found) or 'none'})")
-    value = getattr(module, attr)
+    attr, value = named_or_only(module, attr, where, (StateInvariant, TransitionInvariant),
+                                "property", PropertyLoadError)
     cls = value if isinstance(value, type) else type(value)
     if issubclass(cls, GraphProperty):
         raise PropertyLoadError(f"{where}: {attr} is a graph property; only state and "

@@ -12,6 +12,7 @@ ENDPOINT_NAMES = ("regional", "ipv6", "fips")
 MAX_ENACTORS = 12
 MAX_PLANS = 30
 MAX_ENDPOINTS = 12
+MAX_KEEP = 1000  # K >= P keeps every plan; larger K changes nothing but overflows encodings
 
 
 class ConfigError(ValueError):
@@ -44,11 +45,15 @@ class Config:
                 raise ConfigError(f"--{name} must be at least {low}, got {value}")
             if value > high:
                 raise ConfigError(
-                    f"--{name} {value} is too large to explore exhaustively (at most {high}); "
-                    "use a smaller size, or --max-states to bound the run"
+                    f"--{name} {value} is too large: at most {high} (a hard ceiling of the "
+                    "state encoding, which --max-states or --max-seconds do not lift)"
                 )
         if not isinstance(self.keep, int) or isinstance(self.keep, bool) or self.keep < 0:
             raise ConfigError(f"--keep must be a whole number >= 0, got {self.keep!r}")
+        if self.keep > MAX_KEEP:
+            raise ConfigError(
+                f"--keep {self.keep} is too large: at most {MAX_KEEP} (any K >= --plans "
+                "already keeps every plan)")
 
     @classmethod
     def unbounded(cls, enactors: int, plans: int, endpoints: int, keep: int) -> "Config":

@@ -21,6 +21,11 @@ What a protocol can declare or override (all optional):
   ``symmetric = False`` or override ``canonical``.
 - new kinds of action: frozen dataclasses subclassing ``actions.Action``, listed in
   ``action_classes``; an action may define ``describe(model, before, after)`` for traces.
+- ``normalize(c, s)``: applied to every next state (e.g. renumbering tokens so that only their
+  order matters: ``lease+fencing``); the identity by default.
+
+Steps must be deterministic and free of side effects: the fast engine (model/derived.py)
+evaluates each one once per distinct (shared part, own enactor) and reuses the result.
 
 Helpers build next states: ``self.move(s, i, pc=..., held=..., local=...)``,
 ``self.idle(s, i)``, ``with_dns`` and ``State._replace``.
@@ -156,7 +161,13 @@ class Protocol:
         out = list(self.planner_steps(c, s))
         for i in range(c.enactors):
             out.extend(self.enactor_steps(c, s, i))
+        if type(self).normalize is not Protocol.normalize:
+            out = [(a, self.normalize(c, n)) for a, n in out]
         return out
+
+    def normalize(self, c: Config, s: State) -> State:
+        """Every next state passes through this (the identity here)."""
+        return s
 
     def planner_steps(self, c: Config, s: State):
         if s.gen >= c.plans:

@@ -13,6 +13,7 @@ A protocol can time steps of its own: give it a ``timing_rules`` attribute (a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
@@ -20,7 +21,8 @@ from typing import NamedTuple
 from .config import enactor_name
 
 __all__ = ["Interval", "Timing", "TimingError", "TimingRules", "ActionTiming", "TimedView",
-           "parse_bound", "parse_interval", "DEFAULT_TIMING", "BASE_INTERVALS", "rules_for",
+           "parse_bound", "parse_interval", "parse_rational", "DEFAULT_TIMING", "BASE_INTERVALS",
+           "rules_for", "MAX_NUMBER_CHARS", "MAX_EXPONENT", "MAX_DIGITS",
            "rational_text", "rational_human", "interval_name", "bound_name", "bound_key"]
 
 
@@ -28,14 +30,55 @@ class TimingError(ValueError):
     """Timing bounds that cannot be used; the message is one line for the user."""
 
 
-def parse_bound(text, what: str = "bound") -> Fraction:
-    """A non-negative rational from ``"0.1"``, ``"1/3"``, ``2`` ... or TimingError."""
+# What a time bound or a timestamp may look like. Fraction("1e1000000000") would compute a
+# billion-digit integer (minutes, gigabytes): refuse such text before any arithmetic. Within
+# these limits every value is kept exactly (engines use Python's unbounded integers).
+MAX_NUMBER_CHARS = 100   # characters of text
+MAX_EXPONENT = 100       # |e| in 1e-5, 2.5E+3
+MAX_DIGITS = 200         # decimal digits of the numerator and of the denominator
+
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?"
+                     r"(?:\s*/\s*[+-]?\d+)?\s*")
+
+
+def parse_rational(text, what: str = "number") -> Fraction:
+    """An exact rational from ``"0.1"``, ``"1/3"``, ``"2e-3"``, ``2`` ... or TimingError:
+    refused at once when too long, with a huge exponent or too many digits (never a hang),
+    or when not a finite number (``nan``, ``inf``)."""
     if isinstance(text, bool):
         raise TimingError(f"{what}: {text!r} is not a number")
-    try:
-        value = Fraction(str(text).strip()) if not isinstance(text, Fraction) else text
-    except (ValueError, ZeroDivisionError):
-        raise TimingError(f"{what}: {text!r} is not a number (use e.g. 0.1, 1/3 or 2)") from None
+    if isinstance(text, Fraction):
+        value = text
+    elif isinstance(text, int):
+        value = Fraction(text)
+    else:
+        if isinstance(text, float):
+            text = repr(text)
+        s = str(text)
+        if len(s) > MAX_NUMBER_CHARS:
+            raise TimingError(f"{what}: {s[:20]!r}... has {len(s)} characters; at most "
+                              f"{MAX_NUMBER_CHARS} (use e.g. 0.1, 1/3 or 2)")
+        m = _NUMBER.fullmatch(s)
+        if m is None:
+            raise TimingError(f"{what}: {text!r} is not a number (use e.g. 0.1, 1/3 or 2)")
+        if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:
+            raise TimingError(f"{what}: {s.strip()!r} has exponent {int(m.group(1))}; at most "
+                              f"{MAX_EXPONENT} in absolute value")
+        try:
+            value = Fraction(s.strip().replace(" ", ""))
+        except (ValueError, ZeroDivisionError):
+            raise TimingError(f"{what}: {text!r} is not a number (use e.g. 0.1, 1/3 or 2)") \
+                from None
+    for part in (value.numerator, value.denominator):
+        if abs(part).bit_length() > MAX_DIGITS * 3.33:
+            raise TimingError(f"{what}: {text!r:.30} needs more than {MAX_DIGITS} digits; "
+                              "dnsrace keeps time exactly, so use a shorter number")
+    return value
+
+
+def parse_bound(text, what: str = "bound") -> Fraction:
+    """A non-negative rational from ``"0.1"``, ``"1/3"``, ``2`` ... or TimingError."""
+    value = parse_rational(text, what)
     if value < 0:
         raise TimingError(f"{what}: {text} is negative; time bounds are >= 0")
     return value
@@ -216,8 +259,10 @@ class Timing:
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise TimingError(f"timing {name!r} must be [LO, HI], got {pair!r}")
             lo, hi = pair
-            what = BASE_INTERVALS.get(name, f"timing {name!r}")
-            iv = Interval(parse_bound(lo, what), None if hi is None else parse_bound(hi, what))
+            if not isinstance(name, str) or not name:
+                raise TimingError(f"timing interval names must be non-empty strings, got {name!r}")
+            iv = Interval(parse_bound(lo, f"{name} lower bound"),
+                          None if hi is None else parse_bound(hi, f"{name} upper bound"))
             (base if name in BASE_INTERVALS else extra)[name] = iv
         return cls(**base, extra=extra)
 

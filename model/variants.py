@@ -118,6 +118,10 @@ class Lease(Original):
             return ()  # another enactor holds a valid lease
         return tuple((a, self.move(n, i, local=self.grant(s))) for a, n in super().pick(c, s, i))
 
+    # Timing intervals this protocol's steps use beyond MODEL.md's four, with defaults
+    # (checker/cli/timing.py, protocol_timing): a lease of one plan interval.
+    timing_intervals = {"lease": "1"}
+
     @property
     def timing_rules(self):  # a lease clock per enactor: expires exactly L after it is taken
         from .variants_timing import LeaseRules  # noqa: PLC0415
@@ -162,8 +166,8 @@ class LeaseFencing(Lease):
         return tuple((a, n._replace(ext=n.ext[:k] + (token,) + n.ext[k + 1:]))
                      for a, n in self.write(c, s, i, k))
 
-    def steps(self, c, s):
-        return [(a, _dense_tokens(n)) for a, n in super().steps(c, s)]
+    def normalize(self, c, s):
+        return _dense_tokens(s)
 
 
 def _tokens(s: State) -> set:

@@ -19,9 +19,10 @@ from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
-from .options import build_model, build_properties, config_options, output_options
+from .options import SECONDS, build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
-from .timing import build_timing, timed_command, timing_options
+from .signals import time_limit
+from .timing import build_timing, protocol_timing, timed_command, timing_options
 
 __all__ = ["check", "run_check"]
 
@@ -33,7 +34,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
     if engine is None:
         result, info = explore(model, properties, options, reporter), None
     else:
-        from dnsrace.model.packed import vector_model
+        from dnsrace.model.derived import vector_model
         try:
             result, info = run_engine(model, properties, options, reporter, engine=engine,
                                       vectorize=vector_model)
@@ -57,7 +58,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop after storing this many states (verdict incomplete, exit 3).")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop after this many seconds (verdict incomplete, exit 3).")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, metavar="D",
               help="Explore breadth-first up to depth D only (a property not violated by "
@@ -65,8 +66,8 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.option("--continue", "keep_going", is_flag=True,
               help="Explore everything even once every property is violated.")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="Exploration engine: auto picks the fastest exact one (vector when the "
-                   "protocol has a packed form, else object).")
+              help="Exploration engine: auto picks the fastest exact one (vector, derived "
+                   "from any protocol; object is the reference BFS).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes generating successors (vector engine).")
 @click.option("--no-por", is_flag=True,
@@ -95,27 +96,31 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
           lossy=None, lossy_bits=None, max_depth=None, full=False, cluster=None,
-          actors=None, **timing_args):
+          actors=None,
+          **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
     Exit 0: every property holds; 1: one is violated; 2: bad input; 3: incomplete.
     """
+    if lossy_bits is not None and lossy is None:
+        raise InputError("--lossy-bits only applies with --lossy hashcompact or --lossy bitstate")
     model = build_model(enactors, plans, endpoints, keep, protocol)
-    properties = build_properties(property_names)
+    properties = build_properties(property_names, model)
     hopeless = too_large(model.config)
     if hopeless and max_states is None and max_seconds is None:
         raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")
     export = prepare_export(model, properties, export_dir, export_formats, force)
-    timing = build_timing(**timing_args)
+    timing = protocol_timing(build_timing(**timing_args), [model.protocol])
     if timing is not None:  # docs/TIMING.md
         if engine != "auto" or workers > 1 or no_por or lossy is not None \
                 or max_depth is not None or cluster:
             raise InputError("--engine, --workers, --no-por, --lossy, --max-depth and --cluster "
                              "apply to the untimed check, not to --timing")
-        return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
-                             keep_going, as_json, quiet, export, max_zones=max_states,
-                             full=full)
+        with time_limit(max_seconds):
+            return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
+                                 keep_going, as_json, quiet, export, max_zones=max_states,
+                                 full=full)
     symmetry = not no_reduction and all(p.symmetric for p in properties)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")
@@ -124,8 +129,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                       max_depth=max_depth)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
-        result, traces = run_check(model, properties, options, reporter, EngineOptions(
-            engine, False if no_por else None, workers, lossy, lossy_bits, cluster, actors))
+        with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
+            result, traces = run_check(model, properties, options, reporter, EngineOptions(
+                engine, False if no_por else None, workers, lossy, lossy_bits, cluster, actors))
     finally:
         if reporter is not None:
             reporter.done()

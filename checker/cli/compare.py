@@ -20,11 +20,12 @@ from ..reports.compare import Run, compare as run_compare, smallest_failures
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Options
 from ..reports.sweep import SweepError, grid, minimal_points, parse_sweep, point_label
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, InputError
-from .options import build_properties, size_options
+from .options import SECONDS, build_properties, check_graph_sizes, size_options
 from .progress import task_progress
 from ..reports.provenance import with_provenance
 from ..reports.render import steps_text
-from .timing import build_timing, timing_options
+from .signals import time_limit
+from .timing import build_timing, protocol_timing, timing_options
 
 __all__ = ["compare", "FORMAT"]
 
@@ -50,7 +51,7 @@ SWEEP_NAMES = {"enactors": "enactors", "n": "enactors", "plans": "plans", "p": "
               help="Explore the plain system (no symmetry reduction).")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
               help="Stop each run after this many states (its verdicts may be incomplete).")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=SECONDS, default=None,
               help="Stop each run after this many seconds.")
 @timing_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
@@ -90,6 +91,7 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
     runs = []
     for point in points:
         config = _config({**base, **point}, point)
+        check_graph_sizes(DnsSystem(config, next(iter(loaded.values()))), properties)
         hopeless = too_large(config)
         if hopeless and max_states is None and max_seconds is None:
             raise InputError(f"{hopeless}; shrink the sweep or bound runs with --max-states")
@@ -100,15 +102,20 @@ def compare(ctx, protocols, enactors, plans, endpoints, keep, property_names, sw
                       max_seconds=max_seconds, stop_early=False)
     timing = build_timing(timed, plan_interval, write_time, check_time, cleanup_time,
                           extra_intervals)
-    if timing is not None:
-        if "lease" not in timing.extra:  # the lease variants need a length; one plan interval
-            timing = timing.with_interval("lease", Interval.parse(DEFAULT_LEASE))
+    timing = protocol_timing(timing, list(loaded.values()))  # declared intervals, defaults
+    if timing is not None and all(p.kind == "graph property" for p in properties):
+        raise InputError("under timing only safety properties are decided (no-dangling, "
+                         "monotonic); recoverable is not analysed under timing")
     if not as_json and not markdown:  # the header before the work starts
         click.echo(_header(base, axes, options.symmetry) + "\n")
     bar = _progress_bar(sys.stderr)
     timed_run = _timed_runner(timing, properties, options) if timing is not None else None
-    rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
-                       explore=_fastest_exact)
+    with time_limit(None if max_seconds is None else max_seconds * len(runs) * 2):
+        rows = run_compare(runs, properties, options, on_run=bar, timed=timed_run,
+                           explore=_fastest_exact)
+    if len(rows) < len(runs):  # one Ctrl-C/SIGTERM ends the whole comparison
+        click.echo(f"dnsrace: interrupted after {len(rows)} of {len(runs)} runs; the table "
+                   "shows those (verdict incomplete)", err=True)
     if timing is not None and axes:  # sweep the timed verdicts like the others
         for r in rows:
             for p, (status, n) in r.extra["timed"].items():
@@ -163,9 +170,9 @@ def _config(values: dict, point: dict) -> Config:
 
 
 def _fastest_exact(model, properties, options):
-    """The vector engine where the protocol has a packed form, else the object BFS; without
+    """The vector engine (derived from any protocol; the object BFS if it gives up); without
     partial-order reduction, so every row counts the same (symmetry-reduced) graph."""
-    from dnsrace.model.packed import vector_model
+    from dnsrace.model.derived import vector_model
 
     from ..explore.engines import EngineOptions, run
 

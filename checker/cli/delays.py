@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
 from dnsrace.model.describe import actor_name
+from dnsrace.model.size import too_large
 from dnsrace.model.timing import (TimedView, TimingError, bound_key, bound_name, interval_name,
                                   rational_human, rational_text)
 
 from ..explore.bfs import explore
 from ..explore.result import HOLDS, VIOLATED, Options
 from ..timing.synthesis import ALWAYS, NEVER, THRESHOLD, synthesize
-from ..timing.timed import TimedOptions
+from ..timing.timed import DiscreteGraph, TimedOptions
 from ..traces.trace import build_trace
 from ..timing.z3timing import symbol
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
-from .options import build_model, build_properties, config_options, output_options
+from .options import SECONDS, build_model, build_properties, config_options, output_options
 from .progress import task_progress
 from ..reports.provenance import with_provenance
 from ..reports.render import config_text, render_trace, run_text
-from .timing import build_timing, timing_options
+from .signals import time_limit
+from .timing import build_timing, protocol_timing, timing_options
 
 __all__ = ["delays", "run_delays", "UNKNOWNS"]
 
@@ -43,16 +46,26 @@ _MEANING = {
 }
 
 
-def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None):
+def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None,
+               max_seconds=None):
     """Per safety property: ("untimed-holds", None) or ("synthesis", {unknown: result}).
     ``on_task(done, total, label)`` reports progress over the untimed check and each
-    (property, unknown) synthesis."""
+    (property, unknown) synthesis. ``max_seconds`` bounds the whole analysis: a check cut
+    short makes its answer incomplete (never a threshold)."""
+    start = time.perf_counter()
+
+    def left():
+        if max_seconds is None:
+            return None
+        return max(max_seconds - (time.perf_counter() - start), 1e-3)
+
     safety = [p for p in properties if p.kind in ("state invariant", "transition invariant")]
     total = 1 + len(safety) * len(unknowns)
     done = 0
     if on_task is not None:
         on_task(done, total, "untimed check")
-    untimed = explore(model, safety, Options(symmetry=symmetry))
+    untimed = explore(model, safety, Options(symmetry=symmetry, max_seconds=left()))
+    graph = DiscreteGraph()  # every zone check below shares the model's discrete part
     done += 1
     out = {}
     for p in safety:
@@ -70,8 +83,9 @@ def run_delays(model, properties, timing, unknowns, symmetry=True, on_task=None)
             done += 1
             try:
                 per[u] = synthesize(lambda tm: TimedView(model, tm), timing, p, u,
-                                    TimedOptions(symmetry=symmetry),
-                                    also_symbolic=[("plan", "lo"), ("plan", "hi")])
+                                    TimedOptions(symmetry=symmetry, max_seconds=left()),
+                                    also_symbolic=[("plan", "lo"), ("plan", "hi")],
+                                    graph=graph)
             except TimingError as exc:
                 raise InputError(str(exc)) from None
         out[p.name] = ("synthesis", per)
@@ -122,10 +136,12 @@ def _verdict_text(r) -> str:
 @click.option("--no-reduction", is_flag=True, help="No symmetry reduction.")
 @click.option("--witness/--no-witness", default=True, show_default=True,
               help="Print the violating run at the threshold, with its timestamps.")
+@click.option("--max-seconds", type=SECONDS, default=None,
+              help="Stop after this many seconds in all (undecided answers, exit 3).")
 @output_options
 @click.pass_context
 def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, property_names,
-           no_reduction, witness, as_json, quiet, **timing_args):
+           no_reduction, witness, as_json, quiet, max_seconds=None, **timing_args):
     """Treat a timing bound as unknown and print, for each safety property, exactly the
     values at which it can be violated (e.g. the smallest write stall that makes the
     incident possible for a given plan interval and --keep).
@@ -139,7 +155,11 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         raise InputError("delays analyses safety properties (no-dangling, monotonic); "
                          "recoverable is not analysed under timing")
     properties = build_properties(names)
+    hopeless = too_large(model.config)
+    if hopeless and max_seconds is None:  # the same guard as check
+        raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-seconds")
     timing = build_timing(True, **{k: v for k, v in timing_args.items() if k != "timed"})
+    timing = protocol_timing(timing, [model.protocol])
     valid = dict(UNKNOWNS)
     for name in timing.extra:
         valid.update({f"{name}-hi": (name, "hi"), f"{name}-lo": (name, "lo")})
@@ -153,8 +173,9 @@ def delays(ctx, enactors, plans, endpoints, keep, protocol, unknown_names, prope
         click.echo(_header(model, timing, unknowns, not no_reduction))
     bar = task_progress(None, "tasks") if human else None
     try:
-        out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
-                         on_task=_bar_update(bar))
+        with time_limit(max_seconds):
+            out = run_delays(model, properties, timing, unknowns, symmetry=not no_reduction,
+                             on_task=_bar_update(bar), max_seconds=max_seconds)
     finally:
         if bar is not None:
             bar.done()

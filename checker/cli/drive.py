@@ -22,7 +22,7 @@ from ..conformance.driver import Driver, StepError, file_schedule, random_run
 from ..conformance.report import (COMPARED, dangling_records, divergence_trace,
                                   render_divergence, render_run, run_json)
 from ..conformance.services import ServiceError, Services, aws_endpoint
-from ..traces.export import atomic_write
+from ..traces.export import ExportError, write_files
 from .errors import EXIT_HOLDS, EXIT_INCOMPLETE, EXIT_VIOLATED, InputError
 from .options import build_model, config_options, output_options
 from ..reports.provenance import with_provenance
@@ -109,12 +109,14 @@ def _adapter_class(spec, what):
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None,
               metavar="FILE",
               help="Where a random run's first divergence is written as a trace file "
-                   "(default: ./<config>-<protocol>-drive-seed<S>.json).")
+                   "(default: ./<config>-<protocol>-drive-seed<S>.json). An existing file "
+                   "is refused before the run unless --force is given.")
+@click.option("--force", is_flag=True, help="Overwrite the --save file if it exists.")
 @config_options
 @output_options
 @click.pass_context
-def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_path, enactors,
-          plans, endpoints, keep, protocol, as_json, quiet):
+def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_path, force,
+          enactors, plans, endpoints, keep, protocol, as_json, quiet):
     """Drive real enactor code through the model's schedules, against Route 53 and S3.
 
     Schedules come from a json or itf trace FILE (as `replay` reads it) or from --runs seeded
@@ -129,7 +131,7 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
         raise InputError("give a trace FILE or --runs M (random runs of the model), not "
                          + ("both" if file else "neither"))
     if file is not None:
-        for name in ("seed", "depth", "save_path"):
+        for name in ("seed", "depth", "save_path", "force"):
             if _given(ctx, name):
                 raise InputError(f"--{name.removesuffix('_path')} applies only with --runs")
         model, actions = _file_model(ctx, file, protocol)
@@ -138,18 +140,25 @@ def drive(ctx, file, adapter, planner, runs, seed, depth, endpoint_url, save_pat
     url = _check_url(endpoint_url)
     if save_path and not Path(save_path).resolve().parent.is_dir():
         raise InputError(f"--save {save_path}: no such folder {Path(save_path).parent}")
+    c = model.config
+    target = Path(save_path or f"{c.slug()}-{model.protocol.name}-drive-seed{seed}.json")
+    if actions is None and not force and (target.exists() or target.is_symlink()):
+        raise InputError(f"--save {target}: already exists; nothing was run; use --force to "
+                         "overwrite, or --save another file")
     enactor_cls = _adapter_class(adapter, "adapter")
     planner_cls = _adapter_class(planner, "planner") if planner else StorePlanner
     planner_name = planner or "default (one S3 object per plan)"
     driver = Driver(model, None, enactor_cls, planner_cls, adapter, planner_name)
     reports, where = _drive_all(driver, url, actions, runs, seed, depth, quiet or as_json)
     last = reports[-1]
-    c = model.config
     saved = None
     if last.divergence is not None and actions is None:
-        saved = save_path or f"{c.slug()}-{model.protocol.name}-drive-seed{seed}.json"
-        try:
-            atomic_write(saved, divergence_trace(model, last, adapter))
+        saved = str(target)
+        try:  # exclusive: a file created meanwhile (a concurrent run) is never replaced
+            write_files(target.parent, [(target.name, divergence_trace(model, last, adapter))],
+                        force=force)
+        except ExportError as exc:
+            raise InputError(f"--save {saved}: {exc}") from None
         except OSError as exc:
             raise InputError(f"--save {saved}: cannot write: {exc.strerror or exc}") from None
     if as_json:

@@ -50,6 +50,9 @@ def prepare_export(model, properties, directory, formats_text, force):
         if formats_text is not None or force:
             raise InputError("--format and --force only apply with --export DIR")
         return None
+    if not str(directory).strip():
+        raise InputError("--export: the folder name is empty; name a folder, e.g. --export "
+                         "traces (use --export . for the current folder)")
     try:
         formats = resolve_formats(formats_text)
     except ValueError as exc:
@@ -57,7 +60,7 @@ def prepare_export(model, properties, directory, formats_text, force):
     names = [file_name(_Named(model, p), f) for p in properties for f in formats]
     try:
         check_target(directory, names, force)
-    except ExportError as exc:
+    except (ExportError, ValueError) as exc:
         raise InputError(str(exc)) from None
     return ExportPlan(Path(directory), formats, force)
 
@@ -73,7 +76,8 @@ def write_export(model, traces: dict, plan, quiet: bool) -> None:
     except ExportError as exc:
         raise InputError(str(exc)) from None
     except OSError as exc:
-        raise InputError(f"cannot write to {plan.directory}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write to {plan.directory}: {exc.strerror or exc}; nothing "
+                         "was written") from None
     if not quiet:
         what = f"{len(written)} trace file{'s' if len(written) != 1 else ''}"
         click.echo(f"Wrote {what} to {plan.directory}" if written else

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import click
 
@@ -12,7 +13,30 @@ from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, Un
 
 from .errors import InputError
 
-__all__ = ["config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+__all__ = ["SECONDS", "config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+
+
+class _Seconds(click.ParamType):
+    """A positive, finite number of seconds (``nan`` and ``inf`` are refused: a limit that
+    compares false with everything is no limit)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds (e.g. 30 or 0.5)", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} is not a positive, finite number of seconds (e.g. 30 or "
+                      "0.5)", param, ctx)
+        return number
+
+
+SECONDS = _Seconds()
 
 
 def stack(f, decorators):
@@ -44,7 +68,17 @@ def config_options(f):
 
 
 def output_options(f):
-    """--json and --quiet: keep stdout clean for scripts."""
+    """--json and --quiet: keep stdout clean for scripts (one or the other, not both)."""
+    inner = f
+
+    @functools.wraps(inner)
+    def checked(*args, **kwargs):
+        if kwargs.get("as_json") and kwargs.get("quiet"):
+            raise InputError("choose one of --json and --quiet (--json prints one document; "
+                             "--quiet prints nothing)")
+        return inner(*args, **kwargs)
+
+    f = checked
     f = click.option("--quiet", "-q", is_flag=True,
                      help="Print nothing; only the exit code speaks.")(f)
     f = click.option("--json", "as_json", is_flag=True,
@@ -60,8 +94,27 @@ def build_model(enactors, plans, endpoints, keep, protocol) -> DnsSystem:
         raise InputError(str(exc)) from None
 
 
-def build_properties(names):
+def build_properties(names, model=None):
+    """The properties named (all by default). With ``model``, also checks that each graph
+    property's own system (``recoverable``: one more plan) fits the size ceilings."""
     try:
-        return resolve_properties(names)
+        properties = resolve_properties(names)
     except (UnknownProperty, PropertyLoadError) as exc:
         raise InputError(str(exc)) from None
+    if model is not None:
+        check_graph_sizes(model, properties)
+    return properties
+
+
+def check_graph_sizes(model, properties) -> None:
+    """InputError when a graph property's system is above a size ceiling."""
+    for p in properties:
+        if p.kind != "graph property":
+            continue
+        try:
+            p.graph_model(model)
+        except ConfigError as exc:
+            raise InputError(
+                f"{p.name} is decided in the system with one more plan, which is too large "
+                f"here ({exc}); use --plans {model.config.plans - 1} or less, or choose "
+                "other properties with --property") from None

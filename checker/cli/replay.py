@@ -19,6 +19,9 @@ __all__ = ["replay", "show", "load_and_replay"]
 
 def load_and_replay(path, protocol=None, prop=None):
     """The replay report for the file at ``path``; InputError (exit 2) when it is malformed."""
+    if not str(path).strip():
+        raise InputError("FILE: the file name is empty; give a trace file, e.g. "
+                         "traces/n3-p4-e3-k1-original-no-dangling.json")
     try:
         tf = load_trace_file(path)
         return tf, replay_trace_file(tf, protocol, prop)
@@ -49,10 +52,19 @@ def replay(ctx, file, protocol, prop, as_json, quiet, **timing_args):
     Exit 0: a valid counterexample to the property it names; 1: not one (the step and the
     reason are printed); 2: the file is malformed (the field or step is named).
     """
+    if as_json and quiet:
+        raise InputError("choose one of --json and --quiet (--json prints one document; "
+                         "--quiet prints nothing)")
     tf, report = load_and_replay(file, protocol, prop)
     model = report.model
     # a timed file's timestamps against these bounds, else its own (docs/TIMING.md)
-    check_report_timing(report, build_timing(**timing_args))
+    timing = build_timing(**timing_args)
+    try:
+        check_report_timing(report, timing)
+    except InputError as exc:
+        if timing is not None:  # the command line's bounds: the message names the option
+            raise
+        raise InputError(f"{file}: {exc.format_message()}") from None
     if as_json:
         click.echo(json.dumps(with_provenance({
             "format": "dnsrace-replay/1",
@@ -85,19 +97,23 @@ def replay(ctx, file, protocol, prop, as_json, quiet, **timing_args):
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--protocol", default=None, metavar="NAME",
+              help="Rebuild the steps with this protocol instead of the file's (needed for a "
+                   "trace of your own protocol: file.py:Class; show never runs code a file "
+                   "names).")
 @click.option("--full", is_flag=True,
               help="Every variable at every step (records, store, each enactor's phase and "
                    "plan), changed values marked.")
 @click.option("--property", "prop", default=None, metavar="FILE.py:NAME",
               help="The property of your own the file names.")
 @click.pass_context
-def show(ctx, file, full, prop):
+def show(ctx, file, protocol, full, prop):
     """Print a json or itf trace FILE as the step table 'check' prints.
 
     The file is replayed to rebuild each step. Exit 0: shown, and a valid counterexample;
     1: it does not replay (the step and reason are printed); 2: malformed.
     """
-    _, report = load_and_replay(file, None, prop)
+    _, report = load_and_replay(file, protocol, prop)
     if report.trace is None:
         click.echo(f"{click.format_filename(file)}: does not replay: {report.reason}.", err=True)
         ctx.exit(EXIT_VIOLATED)

@@ -20,7 +20,7 @@ from .errors import InputError, exit_code_for
 from .options import stack
 from .progress import task_progress
 
-__all__ = ["timing_options", "build_timing", "run_timed_check", "timed_traces",
+__all__ = ["timing_options", "build_timing", "protocol_timing", "declared_intervals", "run_timed_check", "timed_traces",
            "render_timed", "timed_json", "OPTION_OF"]
 
 OPTION_OF = {"plan": "plan_interval", "write": "write_time", "check": "check_time",
@@ -48,6 +48,50 @@ def timing_options(f):
                           "lease=5:5 (repeatable; implies --timing)."),
     ]
     return stack(f, decorators)
+
+
+def declared_intervals(protocol) -> dict:
+    """The timing intervals a protocol's steps use beyond MODEL.md's four: ``{name: default
+    text or None}``, from its ``timing_intervals`` (with defaults) and the extra interval
+    names its ``phase_timing`` points at."""
+    out = dict(getattr(protocol, "timing_intervals", None) or {})
+    for name in dict(getattr(protocol, "phase_timing", None) or {}).values():
+        if name not in BASE_INTERVALS:
+            out.setdefault(name, None)
+    return out
+
+
+def protocol_timing(timing, protocols):
+    """``timing`` checked against the protocols that will run under it (one rule for check,
+    compare and delays): an ``--interval NAME`` no protocol declares is an InputError listing
+    the declared ones; a declared interval not given takes the protocol's default."""
+    if timing is None:
+        return None
+    declared: dict = {}
+    for p in protocols:
+        for name, default in declared_intervals(p).items():
+            if declared.get(name) is None:
+                declared[name] = default
+    unknown = [n for n in timing.extra if n not in declared]
+    if unknown:
+        names = ", ".join(sorted(declared)) or "none"
+        who = ", ".join(dict.fromkeys(p.name for p in protocols))
+        noun = "protocols" if "," in who else "protocol"
+        raise InputError(f"--interval {unknown[0]}: {noun} {who} declare{'' if ',' in who else 's'} "
+                         f"no interval "
+                         f"{unknown[0]!r} (its own intervals: {names}; the base ones are "
+                         "--plan-interval, --write-time, --check-time, --cleanup-time)")
+    for name, default in declared.items():
+        if name in timing.extra:
+            continue
+        if default is None:
+            raise InputError(f"protocol {protocols[0].name} times steps by an interval {name!r} "
+                             f"with no default: give it with --interval {name}=LO:HI")
+        try:
+            timing = timing.with_interval(name, Interval.parse(default, f"--interval {name}"))
+        except TimingError as exc:
+            raise InputError(str(exc)) from None
+    return timing
 
 
 def build_timing(timed=False, plan_interval=None, write_time=None, check_time=None,

@@ -10,7 +10,7 @@ import time
 from array import array
 
 from .graph import backward_reachable
-from .limits import depth_reason, limit_reason
+from .limits import depth_reason, interrupt_reason, limit_reason
 from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
@@ -124,8 +124,8 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
                                 found[p.name] = ("transition", src, j)
         else:
             stats.exhausted = True
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
+    except KeyboardInterrupt as exc:
+        stop_reason = interrupt_reason(exc)
 
     stats.seconds = time.perf_counter() - start
     stats.explored_states = len(states)

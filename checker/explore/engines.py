@@ -5,29 +5,75 @@ Engines (``--engine``):
 - ``object``: ``checker.bfs``, breadth-first over the model's own state objects. Works for
   every model (user protocols included); the reference.
 - ``vector``: ``checker.vector``, breadth-first over packed states with numpy, for models
-  that have a vector form (``vectorize(model)`` returns one). Same visiting order, counts,
-  verdicts and counterexamples as ``object``, many times faster. Optional: partial-order
-  reduction (``por``), worker processes (``workers``), lossy state storage (``lossy``).
+  that have a vector form (``vectorize(model)`` returns one: for the DNS model, every
+  protocol, derived by ``model/derived.py``). Same visiting order, counts, verdicts and
+  counterexamples as ``object``, many times faster. Optional: partial-order reduction
+  (``por``, where the vector model has it: ``por_off_reason()`` says why not), worker
+  processes (``workers``), lossy state storage (``lossy``).
 - ``auto`` (default): the fastest exact engine available: ``vector`` when the model and
-  every property have a vector form, else ``object``.
-
-With ``cluster`` (``--cluster ray[=ADDRESS]``) the vector engine's search runs on Ray actors
-(``checker.explore.cluster``): same results, the visited set spread over a cluster.
+  every property have a vector form, else ``object`` (also when the vector engine gives up
+  mid-run, e.g. states wider than 63 bits: the output notes why).
 
 With partial-order reduction the verdicts are exact but the counts are those of the reduced
 graph, and a reduced graph's breadth-first depths are not the plain ones: when the reduced
 run finds a violation, the engine reruns without the reduction to report shortest
 counterexamples (docs/PERFORMANCE.md).
+
+With ``cluster`` (``--cluster ray[=ADDRESS]``) the vector engine's search runs on Ray actors
+(``checker.explore.cluster``): same results, the visited set spread over a cluster.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from . import bfs, vector
-from .result import VIOLATED, Options
+from .result import HOLDS, INCOMPLETE, VIOLATED, Options
 
-__all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run"]
+__all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run", "max_workers",
+           "LOSSY_MAX_OMISSION"]
+
+# A lossy "holds" is only reported when the estimated chance that a state was missed is at most
+# this; above it the verdict is incomplete (docs/RELIABILITY.md).
+LOSSY_MAX_OMISSION = 0.01
+
+
+def max_workers() -> int:
+    """The most worker processes a run may start: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_lossy_memory(engine) -> None:
+    if engine.lossy != "bitstate":
+        return  # hash compaction grows with the states stored, like the exact table
+    bits = engine.lossy_bits or 28
+    table = 1 << max(bits - 3, 0)
+    free = _available_memory()
+    if free is not None and table > free // 2:
+        fits = max(b for b in range(8, 41) if (1 << max(b - 3, 0)) <= free // 2) \
+            if free // 2 >= 32 else 8
+        raise EngineError(f"--lossy-bits {bits}: a bitstate table of 2^{bits} bits needs "
+                          f"{table / 2**30:.1f} GiB, more than half the {free / 2**30:.1f} GiB "
+                          f"available; use --lossy-bits {fits} or less")
 
 ENGINES = ("auto", "object", "vector")
 
@@ -102,7 +148,7 @@ def _vector_ready(model, properties, vectorize) -> str | None:
     vm = vectorize(target)
     if vm is None:
         return f"protocol {getattr(getattr(model, 'protocol', None), 'name', model)!r} " \
-               "has no packed form"
+               "has no vector form"
     try:
         vector.vector_kernels(vm, model, properties)
     except vector.Unsupported as exc:
@@ -129,6 +175,10 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError("--workers, --lossy and --por need the vector engine")
     if engine.workers < 1:
         raise EngineError("--workers must be at least 1")
+    if engine.workers > max_workers():
+        raise EngineError(f"--workers {engine.workers}: at most {max_workers()} (the cores this "
+                          "machine gives the process; more would only compete for them)")
+    _check_lossy_memory(engine)
     if engine.cluster is not None:
         if name != "vector":
             raise EngineError("--cluster runs the vector engine, not the object one"
@@ -152,11 +202,28 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError(f"a lossy search cannot decide {names}: choose other properties "
                           "with --property")
     info = EngineInfo("vector", workers=engine.workers)
+    vm = _vector_of(model, properties, vectorize)
+    off = getattr(vm, "por_off_reason", lambda: None)()
+    if por and off:
+        info.notes.append(off[0].upper() + off[1:] + ".")
+        por = False
+    unproven = [p.name for p in properties if not vm.por_sound_for(p)]
+    if por and unproven:  # the reduction is proven for some properties only
+        info.notes.append("Partial-order reduction is off: it is not proven for "
+                          f"{', '.join(unproven)} (docs/PERFORMANCE.md).")
+        por = False
     session = _cluster_session(engine)
     try:
         # a reduced run that finds a violation is rerun plain: it stops at once, no traces
-        result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
-                             traces=not por, stop_at_violation=por, session=session)
+        try:
+            result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
+                                 traces=not por, stop_at_violation=por, session=session)
+        except vector.Unsupported as exc:
+            if engine.engine == "vector" or wants_vector or session is not None:
+                raise EngineError(f"the vector engine cannot run this check: {exc}") from None
+            info = EngineInfo("object", notes=[f"(object engine: {exc})"])
+            return bfs.explore(model, properties, options, reporter), info
+        info.notes.extend(getattr(_vector_of(model, properties, vectorize), "notes", list)())
         info.por = bool(getattr(result, "por", False))
         if info.por and result.verdict == VIOLATED:
             info.notes.append("Partial-order reduction found a violation; the search was "
@@ -170,12 +237,20 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
             session.close()
     info.cluster = getattr(result, "cluster", None)
     info.lossy = getattr(result, "lossy", None)
+    _lossy_verdict(result, info.lossy)
     stored = getattr(result, "stored_bytes", None)
     if stored and result.stats.explored_states:
         info.bytes_per_state = stored / result.stats.explored_states
     if not result.stats.exhausted:
         info.notes.append(f"Every state up to depth {result.stats.depth} was explored.")
     return result, info
+
+
+def _vector_of(model, properties, vectorize):
+    """The vector model the engine explores (of the graph model when a graph property is
+    checked)."""
+    graph = [p for p in properties if p.kind == "graph property"]
+    return vectorize(graph[0].graph_model(model) if graph else model)
 
 
 def _cluster_session(engine):
@@ -203,8 +278,7 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
     expander = None
     if engine.workers > 1:
         from .parallel import ProcessExpander
-        graph = [p for p in properties if p.kind == "graph property"]
-        vm = vectorize(graph[0].graph_model(model) if graph else model)
+        vm = _vector_of(model, properties, vectorize)
         expander = ProcessExpander(vm, engine.workers, options.symmetry and vm.symmetric,
                                    por and all(vm.por_sound_for(p) for p in properties),
                                    model, properties)
@@ -216,3 +290,23 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
     finally:
         if expander is not None:
             expander.close()
+
+
+def _lossy_verdict(result, lossy) -> None:
+    """A lossy 'holds' whose estimated omission probability is not small is no verdict:
+    the properties that 'hold' become incomplete, with the reason. Violations stay (each
+    counterexample is a real run)."""
+    if lossy is None or lossy.omission_probability <= LOSSY_MAX_OMISSION:
+        return
+    weakened = [pr for pr in result.properties.values() if pr.status == HOLDS]
+    if not weakened:
+        return
+    for pr in weakened:
+        pr.status = INCOMPLETE
+    why = (f"lossy {lossy.mode} with {lossy.bits} bits may have missed states (estimated "
+           f"omission probability {lossy.omission_probability:.2g} > {LOSSY_MAX_OMISSION:g}); "
+           "raise --lossy-bits or drop --lossy")
+    result.stats.exhausted = False
+    result.stats.stop_reason = why
+    statuses = [r.status for r in result.properties.values()]
+    result.verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE

@@ -6,13 +6,21 @@ the state properties stay in the engine's process; a distributed backend would i
 same two methods (ship chunks of packed keys out, receive packed successors back).
 
 Workers are forked with the vector model; each chunk travels as one numpy array (8 bytes per
-state) and its successors come back as arrays.
+state) and its successors come back as arrays. A vector model whose ids are interned lazily in
+this process (``vm.process_local``, the derived model of ``model/derived.py``) first computes,
+here, everything the level needs (``vm.prepare``); the workers are then forked afresh for that
+level, so that their copy of the model knows every id the level uses. ``rebind(vm)`` follows
+the engine onto a widened model.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 
+import numpy as np
+
+from .limits import Deferral
 from .vector import ChunkChecks, expand_chunk
 
 __all__ = ["ProcessExpander"]
@@ -21,6 +29,11 @@ _WORKER = {}
 
 
 def _init(vm, symmetry, por, model, properties):
+    # The parent handles Ctrl-C and SIGTERM (and ends the pool with SIGTERM): a worker must
+    # neither raise on them (a traceback per worker) nor run the parent's time limit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
 
 
@@ -34,15 +47,73 @@ class ProcessExpander:
 
     def __init__(self, vm, workers: int, symmetry: bool, por: bool, model, properties):
         methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self._ctx = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self._pool = ctx.Pool(workers, initializer=_init,
-                              initargs=(vm, symmetry, por, model, properties))
+        self._args = (vm, symmetry, por, model, properties)
+        self._pool = None
+        if not getattr(vm, "process_local", False):
+            self._pool = self._start()
+
+    def _start(self):
+        Deferral.active += 1  # no interrupt inside the pool's own locks (see map)
+        try:
+            pool = self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
+        return pool
+
+    def rebind(self, vm) -> None:
+        """Use ``vm`` (a widened copy of the model) from now on."""
+        self._args = (vm,) + self._args[1:]
+        self._stop()
+        if not getattr(vm, "process_local", False):
+            self._pool = self._start()
 
     def map(self, chunks):
-        """Successors of each chunk, in the order of ``chunks``."""
-        return self._pool.imap(_work, chunks)
+        """Successors of each chunk, in the order of ``chunks``. A Ctrl-C, SIGTERM or time
+        limit that arrives while waiting for a worker is raised between waits
+        (``Deferral``), never inside the pool's locks."""
+        vm, symmetry, por = self._args[:3]
+        if getattr(vm, "process_local", False):
+            if chunks:
+                vm.prepare(np.concatenate(chunks), symmetry, por)
+            self._stop()
+            self._pool = self._start()
+        Deferral.active += 1
+        try:
+            results = self._pool.imap(_work, chunks)
+        finally:
+            Deferral.active -= 1
+        Deferral.raise_pending()
+        while True:
+            Deferral.active += 1
+            try:
+                while True:
+                    try:
+                        item = results.next(timeout=0.05)
+                        break
+                    except mp.TimeoutError:
+                        if Deferral.pending is not None:
+                            break
+            except StopIteration:
+                return
+            finally:
+                Deferral.active -= 1
+            Deferral.raise_pending()
+            yield item
+
+    def _stop(self):
+        if self._pool is None:
+            return
+        Deferral.active += 1  # stopping the pool: an interrupt here waits until it is done
+        try:
+            self._pool.terminate()
+            self._pool.join()
+        finally:
+            Deferral.active -= 1
+            self._pool = None
+        Deferral.raise_pending()
 
     def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        self._stop()

@@ -2,7 +2,7 @@
 successors generated for a whole frontier at once and deduplication by sorting (numpy).
 
 The engine sees a model only through a *vector model* (``vectorize(model)``, see
-``dnsrace.model.packed`` for the interface) and properties only through that vector model's
+``dnsrace.model.derived`` for the interface) and properties only through that vector model's
 ``state_check``/``transition_check``/``graph_check`` kernels. Nothing here knows about DNS.
 
 It explores in the same order as ``checker.bfs``: states get ids in discovery order
@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .paths import property_result
-from .limits import depth_reason
+from .limits import depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -62,10 +62,10 @@ def vector_kernels(vm, model, properties):
     state_k, trans_k, graph_k = [], [], []
     for p in properties:
         if p.kind == "state invariant":
-            f = vm.state_check(p)
+            f = vm.state_check(p, model)
             state_k.append((p, f))
         elif p.kind == "transition invariant":
-            f = vm.transition_check(p)
+            f = vm.transition_check(p, model)
             trans_k.append((p, f))
         elif p.kind == "graph property":
             f = vm.graph_check(p, model)
@@ -257,6 +257,24 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     vm = vectorize(graph_model)
     if vm is None:
         raise Unsupported(f"{model!r} has no vector form")
+    while True:
+        try:
+            return _explore(vm, model, properties, options, reporter, por, expander, lossy,
+                            lossy_bits, traces, stop_at_violation)
+        except Exception as exc:  # a key field outgrew its bits: restart on a wider layout
+            if getattr(exc, "unsupported", False):
+                raise Unsupported(str(exc)) from None
+            if not getattr(exc, "widen", False):
+                raise
+            vm = vm.widened()
+            if vm is None or (expander is not None and not hasattr(expander, "rebind")):
+                raise Unsupported("the states do not fit 63-bit keys") from None
+            if expander is not None:
+                expander.rebind(vm)
+
+
+def _explore(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
+             traces, stop_at_violation) -> Result:
     state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
     if lossy and graph_k:
         raise Unsupported("a lossy search cannot decide graph properties "
@@ -437,8 +455,26 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
             cut = len(sf)
             truncated = False
             if options.max_states is not None and n_states + cut > options.max_states:
-                cut = options.max_states - n_states
+                # Stop where the object BFS stops (the engines agree under limits): it expands
+                # nodes in this order until the stored count reaches the limit, keeping every
+                # successor of the node that reached it. So keep the new states discovered by
+                # sources up to that node, and only the violations its prefix saw.
+                tb = np.asarray(succ_tbase, dtype=np.int64)
+                owner = np.searchsorted(tb, sf, side="right") - 1
+                src_of = np.empty(len(sf), dtype=np.int64)
+                for c in np.unique(owner):
+                    m = owner == c
+                    src_of[m] = succ_src[c][sf[m] - tb[c]].astype(np.int64) + succ_base[c]
+                last_src = int(src_of[options.max_states - n_states - 1])
+                cut = int(np.searchsorted(src_of, last_src, side="right"))
                 truncated = True
+                for name, hit in lvl_found.items():
+                    if hit[1] > last_src and found.get(name) is hit:
+                        del found[name]
+                if in_scope is None:
+                    beyond = sum(int((succ_src[c].astype(np.int64) + succ_base[c] > last_src)
+                                     .sum()) for c in range(len(succ_src)))
+                    stats.transitions -= beyond
             sel = sf[:cut]
             new_keys = np.empty(len(sel), dtype=np.int64)
             new_src = np.empty(len(sel), dtype=np.int64)
@@ -472,8 +508,8 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                 break
         else:
             stats.exhausted = True
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
+    except KeyboardInterrupt as exc:
+        stop_reason = interrupt_reason(exc)
 
     stats.seconds = time.perf_counter() - start
     stats.explored_states = n_states

@@ -48,19 +48,31 @@ def compare(runs, properties, options: Options = Options(stop_early=False),
     ``{property: (status, shortest)}`` under timing, stored in ``row.extra["timed"]``."""
     runs = list(runs)
     rows = []
-    for j, run in enumerate(runs):
-        if on_run is not None:
-            on_run(j, len(runs), run)
-        r = explore(run.model, properties, options)
-        s = r.stats
-        rows.append(Row(
-            run.label, dict(run.point), r.verdict,
-            {n: pr.status for n, pr in r.properties.items()},
-            {n: (len(pr.trace) if pr.trace is not None else None)
-             for n, pr in r.properties.items()},
-            s.states, s.transitions, s.explored_states, s.seconds, s.exhausted, s.stop_reason))
-        if timed is not None:
-            rows[-1].extra["timed"] = timed(run)
+    # One Ctrl-C (or SIGTERM) ends the whole comparison: the run it cut short is kept as
+    # incomplete, later runs are not started; the caller sees fewer rows than runs.
+    try:
+        for j, run in enumerate(runs):
+            if on_run is not None:
+                on_run(j, len(runs), run)
+            r = explore(run.model, properties, options)
+            s = r.stats
+            rows.append(Row(
+                run.label, dict(run.point), r.verdict,
+                {n: pr.status for n, pr in r.properties.items()},
+                {n: (len(pr.trace) if pr.trace is not None else None)
+                 for n, pr in r.properties.items()},
+                s.states, s.transitions, s.explored_states, s.seconds, s.exhausted,
+                s.stop_reason))
+            if s.stop_reason == "interrupted":
+                raise KeyboardInterrupt
+            if timed is not None:
+                rows[-1].extra["timed"] = timed(run)
+    except KeyboardInterrupt:
+        if rows and timed is not None and "timed" not in rows[-1].extra:
+            rows[-1].extra["timed"] = {
+                p.name: ("not analysed" if p.kind == "graph property" else INCOMPLETE, None)
+                for p in properties}
+            rows[-1].exhausted, rows[-1].stop_reason = False, "interrupted"
     if on_run is not None:
         on_run(len(runs), len(runs), None)
     return rows

@@ -14,7 +14,7 @@ __all__ = ["SweepError", "parse_sweep", "grid", "minimal_points", "point_label"]
 
 MAX_POINTS = 400  # a larger grid is a typo, not a plan
 
-_ITEM = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$")
+_ITEM = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=\s*(\d{1,18})\s*(?:\.\.\s*(\d{1,18})\s*)?$")
 
 
 class SweepError(ValueError):
@@ -42,10 +42,16 @@ def parse_sweep(text: str, names: dict) -> dict:
             raise SweepError(f"{name} is swept twice")
         if hi < lo:
             raise SweepError(f"empty range {lo}..{hi} for {name}: write the smaller bound first")
-        axes[name] = list(range(lo, hi + 1))
+        if hi - lo + 1 > MAX_POINTS:  # refused before the range is built
+            raise SweepError(f"{name}={lo}..{hi} has {hi - lo + 1} values (at most "
+                             f"{MAX_POINTS} points in all); narrow the range")
+        axes[name] = range(lo, hi + 1)
     size = 1
     for values in axes.values():
         size *= len(values)
+        if size > MAX_POINTS:
+            break
+    axes = {name: list(values) for name, values in axes.items()} if size <= MAX_POINTS else axes
     if size > MAX_POINTS:
         raise SweepError(f"the sweep has {size} points (at most {MAX_POINTS}); narrow a range")
     return axes

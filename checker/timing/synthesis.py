@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import z3timing
-from .timed import TimedOptions, explore_timed, timed_path
+from .timed import DiscreteGraph, TimedOptions, explore_timed, timed_path
 
 __all__ = ["SynthesisResult", "synthesize", "NEVER", "THRESHOLD", "ALWAYS", "UNKNOWN",
            "INCOMPLETE"]
@@ -56,18 +56,23 @@ class SynthesisResult:
     reason: str = ""
 
 
-def _check(make_view, timing, prop, options):
+def _check(make_view, timing, prop, options, graph):
     view = make_view(timing)
-    res = explore_timed(view, [prop], options, scale=timing.scale())
+    res = explore_timed(view, [prop], options, scale=timing.scale(), graph=graph)
     return view, res.properties[prop.name], res
 
 
 def synthesize(make_view, timing, prop, unknown=("write", "hi"),
                options: TimedOptions = TimedOptions(), max_rounds: int = 50,
-               also_symbolic=()) -> SynthesisResult:
+               also_symbolic=(), graph: DiscreteGraph | None = None) -> SynthesisResult:
     """The exact threshold of ``unknown`` (``(interval name, "lo" | "hi")``) for ``prop``,
     every other bound as in ``timing``. ``also_symbolic``: further ``(name, side)`` bounds to
-    keep symbolic when describing the witness run's own region (a sufficient condition)."""
+    keep symbolic when describing the witness run's own region (a sufficient condition).
+    ``graph``: a ``DiscreteGraph`` of the model to share with other calls (every check of
+    the descent shares one anyway: the views differ only in their bounds, and guards name
+    intervals, so the discrete part is the same)."""
+    if graph is None:
+        graph = DiscreteGraph()
     name, side = unknown
     start = time.perf_counter()
     iv = timing.interval(name)
@@ -75,7 +80,7 @@ def synthesize(make_view, timing, prop, unknown=("write", "hi"),
     out = SynthesisResult(prop.name, unknown, UNKNOWN)
     widest = Interval(iv.lo, None) if side == "hi" else Interval(0, iv.hi)
     current = timing.with_interval(name, widest)
-    view, pr, _ = _check(make_view, current, prop, options)
+    view, pr, _ = _check(make_view, current, prop, options, graph)
     out.checks.append((str(widest), pr.status, None))
     if pr.status != "violated":
         out.status = NEVER if pr.status == "holds" else INCOMPLETE
@@ -109,7 +114,7 @@ def synthesize(make_view, timing, prop, unknown=("write", "hi"),
                 break
             beyond = Interval(theta, iv.hi, lo_open=True)
         current = timing.with_interval(name, beyond)
-        view, pr, _ = _check(make_view, current, prop, options)
+        view, pr, _ = _check(make_view, current, prop, options, graph)
         out.checks.append((str(beyond), pr.status, None))
         if pr.status == "holds":
             out.status = THRESHOLD

@@ -21,7 +21,9 @@ timestamps, and ``dnsrace.checker.timing.simulate.check_timestamps`` checks them
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -30,7 +32,7 @@ from ..explore.limits import limit_reason
 from ..explore.result import HOLDS, INCOMPLETE, VIOLATED, Path
 
 __all__ = ["TimedOptions", "TimedStats", "TimedPropertyResult", "TimedResult", "explore_timed",
-           "NOT_ANALYSED"]
+           "DiscreteGraph", "NOT_ANALYSED"]
 
 NOT_ANALYSED = "not analysed"
 
@@ -82,17 +84,108 @@ def _scaled(value: Fraction, scale: int) -> int:
     return int(v)
 
 
+class DiscreteGraph:
+    """The timing-independent part of a timed view, memoised: discrete states interned to
+    ints, their timed successors (guards name intervals, so they do not depend on the bounds),
+    inactive clocks, symmetry keys and permuted states.
+
+    One graph serves one model; checks of that model under different bounds (the rounds of
+    ``synthesis.synthesize``) share it, so the model's successor function runs once per state
+    however many bounds are tried."""
+
+    def __init__(self):
+        self.model = None
+        self.ids: dict = {}
+        self.states: list = []
+        self._succ: list = []
+        self._inactive: list = []
+        self._keys: list = []
+        self._permuted: dict = {}
+
+    def bind(self, view) -> None:
+        if self.model is None:
+            self.model = view.model
+        elif self.model is not view.model:
+            raise ValueError("a DiscreteGraph serves the views of one model")
+
+    def intern(self, state) -> int:
+        i = self.ids.get(state)
+        if i is None:
+            i = self.ids[state] = len(self.states)
+            self.states.append(state)
+            self._succ.append(None)
+            self._inactive.append(None)
+            self._keys.append(None)
+        return i
+
+    def successors(self, view, i):
+        """``(timed_successors, [(action, next id, guards, resets)])`` of state ``i``."""
+        got = self._succ[i]
+        if got is None:
+            ts = view.timed_successors(self.states[i])
+            got = self._succ[i] = (ts, [(a, self.intern(n), t.guards, t.resets)
+                                        for a, n, t in ts])
+        return got
+
+    def inactive(self, view, i):
+        got = self._inactive[i]
+        if got is None:
+            got = self._inactive[i] = tuple(view.inactive_clocks(self.states[i]))
+        return got
+
+    def keys(self, view, i):
+        got = self._keys[i]
+        if got is None:
+            got = self._keys[i] = view.symmetry_keys(self.states[i])
+        return got
+
+    def permuted(self, view, i, order) -> int:
+        got = self._permuted.get((i, order))
+        if got is None:
+            got = self._permuted[(i, order)] = self.intern(
+                view.permute_state(self.states[i], order))
+        return got
+
+
+@contextmanager
+def without_cyclic_gc():
+    """The search allocates millions of small acyclic tuples; Python's cyclic collector
+    would rescan the whole growing heap again and again (about 40% of the run). Any cycle a
+    protocol's code makes is collected once the search ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
-                  scale: int | None = None, keep_reached: bool = False) -> TimedResult:
+                  scale: int | None = None, keep_reached: bool = False,
+                  graph: DiscreteGraph | None = None) -> TimedResult:
     """Decides every state and transition invariant in ``properties`` over the timed view.
     Graph properties get the status ``not analysed``. ``scale`` turns rational bounds into
     integers (every bound times ``scale`` must be an integer; default: the timing's common
-    denominator)."""
+    denominator). ``graph``: a ``DiscreteGraph`` of the same model to reuse (and fill)."""
+    with without_cyclic_gc():
+        return _explore(view, properties, options, scale, keep_reached, graph)
+
+
+def _explore(view, properties, options, scale, keep_reached, graph) -> TimedResult:
+    """``explore_timed`` itself. Zones are interned: the DNS models reach tens of thousands
+    of symbolic states but only a few hundred distinct zones and a few dozen distinct clock
+    effects of a transition, so the successor zone of (zone, effect), the inclusion of two
+    zones and the symmetry representative of (state, zone) are each computed once and looked
+    up afterwards. The search itself (order, subsumption, counts) is the plain algorithm of
+    the module doc."""
     if scale is None:
         scale = view.timing.scale()
     state_inv = [p for p in properties if p.kind == "state invariant"]
     trans_inv = [p for p in properties if p.kind == "transition invariant"]
     model = view.model
+    G = graph if graph is not None else DiscreteGraph()
+    G.bind(view)
     n_clocks = len(view.clocks)
     d = n_clocks + 1
     M = [0] + [_scaled(m, scale) for m in view.max_constants()]
@@ -134,47 +227,207 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
             got = codes[name] = (lo_code, hi_code)
         return got
 
-    cache: dict = {}
+    deadline_codes: dict = {}
 
-    def info(s):
-        """Timed successors and deadlines of a discrete state (memoised)."""
-        got = cache.get(s)
+    def deadline_code(hi, open_):
+        got = deadline_codes.get((hi, open_))
         if got is None:
-            ts = view.timed_successors(s)
-            dl = [(clock + 1, Z.lt(_scaled(hi, scale)) if open_ else Z.le(_scaled(hi, scale)))
-                  for clock, hi, open_ in view.deadlines(s, ts)]
-            enc = [(a, n, [(clock + 1,) + guard_codes(name) for clock, name in t.guards],
-                    [clock + 1 for clock in t.resets]) for a, n, t in ts]
-            inact = [x + 1 for x in view.inactive_clocks(s)]
-            got = (enc, dl, inact)
-            if len(cache) < 2_000_000:
-                cache[s] = got
+            got = deadline_codes[(hi, open_)] = Z.lt(_scaled(hi, scale)) if open_ else \
+                Z.le(_scaled(hi, scale))
+        return got
+
+    encodings: dict = {}
+
+    def encoded(i):
+        """``[(action, next id, guards, resets)]`` of state ``i``, guards scaled (memoised)."""
+        got = encodings.get(i)
+        if got is None:
+            _ts, succ = G.successors(view, i)
+            got = encodings[i] = [
+                (a, n, tuple((clock + 1,) + guard_codes(name) for clock, name in guards),
+                 tuple(clock + 1 for clock in resets)) for a, n, guards, resets in succ]
+        return got
+
+    timings: dict = {}
+
+    def info(i):
+        """Encoded deadlines and inactive clocks of state ``i`` under these bounds."""
+        got = timings.get(i)
+        if got is None:
+            ts, _succ = G.successors(view, i)
+            dl = tuple((clock + 1, deadline_code(hi, open_))
+                       for clock, hi, open_ in view.deadlines(G.states[i], ts))
+            inact = tuple(x + 1 for x in G.inactive(view, i))
+            got = timings[i] = (dl, inact)
         return got
 
     ident = tuple(range(len(view.init_states()[0].enactors)))
+    orbits: dict = {}
+
+    def orbit(i):
+        """``(order, distinct)``: enactors of state ``i`` sorted by their discrete data, and
+        whether no two tie (then the symmetry representative's order needs no zone)."""
+        got = orbits.get(i)
+        if got is None:
+            keys = G.keys(view, i)
+            order = tuple(sorted(ident, key=keys.__getitem__))
+            distinct = all(keys[a] != keys[b] for a, b in zip(order, order[1:]))
+            got = orbits[i] = (order, distinct)
+        return got
+
+    targets: dict = {}
+
+    def target_info(i):
+        """Deadlines and inactive clocks of a target state ``i``. Under symmetry they are
+        read off the state with its enactors sorted by their discrete data, through the
+        clock renaming (the symmetry the reduction relies on), so the model's successor
+        function runs about once per orbit instead of once per member."""
+        got = targets.get(i)
+        if got is None:
+            if symmetry:
+                order = orbit(i)[0]
+                if order != ident:
+                    rep = G.permuted(view, i, order)
+                    dl, inact = info(rep)
+                    P = (0,) + tuple(c + 1 for c in view.clock_permutation(order))
+                    # rep's clock j is this state's clock P[j]; constraint order is immaterial
+                    # (a canonical DBM is unique), sorting keeps equal effects equal.
+                    got = (tuple(sorted((P[c], b) for c, b in dl)),
+                           tuple(sorted(P[c] for c in inact)))
+            if got is None:
+                got = info(i)
+            targets[i] = got
+        return got
+
+    # A transition's clock effect ("sig"): guards, resets, clocks freed in the target, the
+    # target's deadlines not already met (a reset clock is 0; a clock whose deadline in the
+    # source was at least as tight still meets it), and all the target's deadlines.
+    sig_ids: dict = {}
+    sigs: list = []
+    expansions: dict = {}
+
+    def expansion(i):
+        """``[[k, action, next id, guards, resets, sig id, tested]]`` for the successors of
+        state ``i``; the sig id stays None until a zone meets the guards (only then are the
+        target's deadlines needed); ``tested``: its transition invariants have run."""
+        got = expansions.get(i)
+        if got is None:
+            got = expansions[i] = [[k, action, nxt, guards, resets, None, False]
+                                   for k, (action, nxt, guards, resets) in enumerate(encoded(i))]
+        return got
+
+    def effect(i, entry) -> int:
+        """The sig id of successor ``entry`` of state ``i``."""
+        nxt, guards, resets = entry[2], entry[3], entry[4]
+        held = dict(info(i)[0])  # deadlines the source zone already satisfies
+        ndl, ninact = target_info(nxt)
+        fresh = tuple((c, b) for c, b in ndl if not (c in resets or held.get(c, Z.INF) <= b))
+        sig = (guards, resets, ninact, fresh, ndl)
+        sid = sig_ids.get(sig)
+        if sid is None:
+            sid = sig_ids[sig] = len(sigs)
+            if sid >> 32:
+                raise MemoryError("more than 2**32 distinct clock effects")
+            sigs.append(sig)
+        entry[5] = sid
+        return sid
+
+    meets: dict = {}
+
+    def meets_guards(z, guards) -> bool:
+        got = meets.get((z, guards))
+        if got is None:
+            D = list(zones[z])
+            got = True
+            for c, lo_b, hi_b in guards:
+                if not (Z.constrain(D, d, 0, c, lo_b) and Z.constrain(D, d, c, 0, hi_b)):
+                    got = False
+                    break
+            meets[(z, guards)] = got
+        return got
+
+    zone_ids: dict = {}
+    zones: list = []
+
+    def zone_id(D) -> int:
+        t = tuple(D)
+        z = zone_ids.get(t)
+        if z is None:
+            z = zone_ids[t] = len(zones)
+            if z >> 32:
+                raise MemoryError("more than 2**32 distinct zones")  # memo keys pack ids
+            zones.append(t)
+        return z
+
+    def successor_zone(Dsrc, sig):
+        """``up((Dsrc & g)[r := 0] & Inv') & Inv'``, freed and extrapolated; None if empty."""
+        guards, resets, ninact, fresh, ndl = sig
+        D = list(Dsrc)
+        for c, lo_b, hi_b in guards:
+            if not (Z.constrain(D, d, 0, c, lo_b) and Z.constrain(D, d, c, 0, hi_b)):
+                return None
+        for c in resets:
+            Z.reset(D, d, c)
+        for c in ninact:
+            Z.free(D, d, c)
+        for c, b in fresh:
+            if not Z.constrain(D, d, c, 0, b):
+                return None
+        Z.up(D, d)
+        inv(D, ndl)
+        if extrapolate(D, d, M):
+            inv(D, ndl)  # between the zone and its abstraction: still exact, and tighter
+        return D
+
+    # Memo keys pack two ids into one int (``a << 32 | b``): cheaper to hash than a pair.
+    posts: dict = {}   # (zone id, sig id) -> successor zone id, or -1 when empty
+    inclusions: dict = {}
+
+    def includes(big: int, small: int) -> bool:
+        if big == small:
+            return True
+        got = inclusions.get(big << 32 | small)
+        if got is None:
+            got = inclusions[big << 32 | small] = Z.includes(zones[big], zones[small])
+        return got
+
     own_clock = [c + 1 for c in view.clock_permutation(ident)[1:]] if symmetry else None
+    permuted_zones: dict = {}
+    canons: dict = {}
 
-    def canon(s, D):
-        """Representative (state, zone) under enactor permutations, and the order used:
+    def canon(i, z):
+        """Representative (state id, zone id) under enactor permutations, and the order used:
         enactors sorted by discrete data, ties broken by their clock's bounds (any fixed
-        choice is sound; a finer one only merges more)."""
-        keys = view.symmetry_keys(s)
+        choice is sound; a finer one only merges more). Memoised on (state, zone)."""
+        got = canons.get(i << 32 | z)
+        if got is not None:
+            return got
+        D = zones[z]
+        order, distinct = orbit(i)
+        if not distinct:  # ties between equal enactors: broken by their clocks' bounds
+            keys = G.keys(view, i)
 
-        def key(i):
-            c = own_clock[i]
-            return (keys[i], D[c * d], D[c], tuple(D[c * d: c * d + d]))
-        order = tuple(sorted(ident, key=key))
+            def key(e):
+                c = own_clock[e]
+                return (keys[e], D[c * d], D[c], D[c * d: c * d + d])
+            order = tuple(sorted(ident, key=key))
         if order == ident:
-            return s, D, order
-        perm = (0,) + tuple(c + 1 for c in view.clock_permutation(order))
-        return view.permute_state(s, order), Z.permute(D, d, perm), order
+            got = (i, z, order)
+        else:
+            pz = permuted_zones.get((z, order))
+            if pz is None:
+                perm = (0,) + tuple(c + 1 for c in view.clock_permutation(order))
+                pz = permuted_zones[(z, order)] = zone_id(Z.permute(D, d, perm))
+            got = (G.permuted(view, i, order), pz, order)
+        canons[i << 32 | z] = got
+        return got
 
-    nodes_state: list = []
-    nodes_zone: list = []
+    nodes_state: list = []  # state ids
+    nodes_zone: list = []   # zone ids
     parent: list = []
     via: list = []
     orders: list = []
-    stored: dict = {}  # discrete state -> list of node ids
+    stored: dict = {}  # state id -> list of node ids
     found: dict = {}
     stats = TimedStats()
     start = time.perf_counter()
@@ -182,23 +435,30 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
     covered = bytearray()
     frontier = [0]  # index of the next node to explore
 
-    def add(s, D, par, action, order, depth):
-        lst = stored.get(s)
+    def add(i, z, par, action, order, depth):
+        lst = stored.get(i)
         if lst is None:
-            lst = stored[s] = []
+            lst = stored[i] = []
             stats.discrete_states += 1
+            # State invariants depend on the discrete state only: decided at its first zone.
+            s = G.states[i]
+            for p in state_inv:
+                if p.name not in found and not p.holds(model, s):
+                    found[p.name] = ("state", len(nodes_state))
         else:
-            Dt = D
             for j in lst:
-                if Z.includes(nodes_zone[j], Dt):
+                big = nodes_zone[j]
+                got = big == z or inclusions.get(big << 32 | z)
+                if got is None:
+                    got = includes(big, z)
+                if got:
                     stats.subsumed += 1
                     return None
             # Waiting zones of the same depth that the new one includes need not be explored
             # (same depth: counterexamples stay shortest). Stored zones of earlier depths stay.
-            Dn = tuple(D)
             kept = []
             for j in lst:
-                if j >= frontier[0] and depth_of[j] == depth and Z.includes(Dn, nodes_zone[j]):
+                if j >= frontier[0] and depth_of[j] == depth and includes(z, nodes_zone[j]):
                     covered[j] = 1
                     stats.subsumed += 1
                 else:
@@ -208,22 +468,20 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
         j = len(nodes_state)
         depth_of.append(depth)
         covered.append(0)
-        nodes_state.append(s)
-        nodes_zone.append(tuple(D))
+        nodes_state.append(i)
+        nodes_zone.append(z)
         parent.append(par)
         via.append(action)
         orders.append(order)
         lst.append(j)
         if depth > stats.depth:
             stats.depth = depth
-        for p in state_inv:
-            if p.name not in found and not p.holds(model, s):
-                found[p.name] = ("state", j)
         return j
 
     for s0 in view.init_states():
+        i0 = G.intern(s0)
         D = Z.zero(d)
-        ts, dl, inact = info(s0)
+        dl, inact = info(i0)
         for c in inact:
             Z.free(D, d, c)
         if not inv(D, dl):
@@ -231,11 +489,12 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
         Z.up(D, d)
         inv(D, dl)
         if extrapolate(D, d, M):
-            inv(D, dl)  # between the zone and its abstraction: still exact, and tighter
+            inv(D, dl)
         order = tuple(range(len(s0.enactors)))
+        z0 = zone_id(D)
         if symmetry:
-            s0, D, order = canon(s0, D)
-        add(s0, D, -1, None, order, 0)
+            i0, z0, order = canon(i0, z0)
+        add(i0, z0, -1, None, order, 0)
 
     head, level_end, depth = 0, len(nodes_state), 0
     stop_reason = ""
@@ -254,52 +513,40 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
             if options.progress is not None and head % 256 == 0:
                 options.progress(len(nodes_state), depth, time.perf_counter() - start)
             src = head
-            s = nodes_state[src]
-            Dsrc = nodes_zone[src]
+            i = nodes_state[src]
+            zsrc = nodes_zone[src]
             head += 1
             frontier[0] = head
             if covered[src]:
                 continue
-            ts, dl_src, _ = info(s)
-            held = dict(dl_src)  # deadlines Dsrc already satisfies
-            for action, nxt, guards, resets in ts:
-                D = list(Dsrc)
-                ok = True
-                for c, lo_b, hi_b in guards:
-                    if not (Z.constrain(D, d, 0, c, lo_b) and Z.constrain(D, d, c, 0, hi_b)):
-                        ok = False
-                        break
-                if not ok:
-                    continue
-                for c in resets:
-                    Z.reset(D, d, c)
-                _nts, ndl, ninact = info(nxt)
-                for c in ninact:
-                    Z.free(D, d, c)
-                # Entering nxt: only deadlines not already met need checking (a reset clock
-                # is 0; a clock whose deadline in s was at least as tight still meets it).
-                ok = True
-                for c, b in ndl:
-                    if c in resets or held.get(c, Z.INF) <= b:
+            for entry in expansion(i):
+                _k, action, nxt, guards, _resets, sid, tested = entry
+                if sid is None:
+                    if not meets_guards(zsrc, guards):
                         continue
-                    if not Z.constrain(D, d, c, 0, b):
-                        ok = False
-                        break
-                if not ok:
+                    sid = effect(i, entry)
+                key = zsrc << 32 | sid
+                nz = posts.get(key)
+                if nz is None:
+                    D = successor_zone(zones[zsrc], sigs[sid])
+                    nz = posts[key] = -1 if D is None else zone_id(D)
+                if nz < 0:
                     continue
-                Z.up(D, d)
-                inv(D, ndl)
-                if extrapolate(D, d, M):
-                    inv(D, ndl)
                 stats.transitions += 1
-                for p in trans_inv:
-                    if p.name not in found and not p.holds(model, s, action, nxt):
-                        found[p.name] = ("transition", src, action, nxt)
-                order = None
-                key, Dk = nxt, D
+                # Transition invariants depend on the discrete step only: decided once.
+                if trans_inv and not tested:
+                    entry[6] = True
+                    s, ns = G.states[i], G.states[nxt]
+                    for p in trans_inv:
+                        if p.name not in found and not p.holds(model, s, action, ns):
+                            found[p.name] = ("transition", src, action, ns)
                 if symmetry:
-                    key, Dk, order = canon(nxt, D)
-                add(key, Dk, src, action, order, depth + 1)
+                    rep = canons.get(nxt << 32 | nz)
+                    if rep is None:
+                        rep = canon(nxt, nz)
+                    add(rep[0], rep[1], src, action, rep[2], depth + 1)
+                else:
+                    add(nxt, nz, src, action, None, depth + 1)
         else:
             stats.exhausted = True
     except KeyboardInterrupt:
@@ -319,20 +566,19 @@ def explore_timed(view, properties, options: TimedOptions = TimedOptions(),
                                                   HOLDS if stats.exhausted else INCOMPLETE)
             continue
         if hit[0] == "state":
-            path = _concrete_path(view, hit[1], parent, via, orders, nodes_state, symmetry)
+            path = _concrete_path(view, hit[1], parent, via, orders, symmetry)
         else:
             _, src, action, _nxt = hit
-            path = _concrete_path(view, src, parent, via, orders, nodes_state, symmetry,
-                                  last=action)
+            path = _concrete_path(view, src, parent, via, orders, symmetry, last=action)
         results[p.name] = TimedPropertyResult(p.name, p.kind, VIOLATED, path,
                                               p.explain(model, list(path.states)))
     statuses = [r.status for r in results.values()]
     verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
-    reached = set(stored) if keep_reached else set()
+    reached = {G.states[i] for i in stored} if keep_reached else set()
     return TimedResult(verdict, results, stats, symmetry, reached)
 
 
-def _concrete_path(view, j, parent, via, orders, nodes_state, symmetry, last=None) -> Path:
+def _concrete_path(view, j, parent, via, orders, symmetry, last=None) -> Path:
     """The run from the initial state to node ``j`` (then ``last``, an action in node j's
     coordinates), with actors renamed back through every symmetry permutation."""
     chain = []

@@ -240,19 +240,18 @@ def path_region(tp, bounds: dict, unknowns) -> tuple:
     parts = [f for sub in result for f in sub]
     if len(result) == 0 or any(z3.is_false(f) for f in parts):
         return UNSAT, "never"
-    # Drop what the domain says anyway (bounds >= 0, lo <= hi).
-    keep = []
-    solver = z3.Solver()
-    for c in domain:
-        solver.add(c)
-    for f in parts:
-        solver.push()
-        try:
-            solver.add(z3.Not(f))
-            if solver.check() != z3.unsat:
-                keep.append(f)
-        finally:
-            solver.pop()
+    # Drop every conjunct the domain (bounds >= 0, lo <= hi) and the other conjuncts imply:
+    # the region stays the same, and its text no longer depends on how qe2 happened to
+    # split it (the same region came out as "a and b" or just "b" from run to run).
+    keep = list(parts)
+    for f in list(parts):
+        others = [g for g in keep if g is not f]
+        solver = z3.Solver()
+        for c in domain + others:
+            solver.add(c)
+        solver.add(z3.Not(f))
+        if solver.check() == z3.unsat:
+            keep = others
     return SAT, " and ".join(_readable(f) for f in keep) or "always"
 
 

@@ -4,7 +4,10 @@ A zone over clocks x_1..x_n is stored as a flat tuple ``D`` of ``d * d`` encoded
 (``d = n + 1``; index 0 is the constant 0), ``D[i * d + j]`` bounding ``x_i - x_j``. A bound
 ``(c, <=)`` is encoded as ``2c + 1`` and ``(c, <)`` as ``2c``, so smaller codes are tighter and
 ``min`` is a tightening; ``INF`` means no bound. Constants are integers: callers scale rational
-bounds by their common denominator.
+bounds by their common denominator. They may be of any size (Python ints, so arithmetic stays
+exact however large the denominator, e.g. ``1/3`` next to ``0.3333333333333333333``); ``INF``
+is therefore not a large int but float infinity, above every int, and only ever compared,
+never added (``bound_add`` and the closures test for it first).
 
 Operations follow Bengtsson & Yi, "Timed Automata: Semantics, Algorithms and Tools" (2004):
 canonical form by Floyd-Warshall, incremental closure after one constraint, delay (``up``),
@@ -17,7 +20,7 @@ from __future__ import annotations
 __all__ = ["INF", "LE0", "le", "lt", "bound_add", "zero", "up", "constrain", "reset", "free",
            "close", "extrapolate", "extrapolate_lu", "includes", "permute", "is_empty", "upper", "lower"]
 
-INF = 1 << 62
+INF = float("inf")  # an unattainable sentinel (see above), never a bound
 LE0 = 1  # (0, <=)
 
 

@@ -80,7 +80,9 @@ def _model_for(tf, protocol_override, property_override=None):
     except (UnknownProtocol, ProtocolLoadError) as exc:
         if protocol_override is not None:
             raise InputError(str(exc)) from None
-        raise TraceFormatError(f"field 'protocol': {exc}") from None
+        raise TraceFormatError(
+            f"field 'protocol': {exc}; for a trace of your own protocol, pass --protocol "
+            "path/to/file.py:ClassName (replay never runs code a trace file names)") from None
     if property_override is not None:  # the user's own property: trusted on the command line
         try:
             prop = resolve_properties([property_override])[0]

@@ -101,13 +101,17 @@ def time_to_text(t) -> str:
 def time_from_text(text) -> Fraction:
     """Inverse of :func:`time_to_text`; also accepts ints and decimal strings ("1.5").
     Raises ValueError for anything else, or a negative moment."""
+    from dnsrace.model.timing import TimingError, parse_rational  # noqa: PLC0415
+
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise ValueError(f"a time must be a string such as \"3/2\", got {text!r}")
-    try:
-        t = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"a time must be a non-negative rational such as \"3/2\", got {text!r}") \
-            from None
+    try:  # refuses huge exponents and digit counts at once (never a hang)
+        t = parse_rational(text, "time")
+    except TimingError as exc:
+        if "not a number" in str(exc):
+            raise ValueError(f"a time must be a non-negative rational such as \"3/2\", got "
+                             f"{text!r}") from None
+        raise ValueError(str(exc).removeprefix("time: ")) from None
     if t < 0:
         raise ValueError(f"a time must not be negative, got {text!r}")
     return t

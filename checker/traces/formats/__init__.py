@@ -44,7 +44,11 @@ def file_name(trace, fmt: str) -> str:
     """``n3-p4-e3-k1-original-no-dangling.json``: configuration, protocol, property, format."""
     c = trace.config
     slug = f"n{c['enactors']}-p{c['plans']}-e{c['endpoints']}-k{c['keep']}"
-    return f"{slug}-{trace.protocol}-{trace.property}{FORMATS[fmt].SUFFIX}"
+    name = f"{slug}-{trace.protocol}-{trace.property}{FORMATS[fmt].SUFFIX}"
+    if "/" in name or "\\" in name or "\0" in name or ".." in name:  # never outside the folder
+        raise ValueError(f"trace file name {name!r:.80} would leave the export folder: "
+                         "protocol and property names may not contain '/', '\\' or '..'")
+    return name
 
 
 def render_format(fmt: str, trace, model) -> str:

@@ -12,7 +12,8 @@ dnsrace's variables, one ITF state per trace step:
 - ``store``: plans not yet deleted (set of ints);
 - ``dns``: endpoint index -> the plan Route 53 serves for it, 0 for never written (map);
 - ``enactors``: enactor index -> ``{"pc": "apply(1)", "held": 3}`` (map of records);
-- ``action``: the step that led here, a variant: ``{"tag": "Init", "value": {"#tup": []}}``,
+- ``action``: the step that led here, a variant: ``{"tag": "Init", "value": "U_OF_UNIT"}``
+  (a step without arguments: Apalache's unit value; Quint's ``{"#tup": []}`` is read too),
   ``{"tag": "Write", "value": {"enactor": 0, "endpoint": 2}}`` (ints as ``#bigint``);
 - ``time`` (timed traces only): the moment of the step, an exact rational as a string.
 
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 import json
 
-from .common import FileStep, TraceFile, TraceFormatError, config_from, counted, require
+from .common import (MAX_INT_DIGITS, FileStep, TraceFile, TraceFormatError, config_from,
+                     counted, require)
 
 __all__ = ["NAME", "SUFFIX", "SPEC", "write", "decode", "encode_value", "decode_value"]
 
@@ -60,6 +62,9 @@ def decode_value(v, where: str):
     if isinstance(v, dict):
         if "#bigint" in v:
             text = v["#bigint"]
+            if isinstance(text, str) and len(text.lstrip("-")) > MAX_INT_DIGITS:
+                raise TraceFormatError(f"{where}: a #bigint of {len(text):,} digits; at most "
+                                       f"{MAX_INT_DIGITS}")
             try:
                 return int(text)
             except (TypeError, ValueError):
@@ -95,12 +100,20 @@ def _indexed_map(values) -> dict:
     return {"#map": [[encode_value(i), encode_value(x)] for i, x in enumerate(values)]}
 
 
+# The payload of a variant without arguments. ADR-015 has no unit value; Apalache writes it
+# as the uninterpreted value "U_OF_UNIT" (ADR-015's "<name>_OF_<type>" strings), which
+# itf-py and other readers take as a plain string. Quint writes {"#tup": []}, which itf-py
+# rejects as a variant payload (it reads the object as a record with a field "#tup").
+# Reading accepts both, and null.
+UNIT = "U_OF_UNIT"
+
+
 def _action_variant(action: dict | None) -> dict:
     if action is None:
-        return {"tag": "Init", "value": {"#tup": []}}
+        return {"tag": "Init", "value": UNIT}
     args = {k: v for k, v in action.items() if k != "kind"}
     return {"tag": action["kind"].capitalize(),
-            "value": encode_value(args) if args else {"#tup": []}}
+            "value": encode_value(args) if args else UNIT}
 
 
 def _itf_state(step) -> dict:
@@ -174,7 +187,8 @@ def _decode_action(v, where: str) -> dict | None:
         raise TraceFormatError(f"{where}.tag: expected a string")
     if tag == "Init":
         return None
-    value = decode_value(v.get("value", {"#tup": []}), where)
+    value = v.get("value", UNIT)
+    value = [] if value is None or value == UNIT else decode_value(value, where)
     args = value if isinstance(value, dict) else {}
     if not isinstance(value, (dict, list)) or (isinstance(value, list) and value):
         raise TraceFormatError(f"{where}.value: expected a record of the action's fields")

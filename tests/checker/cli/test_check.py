@@ -140,7 +140,7 @@ def test_interrupt_prints_partial_result_and_exits_3(capsys, monkeypatch):
 def test_every_command_has_help_text():
     ctx = click.Context(cli)
     assert cli.list_commands(ctx) == ["check", "delays", "compare", "replay", "show", "gallery",
-                                      "simulate", "drive"]
+                                      "simulate", "drive", "prove"]
     for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
         assert command.help and command.help.strip(), name

@@ -1,6 +1,7 @@
 """`dnsrace check --engine/--workers/--no-por/--lossy`: same verdicts, engine in the output."""
 
 import json
+import pathlib
 
 from dnsrace.checker.cli import main
 
@@ -88,3 +89,12 @@ def test_cluster_without_ray_is_one_line_naming_the_extra(capsys, monkeypatch):
 def test_cluster_spec_must_name_ray(capsys):
     code, _, err = run(capsys, "check", "--cluster", "spark")
     assert code == 2 and "--cluster 'spark'" in err and err.count("\n") == 1
+
+
+def test_every_shipped_protocol_and_a_user_file_run_on_the_vector_engine(capsys):
+    example = pathlib.Path(__file__).resolve().parents[3] / "examples" / "verify_then_cleanup.py"
+    for protocol in ("lease+fencing", "safe-delete-2step", f"{example}:VerifyThenCleanup"):
+        code, out, _ = run(capsys, "check", "-n", "2", "-p", "3", "--protocol", protocol)
+        assert code in (0, 1)
+        assert "Engine: vector" in out, protocol
+        assert "Partial-order reduction is off: it is proven only for" in out

@@ -99,7 +99,11 @@ def test_a_random_divergence_is_saved_as_a_trace_that_drives_again(capsys, url, 
     first = json.loads(out)
     assert code == 1 and first["verdict"] == "diverges" and first["divergence_trace"] == str(saved)
     div = first["runs"][0]["divergence"]
-    again = json.loads(run(capsys, *args)[1])
+    before = saved.read_bytes()
+    code, out, err = run(capsys, *args)  # the file exists: refused before any run, untouched
+    assert code == 2 and out == "" and "already exists" in one_line_error(err)
+    assert saved.read_bytes() == before
+    again = json.loads(run(capsys, *args, "--force")[1])
     assert again["runs"] == first["runs"]  # the same seed drives the same run
     code, out, _ = run(capsys, "drive", saved, "--adapter", INCIDENT, "--endpoint-url", url,
                        "--json")

@@ -8,7 +8,7 @@ from dnsrace.checker.explore.limits import depth_reason
 from dnsrace.checker.explore.vector import explore as vexplore
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
-from dnsrace.model.packed import vector_model
+from dnsrace.model.derived import vector_model
 
 small_configs = st.builds(lambda n, p, e, k: Config(n, p, e, k),
                           st.integers(1, 3), st.integers(1, 3), st.integers(1, 2),

@@ -10,7 +10,7 @@ from dnsrace.checker.explore.engines import EngineError, EngineOptions, run
 from dnsrace.checker.explore.vector import explore as vexplore
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem, Original
-from dnsrace.model.packed import PackedModel, vector_model
+from dnsrace.model.derived import DerivedModel as PackedModel, vector_model
 
 FIGURES = {  # MODEL.md, plain BFS at N=3 P=4 E=3 K=1
     "original": (118_763, 336_785, 25_231, 10),
@@ -170,21 +170,25 @@ def test_time_limit_ends_the_run_incomplete():
     assert r.verdict == INCOMPLETE and "time limit" in r.stats.stop_reason
 
 
-def test_a_protocol_without_packed_form_falls_back_to_the_object_engine():
+def test_a_model_without_vector_form_falls_back_to_the_object_engine():
     class Slow(Original):
         name = "slow"
 
     model = DnsSystem(Config(2, 3, 2, 1), Slow())
-    assert vector_model(model) is None
     r, info = run(model, resolve_properties(), Options(), engine=EngineOptions(),
-                  vectorize=vector_model)
+                  vectorize=lambda m: None)
     assert info.engine == "object" and r.verdict == VIOLATED
     with pytest.raises(EngineError):
         run(model, resolve_properties(), Options(), engine=EngineOptions(engine="vector"),
-            vectorize=vector_model)
+            vectorize=lambda m: None)
     with pytest.raises(EngineError):
         run(model, resolve_properties(), Options(), engine=EngineOptions(workers=2),
-            vectorize=vector_model)
+            vectorize=lambda m: None)
+    # a user's protocol has one: derived from its own steps (issue 14)
+    assert vector_model(model) is not None
+    fast, info = run(model, resolve_properties(), Options(), engine=EngineOptions(),
+                     vectorize=vector_model)
+    assert info.engine == "vector" and summary(fast) == summary(r)
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,7 +12,7 @@ from dnsrace.checker.timing.simulate import check_timestamps, replay_timed
 from dnsrace.checker.timing.timed import TimedOptions, explore_timed, timed_path
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
-from dnsrace.model.timing import TimedView, Timing
+from dnsrace.model.timing import Interval, TimedView, Timing
 
 ZERO = Timing(plan="0", write="0", check="0", cleanup="0")
 SAFETY = ["no-dangling", "monotonic"]
@@ -71,6 +71,20 @@ def test_extrapolation_only_widens_beyond_the_constant():
     before = list(G)
     Z.extrapolate(G, d, [0, 3])
     assert G == before
+
+
+def test_constants_beyond_64_bits_stay_bounds():
+    """Scaled bounds can be huge (a denominator of 10**19 times a bound of 10): they must stay
+    finite bounds, never be mistaken for "no bound"."""
+    d, big = 2, 10 ** 30
+    D = Z.zero(d)
+    Z.up(D, d)
+    assert Z.constrain(D, d, 1, 0, Z.le(big))        # x <= 10**30
+    assert D[d] == Z.le(big) and D[d] < Z.INF
+    assert not Z.constrain(list(D), d, 0, 1, Z.lt(-big))  # x > 10**30: empty
+    E = list(D)
+    assert Z.constrain(E, d, 0, 1, Z.le(-big))       # x = 10**30
+    assert Z.includes(D, E) and not Z.includes(E, D)
 
 
 def test_permute_renames_clocks():
@@ -148,6 +162,23 @@ def test_every_counterexample_has_timestamps_that_replay(protocol, timing):
         ok, _ = replay_timed(m, timing, pr.trace.actions, sched.times, prop)
         assert ok
     assert hits
+
+
+@pytest.mark.parametrize("write_hi, status", [
+    ("0.3333333333333333333", "holds"), ("1/3", "violated"), ("0.3333333333333333334", "violated"),
+])
+def test_a_bound_a_hair_from_the_threshold_is_exact(write_hi, status):
+    """The incident needs W_hi >= 1/3 (docs/TIMING.md). A bound given to 19 digits scales every
+    bound by 10**19, past 2**62: the verdict must still be exact, and a counterexample timed."""
+    m = DnsSystem(Config(), "original")
+    timing = Timing(write=Interval(0, Fraction(write_hi)))
+    pr = timed(m, timing, ["no-dangling"]).properties["no-dangling"]
+    assert pr.status == status
+    if status == "violated":
+        sched = z3timing.schedule(timed_path(TimedView(m, timing), pr.trace),
+                                  {n: timing.interval(n) for n in timing.names()})
+        assert sched.status == z3timing.SAT
+        assert check_timestamps(m, timing, pr.trace.actions, sched.times) == (True, None, "")
 
 
 def test_check_timestamps_names_the_broken_rule():

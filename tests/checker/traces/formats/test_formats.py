@@ -88,8 +88,8 @@ def test_itf_follows_adr_015(incident):
     assert last["dns"] == {"#map": [[{"#bigint": "0"}, {"#bigint": "1"}],
                                     [{"#bigint": "1"}, {"#bigint": "3"}]]}
     assert last["action"] == {"tag": "Cleanup", "value": {"enactor": {"#bigint": "1"}}}
-    assert doc["states"][0]["action"] == {"tag": "Init", "value": {"#tup": []}}
-    assert doc["states"][1]["action"] == {"tag": "Plan", "value": {"#tup": []}}
+    assert doc["states"][0]["action"] == {"tag": "Init", "value": "U_OF_UNIT"}
+    assert doc["states"][1]["action"] == {"tag": "Plan", "value": "U_OF_UNIT"}
 
 
 def test_itf_without_actions_is_replayed_by_matching_states(incident):
