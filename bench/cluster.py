@@ -6,11 +6,13 @@ check itself), one fresh process per row.
     python bench/cluster.py -- --enactors 4 --plans 6 --keep 2 --protocol cas
 
 Prints a Markdown table: states explored, engine seconds (the search, without starting Ray),
-wall seconds (with it), states/s (explored states per engine second), peak MB of the check's
-own process (``wait4``; for Ray the driver) and of each actor, and for Ray the levels, the
-seconds the driver waited on each phase of the levels and the bytes sent between actors
-(from the run's JSON). Note the machine's
-load (`uptime`) with any figure: the machine is shared.
+wall seconds (with it), states/s (explored states per engine second), CPU seconds (user +
+system) of the check's process with the children it reaped (``wait4``: the ``--workers``
+pool, Ray's own daemons) and, for Ray, of each actor (reported by the actor), peak MB of
+the check's own process (for Ray the driver) and of each actor, and for Ray the levels, the
+model copies broadcast to the actors (keys prepared by the driver), the seconds the driver
+waited on each phase of the levels and the bytes sent between actors (from the run's JSON).
+Note the machine's load (`uptime`) with any figure: the machine is shared.
 """
 
 from __future__ import annotations
@@ -50,29 +52,34 @@ def measure(args):
     return {"verdict": doc["verdict"], "explored": s.get("explored_states", s["states"]),
             "states": s["states"], "engine_s": s["seconds"], "wall": wall,
             "rate": s.get("states_per_second", 0), "peak_mb": usage.ru_maxrss / 1024,
+            "cpu": usage.ru_utime + usage.ru_stime, "actor_cpu": c.get("actor_cpu_seconds"),
             "actor_mb": c.get("actor_peak_mb"), "phases": c.get("phase_seconds"),
-            "levels": c.get("levels"), "shuffled": c.get("shuffled_bytes")}
+            "levels": c.get("levels"), "shuffled": c.get("shuffled_bytes"),
+            "broadcasts": c.get("model_broadcasts"), "prepared": c.get("keys_prepared")}
 
 
 def main(argv):
     args = argv[1:] if argv[:1] == ["--"] else (argv or DEFAULT)
     print(f"`dnsrace check {' '.join(args)}`, load {os.getloadavg()[0]:.1f}\n")
     print("| engine | verdict | states explored | engine s | wall s | states/s | "
-          "peak MB, check process | peak MB per actor | levels | "
-          "expand / route+rank / commit / graph+traces s "
+          "CPU s, check process | CPU s per actor | peak MB, check process | "
+          "peak MB per actor | levels | model copies sent (keys prepared) | "
+          "prepare+broadcast / expand / route+rank / commit / graph+traces s "
           "| MB between actors |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|---:|")
     for label, extra in VARIANTS:
         r = measure(args + extra)
         if "error" in r:
-            print(f"| {label} | error: {r['error']} | | | {r['wall']:.1f} | | | | | | |")
+            print(f"| {label} | error: {r['error']} | | | {r['wall']:.1f} |" + " |" * 9)
             continue
-        actors = ", ".join(f"{m:.0f}" for m in r["actor_mb"]) if r["actor_mb"] else "-"
+        per = lambda xs, f: ", ".join(f.format(x) for x in xs) if xs else "-"  # noqa: E731
         ph = " / ".join(f"{v:.2f}" for v in r["phases"].values()) if r["phases"] else "-"
         mb = f"{r['shuffled'] / 2**20:.0f}" if r["shuffled"] is not None else "-"
+        sent = f"{r['broadcasts']} ({r['prepared']:,})" if r["broadcasts"] is not None else "-"
         print(f"| {label} | {r['verdict']} | {r['explored']:,} | {r['engine_s']:.2f} | "
-              f"{r['wall']:.1f} | {r['rate']:,} | {r['peak_mb']:.0f} | {actors} | "
-              f"{r['levels'] or '-'} | {ph} | {mb} |")
+              f"{r['wall']:.1f} | {r['rate']:,} | {r['cpu']:.1f} | "
+              f"{per(r['actor_cpu'], '{:.1f}')} | {r['peak_mb']:.0f} | "
+              f"{per(r['actor_mb'], '{:.0f}')} | {r['levels'] or '-'} | {sent} | {ph} | {mb} |")
         sys.stdout.flush()
 
 

@@ -28,10 +28,10 @@ import time
 
 import numpy as np
 
-from .limits import depth_reason
+from .limits import depth_reason, interrupt_reason
 from .paths import property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
-from .shard import Shard, owner_of
+from .shard import POS_SHIFT, Shard, owner_of
 from .vector import Unsupported, vector_kernels
 
 __all__ = ["ClusterUnavailable", "Session", "explore", "parse_spec", "EXTRA"]
@@ -69,9 +69,16 @@ class Session:
         except ImportError:
             raise ClusterUnavailable(f"--cluster ray needs Ray, the optional extra: {EXTRA}") \
                 from None
+        if address is None or address.rsplit(":", 1)[0] in _LOOPBACK:
+            try:  # the same, when Ray was imported before the variable was set
+                ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
+            except AttributeError:
+                pass
         self.ray = ray
         self.started = False
         self._old_sigterm = None
+        main = threading.current_thread() is threading.main_thread()
+        before = signal.getsignal(signal.SIGTERM) if main else None
         if not ray.is_initialized():
             quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
             try:
@@ -93,8 +100,11 @@ class Session:
                 raise ClusterUnavailable(f"--cluster {where}: {type(exc).__name__}: "
                                          f"{first[:200]}") from None
             self.started = True
-        if threading.current_thread() is threading.main_thread():
-            self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        if main:
+            # Ray's start-up installs its own handler (it exits): the CLI's (an interrupt,
+            # checker/cli/signals.py) comes back, or without one SIGTERM interrupts the run
+            signal.signal(signal.SIGTERM, before if callable(before) else _interrupt)
+            self._old_sigterm = before  # restored by close()
         self.cpus = int(ray.cluster_resources().get("CPU", 0))
         self.nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
 
@@ -123,29 +133,67 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     same ``Result``, plus ``result.cluster``: actors, nodes, peak memory per actor and in
     this process). ``on_level(depth, actor handles)`` is called after each level (for
     monitoring, and for fault-injection tests)."""
-    ray = session.ray
     graph_props = [p for p in properties if p.kind == "graph property"]
     vm = vectorize(graph_props[0].graph_model(model) if graph_props else model)
     if vm is None:
         raise Unsupported(f"{model!r} has no vector form")
-    vector_kernels(vm, model, properties)  # Unsupported here, not in the actors
-    symmetry = bool(options.symmetry and vm.symmetric)
-    if por and not all(vm.por_sound_for(p) for p in properties):
-        por = False
     count = actors or max(session.cpus, 1)
     if count < 1:
         raise ClusterUnavailable("--actors must be at least 1")
     if count > max(session.cpus, 1):
         raise ClusterUnavailable(f"--actors {count}: the cluster has {session.cpus} CPUs "
                                  "(one actor per CPU)")
+    _ship_by_value(session.ray, vm, model, properties)
+    while True:
+        try:
+            return _explore(vm, model, properties, options, reporter, session, count, por,
+                            traces, stop_at_violation, on_level)
+        except Exception as exc:  # noqa: BLE001 - a key field outgrew its bits: restart wider
+            if getattr(exc, "unsupported", False):
+                raise Unsupported(str(exc)) from None
+            if not getattr(exc, "widen", False):
+                raise
+            vm = vm.widened()
+            if vm is None:
+                raise Unsupported("the states do not fit 63-bit keys") from None
+
+
+def _ship_by_value(ray, vm, model, properties):
+    """Classes from a user's own file (``--protocol fix.py:Name``, ``--property``) cannot be
+    imported on the actors' side: pickle their modules by value."""
+    import sys
+
+    classes = list(type(model.protocol).__mro__) + list(type(vm.model.protocol).__mro__)
+    classes += [c for p in properties for c in type(p).__mro__]
+    for cls in classes:
+        name = getattr(cls, "__module__", "") or ""
+        module = sys.modules.get(name)
+        if module is not None and name != "builtins" and name.split(".")[0] != "dnsrace" \
+                and getattr(module, "__file__", None) and \
+                "site-packages" not in module.__file__ and "/lib/python" not in module.__file__:
+            ray.cloudpickle.register_pickle_by_value(module)
+
+
+def _explore(vm, model, properties, options, reporter, session, count, por, traces,
+             stop_at_violation, on_level) -> Result:
+    ray = session.ray
+    vector_kernels(vm, model, properties)  # Unsupported here, not in the actors
+    symmetry = bool(options.symmetry and vm.symmetric)
+    if por and not all(vm.por_sound_for(p) for p in properties):
+        por = False
+    init = vm.init_keys()  # interned before the actors get their copy of the model
+    if symmetry:
+        init = vm.canonical(init)
+    _, first = np.unique(init, return_index=True)
+    init = init[np.sort(first)]
     remote = ray.remote(Shard).options(num_cpus=1, max_concurrency=2,
                                        scheduling_strategy="SPREAD")
-    args = [ray.put(x) for x in (vm, model, properties)]
+    args = [ray.put(ray.cloudpickle.dumps(x)) for x in (vm, model, properties)]
     shards = [remote.remote(i, count, *args, symmetry, por) for i in range(count)]
     try:
-        run = _Run(ray, shards, vm, model, properties, options, reporter, symmetry,
+        run = _Run(ray, shards, vm, model, properties, options, reporter, symmetry, por,
                    stop_at_violation, on_level)
-        result = run.explore()
+        run.explore(init)
         result = run.result(traces)
         result.por = por
         result.lossy = None
@@ -162,11 +210,11 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
 class _Run:
     """The driver's side of one exploration: per-level counts and the phase order."""
 
-    def __init__(self, ray, shards, vm, model, properties, options, reporter, symmetry,
+    def __init__(self, ray, shards, vm, model, properties, options, reporter, symmetry, por,
                  stop_at_violation, on_level):
         self.ray, self.shards, self.k = ray, shards, len(shards)
         self.vm, self.model, self.properties = vm, model, properties
-        self.options, self.reporter, self.symmetry = options, reporter, symmetry
+        self.options, self.reporter, self.symmetry, self.por = options, reporter, symmetry, por
         self.stop_at_violation, self.on_level = stop_at_violation, on_level
         state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
         self.state_names = [p.name for p, _ in state_k]
@@ -180,7 +228,11 @@ class _Run:
         self.n_states = 0
         self.failure = None
         self.shuffled = 0  # bytes of successors sent from one actor to another
-        self.phases = {"expand": 0.0, "route and rank": 0.0, "commit": 0.0}  # seconds
+        self.broadcasts = 0  # fresh copies of the model sent to the actors
+        self.prepared = 0  # keys the actors' copies could not expand, prepared here
+        self.model_bytes = 0  # size of the last copy sent
+        self.phases = {"prepare and broadcast": 0.0, "expand": 0.0, "route and rank": 0.0,
+                       "commit": 0.0}  # seconds
         self.start = time.perf_counter()
         deadline = options.max_seconds
         self.deadline = None if deadline is None else self.start + deadline
@@ -192,6 +244,38 @@ class _Run:
             if waiting:
                 raise _TimeUp
         return self.ray.get(list(refs))
+
+    def _expand_level(self):
+        """Every shard expands its frontier; what their copies of the model cannot expand
+        yet is prepared here (the owner of every id) and a fresh copy is sent to all of
+        them, until every shard is done. Returns the shards' summaries."""
+        sums = [None] * self.k
+        todo = list(range(self.k))
+        need = []  # every key of this level prepared so far: prepare() forgets the others'
+        while todo:
+            outs = self._get([self.shards[i].expand_level.remote() for i in todo])
+            need += [keys for tag, keys in outs if tag == "miss"]
+            for i, (tag, summary) in zip(todo, outs):
+                if tag == "done":
+                    sums[i] = summary
+            todo = [i for i, (tag, _) in zip(todo, outs) if tag == "miss"]
+            if todo:
+                self._broadcast(np.concatenate(need))
+        return sums
+
+    def _broadcast(self, keys):
+        """``vm.prepare(keys)`` here, then every shard gets the fresh copy (one object in
+        Ray's store, fetched once per node)."""
+        t = time.perf_counter()
+        if len(keys):
+            self.vm.prepare(keys, self.symmetry, self.por)
+        blob = self.ray.cloudpickle.dumps(self.vm)
+        self.model_bytes = len(blob)  # the last copy's size
+        ref = self.ray.put(blob)
+        self._get([s.rebind.remote(ref) for s in self.shards])
+        self.broadcasts += 1
+        self.prepared += len(keys)
+        self.phases["prepare and broadcast"] += time.perf_counter() - t
 
     def _absorb(self, summaries, level):
         """A committed level's summaries (one per shard) into the counts."""
@@ -212,13 +296,9 @@ class _Run:
         self.n_states += stored
         return stored
 
-    def explore(self):
+    def explore(self, init):
         ray, k, opts, stats = self.ray, self.k, self.options, self.stats
-        init = self.vm.init_keys()
-        if self.symmetry:
-            init = self.vm.canonical(init)
-        _, first = np.unique(init, return_index=True)
-        self.init = init = init[np.sort(first)]
+        self.init = init
         owner = owner_of(init, k)
         depth = 0
         stop_reason = ""
@@ -241,41 +321,55 @@ class _Run:
                 if stop_reason:
                     break
                 t0 = time.perf_counter()
-                outs = [s.expand.options(num_returns=k + 1).remote() for s in self.shards]
-                sums = self._get([o[k] for o in outs])
+                sums = self._expand_level()
                 t1 = time.perf_counter()
+                outs = [s.route.options(num_returns=k + 1).remote() for s in self.shards]
                 recv = [b.receive.options(num_returns=k + 1).remote(
                     level_size, *[outs[a][j] for a in range(k)])
                     for j, b in enumerate(self.shards)]
-                del outs
                 ranked = [r.rank.options(num_returns=k + 1).remote(
                     *[recv[b][j] for b in range(k)]) for j, r in enumerate(self.shards)]
                 del recv
                 sizes = self._get([x[k] for x in ranked])
+                self.shuffled += sum(self._get([o[k] for o in outs]))
+                del outs
                 t2 = time.perf_counter()
                 # the level is fully expanded: its transitions count
                 lvl_found = {}
-                for i, (n_in, cov, viol, n_trans, sent) in enumerate(sums):
-                    self.shuffled += sent
+                for i, (n_in, cov, viol, n_trans) in enumerate(sums):
                     stats.transitions += n_in
                     self.coverage += cov
                     stats.explored_transitions += n_trans
-                    for name, (nbad, (src, dst)) in viol.items():
+                    for name, (nbad, src, dst) in viol.items():
                         self.violations[name] += nbad
-                        if name not in self.found and name not in lvl_found:
-                            lvl_found[name] = ("transition", (i, src), dst)
-                self.found.update(lvl_found)
+                        old = lvl_found.get(name)
+                        if name not in self.found and (old is None or src[0] < old[1][0]):
+                            lvl_found[name] = ("transition", src, dst, i)
                 offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).tolist()
                 cut, truncated = None, False
                 if opts.max_states is not None and \
                         self.n_states + sum(sizes) > opts.max_states:
-                    cut, truncated = opts.max_states - self.n_states, True
+                    # stop where the object BFS stops (see vector.py): keep every new state
+                    # discovered by the sources up to the one that reaches the limit
+                    last = opts.max_states - self.n_states - 1
+                    r = int(np.searchsorted(np.cumsum(sizes), last, side="right"))
+                    disc = self._get([self.shards[r].discovery_at.remote(
+                        last - offsets[r])])[0]
+                    last_src = disc >> POS_SHIFT
+                    cut, truncated = (last_src + 1) << POS_SHIFT, True
+                    lvl_found = {n: h for n, h in lvl_found.items() if h[1][0] <= last_src}
+                    if not self.graph_names:
+                        stats.transitions -= sum(self._get(
+                            [s.transitions_after.remote(last_src) for s in self.shards]))
+                self.found.update({n: (h[0], (h[3], h[1][1]), h[2])
+                                   for n, h in lvl_found.items()})
                 level_size = self._absorb(self._get(
                     [s.commit.remote(offsets, cut, *[ranked[r][j] for r in range(k)])
                      for j, s in enumerate(self.shards)], bounded=False), depth + 1)
                 del ranked
                 t3 = time.perf_counter()
-                for phase, dt in zip(self.phases, (t1 - t0, t2 - t1, t3 - t2)):
+                for phase, dt in zip(("expand", "route and rank", "commit"),
+                                     (t1 - t0, t2 - t1, t3 - t2)):
                     self.phases[phase] += dt
                 depth += 1
                 if self.on_level is not None:
@@ -291,9 +385,10 @@ class _Run:
                 stats.exhausted = True
         except _TimeUp:
             stop_reason = f"time limit {opts.max_seconds:g} s reached"
-        except KeyboardInterrupt:
-            stop_reason = "interrupted"
+        except KeyboardInterrupt as exc:
+            stop_reason = interrupt_reason(exc)
         except ray.exceptions.RayError as exc:
+            _raise_user_error(ray, exc)
             self.failure = _one_line(exc)
             stop_reason = f"a Ray actor failed, the run is incomplete: {self.failure}"
         stats.seconds = time.perf_counter() - self.start
@@ -387,11 +482,24 @@ class _Run:
             per = None
         parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         info = {"actors": self.k, "nodes": session.nodes,
-                "actor_peak_mb": None if per is None else [round(m, 1) for _, m in per],
+                "actor_peak_mb": None if per is None else [round(u[1], 1) for u in per],
+                "actor_cpu_seconds": None if per is None else [round(u[3], 2) for u in per],
+                "model_broadcasts": self.broadcasts, "keys_prepared": self.prepared,
+                "model_bytes": self.model_bytes,
+                "retried_chunks": None if per is None else sum(u[2] for u in per),
                 "parent_peak_mb": round(parent, 1), "failure": self.failure,
                 "levels": len(self.level_sizes), "shuffled_bytes": self.shuffled,
                 "phase_seconds": {p: round(t, 3) for p, t in self.phases.items()}}
-        return (None if per is None else sum(b for b, _ in per)), info
+        return (None if per is None else sum(u[0] for u in per)), info
+
+
+def _raise_user_error(ray, exc):
+    """An error of the user's code on an actor (a property that raises) is raised here, as
+    the single-process engine would raise it; Ray's own failures are not."""
+    cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) \
+        else None
+    if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+        raise cause from None
 
 
 def _one_line(exc) -> str:

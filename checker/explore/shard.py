@@ -4,7 +4,11 @@ actor wraps it in ``checker.explore.cluster``, tests may drive it directly.
 
 Each level runs in four phases, driven by the caller:
 
-1. ``expand``: successors of this shard's frontier, locally deduplicated, split by owner.
+1. ``expand_level`` then ``route``: successors of this shard's frontier, locally
+   deduplicated, split by owner. A model whose ids are interned in the driver only
+   (``vm.process_local``, model/derived.py) says which frontier keys its copy cannot expand
+   (``vm.unprepared``); ``expand_level`` returns those, the driver prepares them and
+   ``rebind``s every shard to a fresh copy, and ``expand_level`` resumes.
 2. ``receive``: from every shard, the successors this one owns; those not yet visited are
    the level's *candidates*. Each carries its *discovery key* ``pos(source) << 16 | j``
    (``j``: the transition's index among its source's), whose order across all shards is the
@@ -13,7 +17,7 @@ Each level runs in four phases, driven by the caller:
 3. ``rank``: a range shard ranks the discovery keys it received; with the ranges' sizes the
    caller turns ranks into positions in the level.
 4. ``commit``: the candidates, now numbered as the single-process engine numbers them, are
-   stored (all, or those before a state limit) and checked; they are the next frontier.
+   stored (all, or those a state limit keeps) and checked; they are the next frontier.
 
 State ids are therefore those of ``checker.explore.vector`` (level base + position), which
 makes counts under a state limit, the first violating state and the traces identical.
@@ -22,6 +26,7 @@ Nothing here knows about DNS.
 
 from __future__ import annotations
 
+import pickle
 import resource
 
 import numpy as np
@@ -77,6 +82,12 @@ class _Visited:
         return sum(k.nbytes + i.nbytes for k, i in self.runs)
 
 
+def _loaded(x):
+    """``x``, unpickled when it came pickled: Ray hands numpy arrays out of its object store
+    read-only, and a model's memo tables must stay writable."""
+    return pickle.loads(x) if isinstance(x, bytes) else x
+
+
 def _distinct(x):
     """Sorted distinct values (by sorting: numpy's hash-based ``unique`` is slower here)."""
     x = np.sort(x)
@@ -93,12 +104,15 @@ class Shard:
 
     def __init__(self, index, count, vm, model, properties, symmetry, por):
         self.index, self.count = index, count
-        self.vm, self.symmetry, self.por = vm, symmetry, por
-        self.checks = ChunkChecks(vm, model, properties)
-        state_k, _, graph_k = vector_kernels(vm, model, properties)
-        self.state_k = [(p.name, f) for p, f in state_k]
-        self.in_scope = graph_k[0][1][0] if graph_k else None
-        self.goal_k = [(p.name, f[1]) for p, f in graph_k]
+        self.symmetry, self.por = symmetry, por
+        self.model, self.properties = _loaded(model), _loaded(properties)
+        self.vm = _loaded(vm)
+        self._kernels(self.vm)
+        self.stale = False  # the model copy met a miss mid-expansion (see expand_level)
+        self.fallbacks = 0  # how often that happened (model.unprepared said "ready" wrongly)
+        self._level = None  # the level being expanded (expand_level, route)
+        self._deg = None  # per frontier state, its transitions (a state limit's cut)
+        self._ranked = None  # the discovery keys this shard ranked, sorted
         self.n = 0
         self.visited = _Visited()
         self.level_start: list = []  # local id of each level's first state
@@ -113,6 +127,13 @@ class Shard:
         self.pending = None
         self.reached = None
 
+    def _kernels(self, vm):
+        self.checks = ChunkChecks(vm, self.model, self.properties)
+        state_k, _, graph_k = vector_kernels(vm, self.model, self.properties)
+        self.state_k = [(p.name, f) for p, f in state_k]
+        self.in_scope = graph_k[0][1][0] if graph_k else None
+        self.goal_k = [(p.name, f[1]) for p, f in graph_k]
+
     # -- a level ---------------------------------------------------------------------------
     def seed(self, keys, pos):
         """Level 0: the initial states this shard owns, at positions ``pos``."""
@@ -120,40 +141,81 @@ class Shard:
         return self._commit(keys, pos, np.full(len(keys), -1, np.int16), pos,
                             np.full(len(keys), -1, np.int16))
 
-    def expand(self):
-        """Successors of the frontier: ``count`` parts (one per owner) of ``(keys, discovery
-        keys, source local ids, action ids, edge targets, edge sources)`` and a summary of
-        the transition checks: ``(in scope, coverage, {property: (violations, first)},
-        transitions, bytes sent to other shards)``."""
+    def rebind(self, vm):
+        """Use ``vm``, a fresh copy of the driver's model that knows more ids, from now on."""
+        self.vm = _loaded(vm)
+        self._kernels(self.vm)
+        self.stale = False
+
+    def expand_level(self):
+        """Expands the frontier, chunk by chunk, keeping the successors here (``route`` sends
+        them). Returns ``("miss", keys)`` when this shard's copy of the model cannot expand
+        ``keys`` yet (the driver prepares them and calls ``rebind``, then this again: it
+        resumes where it stopped), else ``("done", summary)`` with ``summary = (in scope,
+        coverage, {property: (violations, (source position, source local id), dst key)},
+        transitions)``."""
         keys, pos, ids = self.frontier
-        uks, discs, srcs, aids, t_u, t_src = [], [], [], [], [], []
-        n_in, n_trans, cov, viol = 0, 0, None, {}
-        graph = bool(self.goal_k)
-        offset = 0
-        for i in range(0, len(keys), CHUNK):
+        if self._level is None:
+            self._level = {"chunk": 0, "out": [], "n_in": 0, "n_trans": 0, "cov": None,
+                           "viol": {}, "deg": []}
+        lv = self._level
+        if self.stale:  # a miss interrupted an expansion: this copy may be inconsistent
+            return "miss", np.empty(0, np.int64)
+        rest = keys[lv["chunk"] * CHUNK:]
+        need = getattr(self.vm, "unprepared", None)
+        if need is not None and len(rest) and not lv.pop("announced", False):
+            mask = need(rest, self.symmetry, self.por)
+            if mask.any():  # (the next call expands: the mask may be conservative)
+                lv["announced"] = True
+                return "miss", rest[mask]
+        while lv["chunk"] * CHUNK < len(keys):
+            i = lv["chunk"] * CHUNK
             chunk = keys[i:i + CHUNK]
-            src, aid, nxt, uk, uf, inv, (c_in, c_cov, c_viol) = expand_chunk(
-                self.vm, chunk, self.symmetry, self.por, self.checks)
+            try:
+                got = expand_chunk(self.vm, chunk, self.symmetry, self.por, self.checks)
+            except Exception as exc:  # noqa: BLE001 - only the model's own miss is retried
+                if not any(c.__name__ == "ProcessLocalMiss" for c in type(exc).__mro__):
+                    raise  # (explore/ does not import the model, hence by name)
+                self.stale = True  # a half-filled memo: never expand with this copy again
+                self.fallbacks += 1
+                return "miss", chunk
+            src, aid, nxt, uk, uf, inv, (c_in, c_cov, c_viol) = got
             j = np.arange(len(src)) - np.searchsorted(src, src)
             disc = (pos[i + src] << POS_SHIFT) | j
-            uks.append(uk)
-            discs.append(disc[uf])
-            srcs.append(ids[i + src[uf]])
-            aids.append(aid[uf])
-            if graph:
-                t_u.append(inv.astype(np.int64) + offset)
-                t_src.append(ids[i + src])
-            offset += len(uk)
-            n_trans += len(src)
-            n_in += c_in
-            cov = c_cov if cov is None else cov + c_cov
+            lv["out"].append((uk, disc[uf], ids[i + src[uf]], aid[uf],
+                              inv.astype(np.int64), ids[i + src]))
+            lv["deg"].append(np.bincount(src, minlength=len(chunk)))
+            lv["n_trans"] += len(src)
+            lv["n_in"] += c_in
+            lv["cov"] = c_cov if lv["cov"] is None else lv["cov"] + c_cov
             for name, (nbad, j_src, dst) in c_viol.items():
-                old = viol.get(name)
-                viol[name] = (nbad + (old[0] if old else 0),
-                              old[1] if old else (int(ids[i + j_src]), int(dst)))
-        cat = lambda xs, dt: np.concatenate(xs) if xs else np.empty(0, dt)  # noqa: E731
-        uk, disc, src, aid = (cat(uks, np.int64), cat(discs, np.int64), cat(srcs, np.int64),
-                              cat(aids, np.int16))
+                old = lv["viol"].get(name)
+                lv["viol"][name] = (nbad + (old[0] if old else 0), old[1] if old else
+                                    (int(pos[i + j_src]), int(ids[i + j_src])),
+                                    old[2] if old else int(dst))
+            lv["chunk"] += 1
+        cov = lv["cov"] if lv["cov"] is not None else \
+            np.zeros(len(self.vm.kind_names), np.int64)
+        return "done", (lv["n_in"], cov, lv["viol"], lv["n_trans"])
+
+    def transitions_after(self, last_pos):
+        """Transitions of this level from sources after position ``last_pos`` (a state limit
+        cuts the level there, as the single-process engine does)."""
+        deg = self._deg if self._deg is not None else np.empty(0, np.int64)
+        return int(deg[self.frontier[1] > last_pos].sum())
+
+    def route(self):
+        """The expanded level's successors: ``count`` parts (one per owner) of ``(keys,
+        discovery keys, source local ids, action ids, edge targets, edge sources)``, and the
+        bytes sent to other shards."""
+        lv, self._level = self._level, None
+        out = lv["out"]
+        self._deg = np.concatenate(lv["deg"]) if lv["deg"] else np.empty(0, np.int64)
+        graph = bool(self.goal_k)
+        cat = lambda i, dt: np.concatenate([o[i] for o in out]) if out \
+            else np.empty(0, dt)  # noqa: E731
+        uk, disc, src, aid = cat(0, np.int64), cat(1, np.int64), cat(2, np.int64), \
+            cat(3, np.int16)
         # across chunks: one entry per key, the one discovered first. Each chunk's keys are
         # sorted and chunks come in discovery order, so a stable sort by key (a merge of
         # sorted runs) puts each key's first discovery first
@@ -164,22 +226,23 @@ class Shard:
         owner = owner_of(uk[pick], self.count)
         parts = _split((uk[pick], disc[pick], src[pick], aid[pick]), owner, self.count)
         if graph:  # every transition, as (index in its owner's part, source local id)
+            offsets = np.cumsum([0] + [len(o[0]) for o in out])[:-1]
+            t_u = np.concatenate([o[4] + off for o, off in zip(out, offsets)]) if out \
+                else np.empty(0, np.int64)
             group = np.empty(len(order), dtype=np.int64)
             group[order] = np.cumsum(head) - 1
             in_part = np.empty(len(pick), dtype=np.int64)
             for g in range(self.count):
                 sel = owner == g
                 in_part[sel] = np.arange(int(sel.sum()))
-            tu = group[cat(t_u, np.int64)]
-            tsrc = cat(t_src, np.int64)
+            tu = group[t_u]
+            tsrc = cat(5, np.int64)
             t_owner = owner[tu]
             parts = [p + (in_part[tu[t_owner == g]].astype(np.int32),
                           tsrc[t_owner == g].astype(np.int32))
                      for g, p in enumerate(parts)]
         sent = sum(a.nbytes for g, p in enumerate(parts) if g != self.index for a in p)
-        summary = (n_in, cov if cov is not None else
-                   np.zeros(len(self.vm.kind_names), np.int64), viol, n_trans, sent)
-        return tuple(parts) + (summary,)
+        return tuple(parts) + (sent,)
 
     def receive(self, level_size, *parts):
         """The successors this shard owns, from every shard (``parts[a]`` from shard a).
@@ -218,19 +281,27 @@ class Shard:
         all received; returns one array per sender and how many there were."""
         allv = np.concatenate(parts) if parts else np.empty(0, np.int64)
         ranks = np.empty(len(allv), dtype=np.int64)
-        ranks[np.argsort(allv)] = np.arange(len(allv))
+        order = np.argsort(allv)
+        ranks[order] = np.arange(len(allv))
+        self._ranked = allv[order]
         cuts = np.cumsum([0] + [len(p) for p in parts])
         return tuple(ranks[cuts[b]:cuts[b + 1]] for b in range(len(parts))) + (len(allv),)
 
+    def discovery_at(self, rank):
+        """The discovery key of rank ``rank`` among those this shard ranked."""
+        return int(self._ranked[rank])
+
     def commit(self, offsets, cut, *ranks):
-        """Numbers the candidates (``offsets[r] + ranks[r]``), stores those before ``cut``
-        (None: all) and checks them; returns ``commit`` summary (see ``_commit``)."""
+        """Numbers the candidates (``offsets[r] + ranks[r]``), stores those whose discovery
+        key is below ``cut`` (None: all) and checks them; returns the summary of
+        ``_commit``."""
+        self._ranked = None
         p = self.pending
         self.pending = None
         pos = np.empty(len(p["keys"]), dtype=np.int64)
         for r in range(self.count):
             pos[p["ranges"] == r] = offsets[r] + ranks[r]
-        keep = np.arange(len(pos)) if cut is None else np.flatnonzero(pos < cut)
+        keep = np.arange(len(pos)) if cut is None else np.flatnonzero(p["disc"] < cut)
         keep = keep[np.argsort(pos[keep])]
         first_local = self.n
         summary = self._commit(p["keys"][keep], pos[keep], p["sender"][keep],
@@ -337,10 +408,12 @@ class Shard:
 
     # -- accounting --------------------------------------------------------------------------
     def usage(self):
-        """``(stored bytes, peak resident MB of this process)``."""
+        """``(stored bytes, peak resident MB of this process, expansions retried after a
+        miss the model's ``unprepared`` did not announce, CPU seconds of this process)``."""
         stored = self.visited.nbytes() + sum(
             x.nbytes for xs in (self.parent_shard, self.parent_local, self.aid,
                                 self.level_pos, self.scope) for x in xs if x is not None)
         stored += sum(x.nbytes for v in self.goal.values() for x in v)
         stored += sum(a.nbytes + b.nbytes + c.nbytes for a, b, c in self.edges)
-        return stored, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return stored, ru.ru_maxrss / 1024, self.fallbacks, ru.ru_utime + ru.ru_stime

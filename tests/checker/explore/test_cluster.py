@@ -6,8 +6,11 @@ cluster (head and worker node on 127.0.0.1) joined by ``dnsrace check --cluster 
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
+
+import numpy as np
 
 import pytest
 
@@ -22,11 +25,29 @@ from dnsrace.checker.cli import main  # noqa: E402
 from dnsrace.checker.explore import cluster  # noqa: E402
 from dnsrace.checker.explore.vector import explore as vexplore  # noqa: E402
 from dnsrace.invariants import resolve_properties  # noqa: E402
-from dnsrace.model import Config, DnsSystem  # noqa: E402
-from dnsrace.model.packed import vector_model  # noqa: E402
+from dnsrace.model import Config, DnsSystem, load_protocol  # noqa: E402
+from dnsrace.model.derived import DerivedModel, vector_model  # noqa: E402
+from dnsrace.model.loader import PROTOCOLS as SHIPPED  # noqa: E402
 
+EXAMPLE = pathlib.Path(__file__).resolve().parents[3] / "examples" / "verify_then_cleanup.py"
+SPECS = list(SHIPPED) + [f"{EXAMPLE}:VerifyThenCleanup"]  # every protocol, and a user's own
 PROTOCOLS = ["original", "recheck", "cas", "guarded"]
 PROPERTY_SETS = [("no-dangling", "monotonic"), ("recoverable",), ()]
+
+
+def system(spec, config):
+    return DnsSystem(config, load_protocol(spec))
+
+
+class TrustingModel(DerivedModel):
+    """A derived model whose copies claim they can expand anything: every miss then
+    surfaces inside an expansion, which the cluster engine must retry on a fresh copy."""
+
+    def unprepared(self, keys, symmetry=False, por=False):
+        return np.zeros(len(keys), dtype=bool)
+
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # TrustingModel, on actors
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +69,11 @@ def summary(r):
              for k, v in r.properties.items()})
 
 
-def both(model, props, options, session, actors=2, **kw):
+def both(model, props, options, session, actors=2, vectorize=DerivedModel, **kw):
+    """The vector engine, and the cluster engine on a fresh derived model (so that its
+    actors' copies miss ids and the driver prepares and broadcasts them)."""
     single = vexplore(model, props, options, vectorize=vector_model, **kw)
-    spread = cluster.explore(model, props, options, vectorize=vector_model, session=session,
+    spread = cluster.explore(model, props, options, vectorize=vectorize, session=session,
                              actors=actors, **kw)
     return single, spread
 
@@ -58,12 +81,12 @@ def both(model, props, options, session, actors=2, **kw):
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
 @given(n=st.integers(1, 2), p=st.integers(1, 3), e=st.integers(1, 2), k=st.integers(0, 2),
-       protocol=st.sampled_from(PROTOCOLS), symmetry=st.booleans(),
+       protocol=st.sampled_from(SPECS), symmetry=st.booleans(),
        names=st.sampled_from(PROPERTY_SETS), por=st.booleans(),
        max_states=st.sampled_from([None, None, 60]), max_depth=st.sampled_from([None, None, 4]))
 def test_same_answer_as_the_vector_engine(session, n, p, e, k, protocol, symmetry, names,
                                           por, max_states, max_depth):
-    model = DnsSystem(Config(n, p, e, k), protocol)
+    model = system(protocol, Config(n, p, e, k))
     props = resolve_properties(list(names))
     options = Options(symmetry=symmetry, max_states=max_states, max_depth=max_depth)
     single, spread = both(model, props, options, session, por=por)
@@ -73,9 +96,32 @@ def test_same_answer_as_the_vector_engine(session, n, p, e, k, protocol, symmetr
             assert replay(model, pr.trace.actions)[1] is None
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_every_protocol_with_every_property_and_one_actor(session, protocol):
-    model = DnsSystem(Config(2, 3, 2, 1), protocol)
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_protocol_with_every_property_symmetry_on_and_off(session, spec):
+    """The actors' copies of the model miss ids in the first levels; the driver prepares
+    exactly those keys (the copies' ``unprepared`` announces every miss: no retry)."""
+    for symmetry in (True, False):
+        model = system(spec, Config(2, 3, 2, 1))
+        options = Options(symmetry=symmetry, stop_early=False)
+        single, spread = both(model, resolve_properties(), options, session)
+        assert summary(spread) == summary(single), (spec, symmetry)
+        info = spread.cluster
+        assert info["model_broadcasts"] > 0 and 0 < info["keys_prepared"] < \
+            spread.stats.explored_states
+        assert info["retried_chunks"] == 0
+
+
+@pytest.mark.parametrize("spec", ["cas", f"{EXAMPLE}:VerifyThenCleanup"])  # (not widened)
+def test_a_miss_the_model_did_not_announce_is_retried_on_a_fresh_copy(session, spec):
+    model = system(spec, Config(2, 3, 2, 1))
+    single, spread = both(model, resolve_properties(), Options(), session,
+                          vectorize=TrustingModel)
+    assert summary(spread) == summary(single)
+    assert spread.cluster["retried_chunks"] > 0
+
+
+def test_one_actor(session):
+    model = DnsSystem(Config(2, 3, 2, 1), "original")
     single, spread = both(model, resolve_properties(), Options(), session, actors=1)
     assert summary(spread) == summary(single)
     assert spread.cluster["actors"] == 1 and spread.cluster["actor_peak_mb"]
@@ -120,7 +166,7 @@ def test_a_state_limit_ends_the_run_incomplete_with_partial_stats(session):
 def test_a_time_limit_ends_the_run_incomplete(session):
     model = DnsSystem(Config(3, 4, 3, 1), "cas")
     r = cluster.explore(model, resolve_properties(), Options(max_seconds=0.01),
-                        vectorize=vector_model, session=session, actors=2)
+                        vectorize=DerivedModel, session=session, actors=2)
     assert r.verdict == INCOMPLETE and r.stats.stop_reason == "time limit 0.01 s reached"
     assert all(p.status == INCOMPLETE for p in r.properties.values())
 
@@ -131,7 +177,7 @@ def test_a_dead_actor_makes_the_run_incomplete_never_holds(session):
             ray.kill(shards[1])
 
     model = DnsSystem(Config(2, 3, 2, 1), "cas")  # holds when complete
-    r = cluster.explore(model, resolve_properties(), Options(), vectorize=vector_model,
+    r = cluster.explore(model, resolve_properties(), Options(), vectorize=DerivedModel,
                         session=session, actors=2, on_level=kill_one)
     assert r.verdict == INCOMPLETE and not r.stats.exhausted
     assert r.stats.stop_reason.startswith("a Ray actor failed, the run is incomplete: ")
