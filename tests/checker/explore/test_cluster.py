@@ -193,7 +193,8 @@ def test_more_actors_than_cpus_is_refused(session):
 
 def test_a_two_node_cluster_on_this_machine_gives_the_same_answer(tmp_path, capsys):
     """Head and worker node on 127.0.0.1 (ray.cluster_utils), one actor on each; the check
-    runs in its own process and joins with --cluster ray=ADDRESS."""
+    runs in its own process and joins with --cluster ray=ADDRESS, on a user's own protocol
+    file (its classes travel to the actors by value)."""
     from ray.cluster_utils import Cluster
 
     two = Cluster(initialize_head=True, connect=False, head_node_args={
@@ -201,7 +202,8 @@ def test_a_two_node_cluster_on_this_machine_gives_the_same_answer(tmp_path, caps
     try:
         two.add_node(num_cpus=1, node_ip_address="127.0.0.1")
         two.wait_for_nodes()
-        args = ["check", "--enactors", "2", "--plans", "3", "--protocol", "guarded", "--json"]
+        args = ["check", "--enactors", "2", "--plans", "3", "--json",
+                "--protocol", f"{EXAMPLE}:VerifyThenCleanup"]
         cmd = [sys.executable, "-c", "from dnsrace.checker.cli import run; run()"]
         joined = subprocess.run(cmd + args + ["--cluster", f"ray={two.address}",
                                               "--actors", "2"],
@@ -245,9 +247,22 @@ def _cmdline(pid):
         return ""
 
 
-def test_sigterm_ends_the_run_incomplete_and_stops_the_local_runtime(tmp_path):
-    """A check that would run for minutes gets SIGTERM once its actor runs: exit 3, the
-    partial counts, and every process Ray started is gone."""
+def test_an_interrupt_between_levels_ends_the_run_incomplete(session):
+    def interrupt(depth, shards):
+        if depth == 4:
+            raise KeyboardInterrupt
+
+    model = DnsSystem(Config(2, 3, 2, 1), "cas")  # holds when complete
+    r = cluster.explore(model, resolve_properties(), Options(), vectorize=DerivedModel,
+                        session=session, actors=2, on_level=interrupt)
+    assert r.verdict == INCOMPLETE and r.stats.stop_reason == "interrupted"
+    assert r.stats.depth == 4 and not r.stats.exhausted
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_run_incomplete_and_stops_the_local_runtime(tmp_path, signum):
+    """A check that would run for minutes gets SIGTERM (or Ctrl-C's SIGINT) once its actor
+    runs: exit 3, the partial counts, and every process Ray started is gone."""
     import signal
     import time
 
@@ -265,7 +280,7 @@ def test_sigterm_ends_the_run_incomplete_and_stops_the_local_runtime(tmp_path):
             time.sleep(0.1)
         time.sleep(1)
         ray_procs = _descendants(proc.pid)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, signum))
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
