@@ -121,6 +121,12 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
             return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
                                  keep_going, as_json, quiet, export, max_zones=max_states,
                                  full=full)
+    if cluster is not None:  # a missing extra is one line, before any output
+        from ..explore import cluster as ray_cluster
+        try:
+            ray_cluster.require(cluster)
+        except ValueError as exc:  # ClusterUnavailable too
+            raise InputError(str(exc)) from None
     symmetry = not no_reduction and all(p.symmetric for p in properties)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")

@@ -2,13 +2,19 @@
 
 The visited set is partitioned by state hash across Ray actors (``checker.explore.shard``);
 each level's successors travel through Ray's object store to the actor owning them. This
-process (the *driver*) holds only per-level counts, the initial states and the few states a
-trace needs; it orders the four phases of each level (see ``shard``), which makes state ids,
-counts, verdicts, shortest counterexamples and traces those of ``checker.explore.vector``.
+process (the *driver*) holds only per-level counts, the initial states, the model (the owner
+of every id) with the keys it prepared this level, and the few states a trace needs; it
+orders the phases of each level (see ``shard``), which makes state ids, counts, verdicts,
+shortest counterexamples and traces those of ``checker.explore.vector``.
 
 - Without ADDRESS a local Ray runtime is started with this machine's cores (loopback only,
   no dashboard, no usage statistics) and shut down at the end, also on a limit, Ctrl-C or
   SIGTERM. With one, the driver joins that cluster; its actors are killed at the end.
+- The derived model interns ids in its owner, this process (``vm.process_local``). Each
+  actor holds a copy; per level it names the frontier keys its copy cannot expand
+  (``vm.unprepared``), this process prepares just those (``vm.prepare``) and puts one fresh
+  pickled copy in Ray's object store for every actor (``Shard.rebind``). After the first
+  levels almost nothing misses; a miss the mask did not announce is retried on a fresh copy.
 - ``recoverable`` (a graph property): each actor keeps the reverse edges into its states;
   backward reachability runs in rounds, each actor settling what it can locally and
   sending the predecessors other actors own (docs/PERFORMANCE.md, "Ray cluster").
@@ -34,7 +40,7 @@ from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result
 from .shard import POS_SHIFT, Shard, owner_of
 from .vector import Unsupported, vector_kernels
 
-__all__ = ["ClusterUnavailable", "Session", "explore", "parse_spec", "EXTRA"]
+__all__ = ["ClusterUnavailable", "Session", "explore", "parse_spec", "require", "EXTRA"]
 
 EXTRA = "pip install 'dnsrace[ray]'"
 _LOOPBACK = ("127.0.0.1", "localhost")
@@ -51,6 +57,17 @@ def parse_spec(spec: str) -> str | None:
         raise ValueError(f"--cluster {spec!r}: expected ray or ray=HOST:PORT "
                          "(for example ray=127.0.0.1:6379)")
     return address or None
+
+
+def require(spec: str) -> None:
+    """ValueError or ClusterUnavailable (one line) when ``--cluster spec`` cannot run here:
+    a malformed spec, or Ray not installed. Cheap enough to check before any output."""
+    parse_spec(spec)
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ClusterUnavailable(f"--cluster ray needs Ray, the optional extra: {EXTRA}") \
+            from None
 
 
 class Session:

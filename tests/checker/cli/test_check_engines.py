@@ -81,8 +81,8 @@ def test_engine_options_do_not_apply_to_the_timed_check(capsys):
 def test_cluster_without_ray_is_one_line_naming_the_extra(capsys, monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
-    code, _, err = run(capsys, "check", "--cluster", "ray")
-    assert code == 2
+    code, out, err = run(capsys, "check", "--cluster", "ray")
+    assert code == 2 and out == ""  # before the header: nothing else is printed
     assert err.count("\n") == 1 and "dnsrace[ray]" in err and "--cluster" in err
 
 
