@@ -319,6 +319,7 @@ class _Run:
         owner = owner_of(init, k)
         depth = 0
         stop_reason = ""
+        prepared_s = 0.0
         try:
             level_size = self._absorb(self._get(
                 [s.seed.remote(init[owner == i], np.flatnonzero(owner == i))
@@ -340,6 +341,8 @@ class _Run:
                 t0 = time.perf_counter()
                 sums = self._expand_level()
                 t1 = time.perf_counter()
+                t0 += self.phases["prepare and broadcast"] - prepared_s  # (counted there)
+                prepared_s = self.phases["prepare and broadcast"]
                 outs = [s.route.options(num_returns=k + 1).remote() for s in self.shards]
                 recv = [b.receive.options(num_returns=k + 1).remote(
                     level_size, *[outs[a][j] for a in range(k)])
