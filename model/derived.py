@@ -1028,7 +1028,6 @@ class DerivedModel:
         return (_StatePredicate(self, lambda s: prop.in_scope(base_model, s)),
                 _StatePredicate(self, lambda s: prop.is_goal(base_model, s)))
 
-
     # == for the cluster engine (checker/explore/cluster.py): what a copy cannot expand ========
     # Read-only, and kept apart from the memo code above. The cluster engine falls back
     # safely (it has the owner prepare the chunk and ships a fresh copy) where this says
@@ -1107,11 +1106,16 @@ class _Recorder(dict):
     def __init__(self, vm):
         super().__init__()
         self.vm = vm
+        self.busy = set()
 
     def get(self, key, default=None):
         got = super().get(key)
-        if got is None:
-            got = self[key] = self.vm._full(*key)
+        if got is None and key not in self.busy:  # _full itself looks the key up first
+            self.busy.add(key)
+            try:
+                got = self[key] = self.vm._full(*key)
+            finally:
+                self.busy.discard(key)
         return got
 
 

@@ -221,6 +221,36 @@ def test_worker_processes_agree_with_one_process(spec):
     assert info.workers == 2 and summary(one) == summary(two)
 
 
+def test_worker_processes_at_a_size_where_prepare_meets_new_local_data_late():
+    """lease at N=2 P=3: the records that prepare() interns while resolving local views
+    carry local data the copies must know too (it crashed with ProcessLocalMiss)."""
+    props = resolve_properties()
+    two, _ = run(system("lease", Config(2, 3, 2, 1)), props, Options(),  # a fresh model
+                 engine=EngineOptions(workers=2), vectorize=vector_model)
+    one, _ = run(system("lease", Config(2, 3, 2, 1)), props, Options(),
+                 engine=EngineOptions(), vectorize=vector_model)
+    assert summary(one) == summary(two)
+
+
+class WholeSteps(Original):
+    """Overrides steps: each state's steps are evaluated whole."""
+
+    name = "whole-steps"
+
+    def steps(self, c, s):
+        return super().steps(c, s)
+
+
+def test_worker_processes_on_a_protocol_that_overrides_steps():
+    """prepare() records whole evaluations (it recursed forever: RecursionError)."""
+    props = resolve_properties()
+    two, _ = run(DnsSystem(Config(2, 3, 2, 1), WholeSteps()), props, Options(),
+                 engine=EngineOptions(workers=2), vectorize=vector_model)
+    want = explore(DnsSystem(Config(2, 3, 2, 1), WholeSteps()), props, Options())
+    assert [(p.status, len(p.trace) if p.trace else None) for p in two.properties.values()] \
+        == [(p.status, len(p.trace) if p.trace else None) for p in want.properties.values()]
+
+
 def test_partial_order_reduction_stays_off_where_unproven_and_the_output_says_why():
     model = system(f"{EXAMPLE}:VerifyThenCleanup", Config(2, 3, 2, 1))
     r, info = run(model, resolve_properties(), Options(), engine=EngineOptions(),

@@ -25,7 +25,7 @@ from dnsrace.checker.cli import main  # noqa: E402
 from dnsrace.checker.explore import cluster  # noqa: E402
 from dnsrace.checker.explore.vector import explore as vexplore  # noqa: E402
 from dnsrace.invariants import resolve_properties  # noqa: E402
-from dnsrace.model import Config, DnsSystem, load_protocol  # noqa: E402
+from dnsrace.model import Config, DnsSystem, Original, load_protocol  # noqa: E402
 from dnsrace.model.derived import DerivedModel, vector_model  # noqa: E402
 from dnsrace.model.loader import PROTOCOLS as SHIPPED  # noqa: E402
 
@@ -47,7 +47,25 @@ class TrustingModel(DerivedModel):
         return np.zeros(len(keys), dtype=bool)
 
 
-ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # TrustingModel, on actors
+class Sorted(Original):
+    """Overrides canonical: symmetry runs it on decoded states (misses on the successors)."""
+
+    name = "sorted"
+
+    def canonical(self, s):
+        return s._replace(enactors=tuple(sorted(s.enactors, key=lambda e: (e.pc, e.held))))
+
+
+class Whole(Original):
+    """Overrides steps: each state is evaluated whole, in the model's owner (the driver)."""
+
+    name = "whole"
+
+    def steps(self, c, s):
+        return super().steps(c, s)
+
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the classes above, on actors
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +136,17 @@ def test_a_miss_the_model_did_not_announce_is_retried_on_a_fresh_copy(session, s
                           vectorize=TrustingModel)
     assert summary(spread) == summary(single)
     assert spread.cluster["retried_chunks"] > 0
+
+
+@pytest.mark.parametrize("protocol, vectorize", [
+    (Sorted(), DerivedModel), (Whole(), DerivedModel),
+    ("lease+fencing", lambda m: DerivedModel(m, record_bits=2))],  # widened mid-run
+    ids=["own-canonical", "own-steps", "widened"])
+def test_the_derived_models_slower_paths(session, protocol, vectorize):
+    model = DnsSystem(Config(2, 3, 2, 1), protocol)
+    single, spread = both(model, resolve_properties(), Options(stop_early=False), session,
+                          vectorize=vectorize)
+    assert summary(spread) == summary(single)
 
 
 def test_one_actor(session):
