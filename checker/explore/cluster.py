@@ -246,7 +246,7 @@ class _Run:
         self.failure = None
         self.shuffled = 0  # bytes of successors sent from one actor to another
         self.broadcasts = 0  # fresh copies of the model sent to the actors
-        self.prepared = 0  # keys the actors' copies could not expand, prepared here
+        self.prepared = 0  # keys the actors' copies could not expand (as they named them)
         self.model_bytes = 0  # size of the last copy sent
         self.phases = {"prepare and broadcast": 0.0, "expand": 0.0, "route and rank": 0.0,
                        "commit": 0.0}  # seconds
@@ -271,7 +271,9 @@ class _Run:
         need = []  # every key of this level prepared so far: prepare() forgets the others'
         while todo:
             outs = self._get([self.shards[i].expand_level.remote() for i in todo])
-            need += [keys for tag, keys in outs if tag == "miss"]
+            missed = [keys for tag, keys in outs if tag == "miss"]
+            need += missed
+            self.prepared += sum(len(keys) for keys in missed)
             for i, (tag, summary) in zip(todo, outs):
                 if tag == "done":
                     sums[i] = summary
@@ -291,7 +293,6 @@ class _Run:
         ref = self.ray.put(blob)
         self._get([s.rebind.remote(ref) for s in self.shards])
         self.broadcasts += 1
-        self.prepared += len(keys)
         self.phases["prepare and broadcast"] += time.perf_counter() - t
 
     def _absorb(self, summaries, level):
