@@ -2,7 +2,7 @@
 parent pointers, and (for graph properties) the reverse edges into them. Plain numpy: a Ray
 actor wraps it in ``checker.explore.cluster``, tests may drive it directly.
 
-Each level runs in four phases, driven by the caller:
+Each level runs in these phases, driven by the caller:
 
 1. ``expand_level`` then ``route``: successors of this shard's frontier, locally
    deduplicated, split by owner. A model whose ids are interned in the driver only
