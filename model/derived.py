@@ -201,6 +201,7 @@ class DerivedModel:
         self._ent_any = Growable(np.bool_)  # entry computed at position 0, for any position
         self._ent_any.extend([False])
         self._ren = np.full((MAX_ACTIONS, self.n), -1, dtype=np.int16)  # action at position j
+        self._renamed: set = set()  # action ids with their row of _ren filled
         # entries that read other enactors' local data: (entry, local ids) -> entry
         self._index2 = HashIndex()
         self._locals, self._local_id = [], {}
@@ -385,7 +386,7 @@ class DerivedModel:
         sents = sents or self._sent
         n, probe = self.n, self._probe
         same = self._same_mask[n if i is None else i]
-        aid, sid, rid = self._aid, self._sid, self._rid
+        aid_of, sid_of, rid_of = self._action_id, self._shared_id, self._rec_id  # known ids
         res = []
         probe.touched = False
         try:
@@ -401,8 +402,15 @@ class DerivedModel:
                     e = es[i]
                     if type(e) in _STANDINS:
                         return None
-                    r = rid(e)
-                res.append((aid(a), sid((s[0], s[1], s[2], s[4])), r))
+                    r = rid_of.get(e)
+                    if r is None:
+                        r = self._rid(e)
+                j = aid_of.get(a)
+                if j is None:
+                    j = self._aid(a)
+                v = (s[0], s[1], s[2], s[4])
+                t = sid_of.get(v)
+                res.append((j, self._sid(v) if t is None else t, r))
         except (Touched, TypeError, AttributeError, ValueError):
             return None
         return None if probe.touched else res
@@ -457,25 +465,27 @@ class DerivedModel:
         c, p, n = self.config, self.protocol, self.n
         sh, rm, ib, im = self.w + self.ib, self._wm, self.ib, (1 << self.ib) - 1
         shared, recs, sent = self._shared, self._recs, self._sent
-        tl = miss.tolist()
-        arglist, positions, anywhere = [], [], []
-        for t in tl:
-            i = t & im
-            at = 0 if i == n else i
-            g, st, dns, ext = shared[t >> sh]
-            es = sent[:at] + (recs[(t >> ib) & rm],) + sent[at + 1:]
+        pos = miss & im
+        anywhere = (pos == n).tolist()
+        positions = np.where(pos == n, 0, pos).tolist()
+        before = [sent[:at] for at in range(n)]
+        after = [sent[at + 1:] for at in range(n)]
+        arglist = []
+        for sid, rid, at in zip((miss >> sh).tolist(), ((miss >> ib) & rm).tolist(), positions):
+            g, st, dns, ext = shared[sid]
+            es = before[at] + (recs[rid],) + after[at]
             arglist.append((c, _new_state(State, (g, st, dns, es, ext)), at))
-            positions.append(at)
-            anywhere.append(i == n)
         results = self._memo_entries(p.enactor_steps, arglist, positions)
         starts, counts, aids, nsids, nrids = [], [], [], [], []
         base = self._d_aid.n
+        renamed = self._renamed
         for res, any_pos in zip(results, anywhere):
             if res is None:  # it looks at other enactors: try again knowing their local data
                 starts.append(0)
                 counts.append(-2)
                 continue
-            if any_pos and not self._renamable([r[0] for r in res]):
+            if any_pos and not all(r[0] in renamed for r in res) and \
+                    not self._renamable([r[0] for r in res]):
                 starts.append(0)
                 counts.append(-3)  # its actions do not name it by ``enactor``: per position
                 continue
@@ -501,13 +511,14 @@ class DerivedModel:
         import dataclasses  # noqa: PLC0415
 
         for aid in aids:
-            if self._ren[aid, 0] >= 0:
+            if aid in self._renamed:
                 continue
             a = self._action_of[aid]
             if not dataclasses.is_dataclass(a) or getattr(a, "enactor", None) != 0:
                 return False
             for j in range(self.n):
                 self._ren[aid, j] = self._aid(dataclasses.replace(a, enactor=j))
+            self._renamed.add(aid)
         return True
 
     LOCAL_BITS = 6  # local ids in the keys of the second-level memos (at most 64 values)
@@ -803,54 +814,85 @@ class DerivedModel:
         """Planner and enactor memo entries of every key (filling misses). With ``anywhere``
         (symmetry on, for a protocol that declares it) an enactor's step is memoised once for
         every position, as the symmetry reduction already assumes."""
+        sid, ent, _ = self._lookup_counts(keys, record, anywhere)
+        return sid, ent
+
+    def _lookup_counts(self, keys, record=False, anywhere=False):
+        """``_lookup``, and the successor count of every (enactor, key) entry (< 0: evaluate
+        on the real state)."""
         sid = keys >> self.ssh
         start = self._pl_start
         if start.n < len(self._shared) or (start.view[sid] < 0).any():
             self._fill_planner(np.unique(sid))
         slots = list(range(self.n))
         ent = self._entries(keys, sid, slots, [self.n if anywhere else i for i in slots])
+        ent_count = self._ent_count.view
+        cnt = ent_count[ent]
         if anywhere:
-            per_pos = self._ent_count.view[ent] == -3
+            per_pos = cnt == -3
             for i in range(self.n):
                 rows = np.flatnonzero(per_pos[i])
                 if len(rows):
                     ent[i, rows] = self._entries(keys[rows], sid[rows], [i], [i])[0]
-        two = self._ent_count.view[ent] == -2
+                    cnt[i, rows] = self._ent_count.view[ent[i, rows]]
+        two = cnt == -2
         if two.any():
             self._resolve_locals(keys, sid, ent, two)
+            cnt[two] = self._ent_count.view[ent[two]]
         if record:  # evaluate impure entries on their states now
             imp = self._pl_count.view[sid] < 0
             for r in np.flatnonzero(imp).tolist():
                 self._memo[(int(keys[r]), 0)] = self._full(int(keys[r]), 0)
-            cnt = self._ent_count.view[ent]
             for i in range(self.n):
                 for r in np.flatnonzero(cnt[i] < 0).tolist():
                     self._memo[(int(keys[r]), i + 1)] = self._full(int(keys[r]), i + 1)
-        return sid, ent
+        return sid, ent, cnt
 
     def _entries(self, keys, sid, slots, positions):
         """The memo entry of each key's enactor ``slots[j]``, memoised at ``positions[j]``
         (N: any position); one row per slot."""
-        n = len(slots)
-        rids = [(keys >> (i * self.w)) & self._wm for i in slots]
-        ck = np.concatenate([self._triple(sid, rids[i], positions[i]) for i in range(n)])
+        slot = np.array(slots, dtype=np.int64)[:, None]
+        pos = np.array(positions, dtype=np.int64)[:, None]
+        rids = (keys[None, :] >> (slot * self.w)) & self._wm  # one row per slot
         # the memo is small next to a level: search it unsorted, sort only what it lacks
         dense = self._dense_table()
         if dense is not None:  # a plain gather when the (shared, record, i) space is small
-            rc, cols = self._dense_r, self.n + 1
-            idx = np.concatenate([(sid * rc + rids[i]) * cols + positions[i] for i in range(n)])
+            idx = (sid[None, :] * self._dense_r + rids) * (self.n + 1) + pos
             ent = dense[idx].astype(np.int64)
             miss = ent < 0
             if miss.any():
-                self._fill_enactors(np.unique(ck[miss]))
-                ent[miss] = self._index.get(ck[miss])
+                ck = self._triple(np.broadcast_to(sid, rids.shape)[miss], rids[miss],
+                                  np.broadcast_to(pos, rids.shape)[miss])
+                self._fill_enactors(np.unique(ck))
+                ent[miss] = self._index.get(ck)
                 dense[idx[miss]] = ent[miss]
         else:
+            ck = self._triple(sid[None, :], rids, pos).ravel()
             ent = self._index.get(ck)
             if (ent < 0).any():
                 self._fill_enactors(np.unique(ck[ent < 0]))
                 ent = self._index.get(ck)
-        return ent.reshape(n, len(keys))
+            ent = ent.reshape(rids.shape)
+        return ent
+
+    def _delta_tables(self):
+        """Per enactor delta: its shared id shifted into place, and its action id at every
+        position (renamed for an entry memoised for any position); extended as deltas are
+        added (in the order of their entries)."""
+        t = self._tables.get("deltas")
+        if t is None:
+            t = self._tables["deltas"] = [0, 0, Growable(np.int64), Growable(np.int16)]
+        n_ent, n_d, hi, aid_at = t
+        if n_d < self._d_aid.n:
+            e = np.arange(n_ent, self._ent_start.n)
+            c = self._ent_count.view[e]
+            owner_any = np.repeat(self._ent_any.view[e], np.maximum(c, 0))
+            a = self._d_aid.view[n_d:]
+            assert len(owner_any) == len(a), "deltas are added in the order of their entries"
+            hi.extend(self._d_sid.view[n_d:] << self.ssh)
+            aid_at.extend(np.where(owner_any[:, None], self._ren[a], a[:, None]).ravel())
+        t[0], t[1] = self._ent_start.n, self._d_aid.n
+        return hi.a, aid_at.a
 
     def expand(self, keys, symmetry: bool = False, por: bool = False):
         """Every enabled transition of every state in ``keys``: ``(src, aids, nxt)``, grouped
@@ -859,13 +901,10 @@ class DerivedModel:
         m, n, w = len(keys), self.n, self.w
         if self.whole:
             return self._expand_python(keys, symmetry)
-        sid, ent = self._lookup(keys, anywhere=bool(symmetry and self.symmetric))
-        pl_count = self._pl_count.view[sid]
+        sid, ent, cnt = self._lookup_counts(keys, anywhere=bool(symmetry and self.symmetric))
         counts = np.empty((m, n + 1), dtype=np.int64)
-        counts[:, 0] = pl_count
-        ent_count = self._ent_count.view
-        for i in range(n):
-            counts[:, i + 1] = ent_count[ent[i]]
+        counts[:, 0] = self._pl_count.view[sid]
+        counts[:, 1:] = cnt.T
         impure = counts < 0
         extra = {}
         if impure.any():
@@ -887,18 +926,17 @@ class DerivedModel:
         self._scatter(counts[:, 0] * pure[:, 0], self._pl_start.view[sid], starts[:, 0],
                       out_key, out_aid, lambda rows, d: low[rows] | (self._pl_sid.a[d] << self.ssh),
                       self._pl_aid.a)
-        ent_start, ent_any = self._ent_start.view, self._ent_any.view
+        ent_start = self._ent_start.view
+        hi, aid_at = self._delta_tables()
+        d_rid = self._d_rid.a
         for i in range(n):
             keep = np.int64(((1 << self.ssh) - 1) & ~(self._wm << (i * w)))
-            sh = i * w
 
-            def build(rows, d, keep=keep, sh=sh):
-                return (keys[rows] & keep) | (self._d_sid.a[d] << self.ssh) | \
-                    (self._d_rid.a[d] << sh)
+            def build(rows, d, keep=keep, sh=i * w):
+                return (keys[rows] & keep) | hi[d] | (d_rid[d] << sh)
 
-            def aid(rows, d, e=ent[i], i=i):
-                a = self._d_aid.a[d]
-                return np.where(ent_any[e[rows]], self._ren[a, i], a)
+            def aid(rows, d, i=i):
+                return aid_at[d * n + i]
             self._scatter(counts[:, i + 1] * pure[:, i + 1], ent_start[ent[i]],
                           starts[:, i + 1], out_key, out_aid, build, aid)
         for (r, slot), succ in extra.items():
