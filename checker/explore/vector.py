@@ -27,7 +27,7 @@ import numpy as np
 from .paths import property_result
 from .limits import depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
-from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited
+from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
 
@@ -79,19 +79,11 @@ def vector_kernels(vm, model, properties):
 
 
 def local_dedup(nxt: np.ndarray):
-    """The distinct keys of one chunk's successors, sorted: ``(uniq, first, inv)`` with
-    ``first`` the index of each one's first occurrence and ``uniq[inv] == nxt``. Sorting
-    small chunks is cache-friendly; workers run this next to ``expand``."""
-    order = np.argsort(nxt)
-    sk = nxt[order]
-    head = np.empty(len(sk), dtype=bool)
-    head[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=head[1:])
-    starts = np.flatnonzero(head)
-    first = np.minimum.reduceat(order, starts) if len(starts) else starts
-    inv = np.empty(len(sk), dtype=np.int32)
-    inv[order] = np.cumsum(head, dtype=np.int32) - 1
-    return sk[starts], first, inv
+    """The distinct keys of one chunk's successors in order of first occurrence:
+    ``(uniq, first, inv)`` with ``first`` the index of each one's first occurrence
+    (increasing) and ``uniq[inv] == nxt``. Workers run this next to ``expand``."""
+    uniq, first, inv = first_unique(nxt)
+    return uniq, first, inv.astype(np.int32)
 
 
 class ChunkChecks:
@@ -187,8 +179,9 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     else:
         expander_map = expander.map
 
+    keep_edges = bool(graph_k)
     if lossy is None:
-        visited = _ExactVisited()
+        visited = _ExactVisited(ids=keep_edges)  # ids only to name edges' targets
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
     elif lossy == "bitstate":
@@ -196,7 +189,6 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     else:
         raise ValueError(f"unknown lossy mode {lossy!r} (valid: {', '.join(LOSSY_MODES)})")
     keep_keys = False  # traces are rebuilt by replaying action ids: 8 bytes/state saved
-    keep_edges = bool(graph_k)
 
     stats = Stats()
     coverage_names = list(vm.coverage_kinds)
@@ -217,14 +209,11 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     n_states = 0
     n_explored_transitions = 0
 
-    def commit_level(keys, parents, aids, sorted_keys=None, sorted_ids=None):
+    def commit_level(keys, parents, aids):
         """Stores a new level (keys in discovery order); checks state invariants."""
         nonlocal n_states
         ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
-        if sorted_keys is None:
-            order = np.argsort(keys)
-            sorted_keys, sorted_ids = keys[order], ids[order]
-        visited.add(sorted_keys, sorted_ids)
+        visited.add(keys, ids)
         level_keys.append(keys if keep_keys else None)
         level_parent.append(parents.astype(np.int32 if n_states + len(keys) < 2**31
                                            else np.int64))
@@ -274,9 +263,10 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             if stop_reason:
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
-            # per chunk: successors, their sources (chunk-relative), action ids, and the
-            # chunk's distinct successors with first occurrences; kept compact (int32)
-            succ_keys, succ_src, succ_aid, succ_u, succ_f, succ_inv = [], [], [], [], [], []
+            # per chunk: its distinct successors (in discovery order) with the source (id)
+            # and action of each one's first discovery, each source's out-degree, and
+            # (graph properties) each transition's index among the distinct successors
+            succ_u, succ_src, succ_aid, succ_inv = [], [], [], []
             succ_base, succ_tbase, lvl_deg = [], [], []
             lvl_trans = 0
             lvl_cov = np.zeros_like(coverage)
@@ -291,18 +281,18 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                succ_keys.append(nxt)
-                succ_src.append(src.astype(np.int32))
-                succ_aid.append(aids)
                 succ_u.append(uk)
-                succ_f.append(uf.astype(np.int32))
-                succ_inv.append(inv)
+                succ_src.append(src[uf].astype(np.int64) + offset)
+                succ_aid.append(aids[uf].astype(np.int16))
+                if keep_edges:
+                    succ_inv.append(inv)
                 succ_base.append(offset)
                 succ_tbase.append(tbase)
-                if keep_edges:
-                    lvl_deg.append(np.bincount(src, minlength=len(chunk)).astype(np.uint8))
+                deg = np.bincount(src, minlength=len(chunk))
+                lvl_deg.append(deg.astype(np.uint8 if deg.max(initial=0) < 256 else np.int32))
                 offset += len(chunk)
                 tbase += len(nxt)
+                del deg, src, aids, nxt, uf, inv
                 # transitions between in-scope states: counted and checked (by the expander)
                 n_in, cov, viol = checked
                 lvl_trans += n_in
@@ -325,76 +315,54 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 violations[name] += v
             found.update(lvl_found)
             n_explored_transitions += tbase
-            # merge the chunks' sorted distinct successors (sorted queries only)
-            if succ_u:
-                allu = np.sort(np.concatenate(succ_u))
-                head = np.empty(len(allu), dtype=bool)
-                head[:1] = True
-                np.not_equal(allu[1:], allu[:-1], out=head[1:])
-                uniq = allu[head]
-                del allu, head
-            else:
-                uniq = np.empty(0, np.int64)
-            first_u = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-            t2u = np.empty(tbase, dtype=np.int32)  # each transition's index in uniq
-            for uk, uf, inv, tb in zip(succ_u, succ_f, succ_inv, succ_tbase):
-                pos = np.searchsorted(uniq, uk)
-                np.minimum.at(first_u, pos, uf.astype(np.int64) + tb)
-                t2u[tb:tb + len(inv)] = pos[inv]
-            del succ_u, succ_f, succ_inv
-            ids_u = visited.lookup(uniq)  # sorted queries: cache-friendly
+            # the level's distinct successors in discovery order (the chunks' own distinct
+            # successors, each in that order, concatenated and deduplicated once more)
+            cat_base = np.cumsum([0] + [len(uk) for uk in succ_u])
+            cat = np.concatenate(succ_u) if succ_u else np.empty(0, np.int64)
+            uniq, cat_first, cat_inv = first_unique(cat)
+            del cat, succ_u
+            if keep_edges:  # each transition's index in uniq
+                t2u = np.empty(tbase, dtype=np.int32)
+                for inv, tb, co in zip(succ_inv, succ_tbase, cat_base):
+                    t2u[tb:tb + len(inv)] = cat_inv[inv + co]
+            del cat_inv, succ_inv
+            ids_u = visited.lookup(uniq)
             is_new = ids_u < 0
             ids_u = ids_u.astype(np.int32)
-            sf = np.sort(first_u[is_new])  # first discoveries of new states, in order
-            del first_u
-            cut = len(sf)
+            first_new = cat_first[is_new]  # the new states, in discovery order
+            del cat_first
+            new_keys = uniq[is_new]
+            new_src = np.concatenate(succ_src)[first_new] if succ_src \
+                else np.empty(0, np.int64)
+            new_aid = np.concatenate(succ_aid)[first_new] if succ_aid \
+                else np.empty(0, np.int16)
+            del succ_src, succ_aid, first_new
             truncated = False
-            if options.max_states is not None and n_states + cut > options.max_states:
+            if options.max_states is not None and n_states + len(new_keys) > options.max_states:
                 # Stop where the object BFS stops (the engines agree under limits): it expands
                 # nodes in this order until the stored count reaches the limit, keeping every
                 # successor of the node that reached it. So keep the new states discovered by
                 # sources up to that node, and only the violations its prefix saw.
-                tb = np.asarray(succ_tbase, dtype=np.int64)
-                owner = np.searchsorted(tb, sf, side="right") - 1
-                src_of = np.empty(len(sf), dtype=np.int64)
-                for c in np.unique(owner):
-                    m = owner == c
-                    src_of[m] = succ_src[c][sf[m] - tb[c]].astype(np.int64) + succ_base[c]
-                last_src = int(src_of[options.max_states - n_states - 1])
-                cut = int(np.searchsorted(src_of, last_src, side="right"))
+                last_src = int(new_src[options.max_states - n_states - 1])
+                cut = int(np.searchsorted(new_src, last_src, side="right"))
+                new_keys, new_src, new_aid = new_keys[:cut], new_src[:cut], new_aid[:cut]
                 truncated = True
                 for name, hit in lvl_found.items():
                     if hit[1] > last_src and found.get(name) is hit:
                         del found[name]
                 if in_scope is None:
-                    beyond = sum(int((succ_src[c].astype(np.int64) + succ_base[c] > last_src)
-                                     .sum()) for c in range(len(succ_src)))
-                    stats.transitions -= beyond
-            sel = sf[:cut]
-            new_keys = np.empty(len(sel), dtype=np.int64)
-            new_src = np.empty(len(sel), dtype=np.int64)
-            new_aid = np.empty(len(sel), dtype=np.int16)
-            which = np.searchsorted(np.asarray(succ_tbase, dtype=np.int64), sel,
-                                    side="right") - 1
-            for c in np.unique(which):
-                m = which == c
-                local = sel[m] - succ_tbase[c]
-                new_keys[m] = succ_keys[c][local]
-                new_src[m] = succ_src[c][local].astype(np.int64) + succ_base[c]
-                new_aid[m] = succ_aid[c][local]
-            del succ_keys, succ_src, succ_aid
-            ids_u[t2u[sf]] = np.arange(n_states, n_states + len(sf))
+                    degs = np.concatenate(lvl_deg)
+                    stats.transitions -= int(degs[last_src - base + 1:].sum(dtype=np.int64))
             next_base = n_states
             if keep_edges and not truncated:
+                ids_u[is_new] = np.arange(n_states, n_states + len(new_keys))
                 level_dst.append(ids_u[t2u])
+                del t2u
                 level_deg.append(np.concatenate(lvl_deg) if lvl_deg
                                  else np.zeros(len(frontier), np.uint8))
             if len(new_keys):
-                if truncated:
-                    commit_level(new_keys, new_src, new_aid)
-                else:
-                    commit_level(new_keys, new_src, new_aid, uniq[is_new], ids_u[is_new])
-            del uniq, t2u, ids_u
+                commit_level(new_keys, new_src, new_aid)
+            del uniq, ids_u, is_new
             depth += 1
             base = next_base
             frontier = new_keys
