@@ -27,6 +27,7 @@ import numpy as np
 from .paths import property_result
 from .limits import depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
+from .levels import Levels
 from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -200,8 +201,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     start = time.perf_counter()
 
     level_keys: list = []    # per level, keys in discovery order (exact mode)
-    level_parent: list = []  # per level, parent id of each state
-    level_aid: list = []     # per level, action id from the parent
+    levels = Levels()        # per level, each state's parent and action from it
     level_scope: list = []   # per level, in-scope mask (graph properties)
     level_goal = {p.name: [] for p, _ in graph_k}  # per graph property, per level, goals
     level_deg: list = []     # per expanded level, out-degree of each state (graph properties)
@@ -215,9 +215,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
         visited.add(keys, ids)
         level_keys.append(keys if keep_keys else None)
-        level_parent.append(parents.astype(np.int32 if n_states + len(keys) < 2**31
-                                           else np.int64))
-        level_aid.append(aids.astype(np.int16))
+        levels.add(parents, aids)
         scope = in_scope(keys) if in_scope is not None else None
         if keep_edges:
             level_scope.append(scope)
@@ -227,7 +225,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         scoped_ids = ids if scope is None else ids[scope]
         if len(scoped):
             stats.states += len(scoped)
-            stats.depth = len(level_parent) - 1
+            stats.depth = len(levels) - 1
         for p, f in state_k:
             bad = ~f(scoped)
             nbad = int(bad.sum())
@@ -263,9 +261,10 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             if stop_reason:
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
-            # per chunk: its distinct successors (in discovery order) with the source (id)
-            # and action of each one's first discovery, each source's out-degree, and
-            # (graph properties) each transition's index among the distinct successors
+            # per chunk: its distinct successors not yet visited (in discovery order) with
+            # the source (id) and action of each one's first discovery, each source's
+            # out-degree, and (graph properties) each transition's target: a visited id, or
+            # -1 - j for the chunk's j-th fresh successor
             succ_u, succ_src, succ_aid, succ_inv = [], [], [], []
             succ_base, succ_tbase, lvl_deg = [], [], []
             lvl_trans = 0
@@ -281,11 +280,16 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                succ_u.append(uk)
+                ids_c = visited.lookup(uk)
+                fresh = ids_c < 0
+                uf = uf[fresh]
+                succ_u.append(uk[fresh])
                 succ_src.append(src[uf].astype(np.int64) + offset)
                 succ_aid.append(aids[uf].astype(np.int16))
                 if keep_edges:
-                    succ_inv.append(inv)
+                    ids_c[fresh] = -1 - np.arange(len(uf))
+                    succ_inv.append(ids_c.astype(np.int32)[inv])
+                del ids_c, fresh
                 succ_base.append(offset)
                 succ_tbase.append(tbase)
                 deg = np.bincount(src, minlength=len(chunk))
@@ -319,24 +323,20 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             # successors, each in that order, concatenated and deduplicated once more)
             cat_base = np.cumsum([0] + [len(uk) for uk in succ_u])
             cat = np.concatenate(succ_u) if succ_u else np.empty(0, np.int64)
-            uniq, cat_first, cat_inv = first_unique(cat)
+            new_keys, cat_first, cat_inv = first_unique(cat)  # all of them are new
             del cat, succ_u
-            if keep_edges:  # each transition's index in uniq
-                t2u = np.empty(tbase, dtype=np.int32)
-                for inv, tb, co in zip(succ_inv, succ_tbase, cat_base):
-                    t2u[tb:tb + len(inv)] = cat_inv[inv + co]
+            if keep_edges:  # each transition's target id
+                dst = []
+                for code, co in zip(succ_inv, cat_base):
+                    fresh = code < 0
+                    code[fresh] = cat_inv[co - 1 - code[fresh]] + n_states
+                    dst.append(code)
             del cat_inv, succ_inv
-            ids_u = visited.lookup(uniq)
-            is_new = ids_u < 0
-            ids_u = ids_u.astype(np.int32)
-            first_new = cat_first[is_new]  # the new states, in discovery order
-            del cat_first
-            new_keys = uniq[is_new]
-            new_src = np.concatenate(succ_src)[first_new] if succ_src \
+            new_src = np.concatenate(succ_src)[cat_first] if succ_src \
                 else np.empty(0, np.int64)
-            new_aid = np.concatenate(succ_aid)[first_new] if succ_aid \
+            new_aid = np.concatenate(succ_aid)[cat_first] if succ_aid \
                 else np.empty(0, np.int16)
-            del succ_src, succ_aid, first_new
+            del succ_src, succ_aid, cat_first
             truncated = False
             if options.max_states is not None and n_states + len(new_keys) > options.max_states:
                 # Stop where the object BFS stops (the engines agree under limits): it expands
@@ -355,14 +355,13 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                     stats.transitions -= int(degs[last_src - base + 1:].sum(dtype=np.int64))
             next_base = n_states
             if keep_edges and not truncated:
-                ids_u[is_new] = np.arange(n_states, n_states + len(new_keys))
-                level_dst.append(ids_u[t2u])
-                del t2u
+                level_dst.append(np.concatenate(dst) if dst else np.empty(0, np.int32))
+            if keep_edges:
+                del dst
                 level_deg.append(np.concatenate(lvl_deg) if lvl_deg
                                  else np.zeros(len(frontier), np.uint8))
             if len(new_keys):
                 commit_level(new_keys, new_src, new_aid)
-            del uniq, ids_u, is_new
             depth += 1
             base = next_base
             frontier = new_keys
@@ -387,21 +386,21 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     stats.violations = violations
 
     def key_of(j):
-        lvl = _level_of(level_parent, j)
-        return level_keys[lvl][j - sum(len(x) for x in level_parent[:lvl])]
+        lvl = levels.level_of(j)
+        return level_keys[lvl][j - levels.bases[lvl]]
 
     def chain(j):
         ids = []
         while j >= 0:
             ids.append(j)
-            j = _parent_of(level_parent, j)
+            j = levels.parent(j)
         ids.reverse()
         if keep_keys:
             keys = [key_of(i) for i in ids]
         else:  # replay the stored action ids from the initial state
             keys = [key_of_init(ids[0])]
             for i in ids[1:]:
-                keys.append(vm.step(keys[-1], _aid_of(level_parent, level_aid, i), symmetry))
+                keys.append(vm.step(keys[-1], levels.aid(i), symmetry))
         return [vm.decode(k) for k in keys]
 
     def key_of_init(j):
@@ -425,32 +424,12 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     result.por = por
     result.lossy = None if lossy is None else LossyInfo(
         lossy, visited.bits, n_states, visited.expected)
-    result.stored_bytes = (visited.nbytes() + sum(x.nbytes for x in level_parent)
-                           + sum(x.nbytes for x in level_aid)
+    result.stored_bytes = (visited.nbytes() + levels.nbytes()
                            + sum(x.nbytes for x in level_keys if x is not None)
                            + sum(x.nbytes for v in level_goal.values() for x in v)
                            + sum(x.nbytes for x in level_scope)
                            + sum(x.nbytes for x in level_deg) + sum(x.nbytes for x in level_dst))
     return result
-
-
-def _level_of(level_parent, j):
-    total = 0
-    for lvl, x in enumerate(level_parent):
-        if j < total + len(x):
-            return lvl
-        total += len(x)
-    raise IndexError(j)
-
-
-def _parent_of(level_parent, j):
-    lvl = _level_of(level_parent, j)
-    return int(level_parent[lvl][j - sum(len(x) for x in level_parent[:lvl])])
-
-
-def _aid_of(level_parent, level_aid, j):
-    lvl = _level_of(level_parent, j)
-    return int(level_aid[lvl][j - sum(len(x) for x in level_parent[:lvl])])
 
 
 def _graph_violations(level_goal, level_scope, level_deg, level_dst):

@@ -54,7 +54,7 @@ def first_unique(keys: np.ndarray):
     return keys[first], first, rank[owner]
 
 
-_BLOCK = 1 << 20
+_BLOCK = 1 << 17
 
 
 class _ExactVisited:
