@@ -9,7 +9,9 @@ protocol declares itself before trusting it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -119,10 +121,29 @@ class Graph:
     act: np.ndarray
     dst: np.ndarray
     duplicates: tuple  # states whose successor list repeats an (action, state) pair
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # rows, by form layout
+
+
+@contextmanager
+def _no_gc():
+    """The cyclic garbage collector paused: building hundreds of thousands of states (none
+    in a cycle) otherwise spends a fifth of its time in collections that free nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def explore(model: DnsSystem) -> Graph:
     """Every reachable state of ``model`` and every transition (plain BFS, no symmetry)."""
+    with _no_gc():
+        return _explore(model)
+
+
+def _explore(model: DnsSystem) -> Graph:
     index = {s: j for j, s in enumerate(dict.fromkeys(model.init_states()))}
     states = list(index)
     action_ids: dict = {}
@@ -164,13 +185,15 @@ class StepContexts:
 @dataclass(frozen=True)
 class Binding:
     """The outcome of :func:`bind`: ``mismatches`` (empty when the form and the model agree on
-    every reachable state), the sizes covered, and the contexts z3 evaluated."""
+    every reachable state; worked out on the first ``limit`` of ``differing``), the states
+    and transitions covered, and the contexts z3 evaluated per step."""
 
     config: Config
     states: int
     transitions: int
     steps: tuple
     mismatches: tuple
+    differing: tuple = ()  # every state whose successors differ (BFS order)
 
     @property
     def contexts(self) -> int:
@@ -188,7 +211,8 @@ def _enactor_of(form, cell):
     return cell.index[0] if isinstance(cell.index, tuple) else cell.index
 
 
-def bind(form, model: DnsSystem, graph: Graph | None = None, limit: int = 3) -> Binding:
+def bind(form, model: DnsSystem, graph: Graph | None = None, limit: int | None = 3,
+         kinds=None) -> Binding:
     """Compares z3's successors from ``form`` with ``model``'s on EVERY reachable state, with
     one z3 evaluation per distinct context of each step instead of one per state.
 
@@ -200,20 +224,26 @@ def bind(form, model: DnsSystem, graph: Graph | None = None, limit: int = 3) -> 
     framed cells plus its group's written values: exactly the successors per-state
     evaluation (``compare_at``) would find (docs/PROVE.md, "One source of truth"). The sets
     of (state, action, next state) triples must then be equal. ``mismatches`` are worked out
-    per state, by ``compare_at``, on at most ``limit`` states that differ."""
+    per state, by ``compare_at``, on at most ``limit`` states that differ (None: all).
+    ``kinds``: compare only the steps of these kinds with the model's actions of the same
+    kinds (the relation is their union; tests of a mutated step use it to go faster)."""
     c = model.config
     graph = graph or explore(model)
     local = solver.local_steps(form, c.enactors, c.plans, c.endpoints, c.keep)
     cells = local.all_cells()
     column = {cell: j for j, cell in enumerate(cells)}
     layout = _Layout(form, cells)
-    rows = layout.rows(model, graph.states)
+    key = (tuple(cells), tuple(form.fields))
+    if key not in graph.cache:
+        graph.cache[key] = layout.rows(model, graph.states)
+    rows = graph.cache[key]
     action_ids = {a: j for j, a in enumerate(graph.actions)}
     posts, sources, acts, bad, summary = [], [], [], set(), []
     table = _Table(rows)
-    if len(table.keys) > 1 and not np.diff(table.keys[table.order]).all():
+    if len(table.keys) > 1 and not np.diff(table.sorted).all():
         raise RuntimeError(f"at {c.slug()}: two reachable states have the same field values")
-    for ls in local.steps:
+    steps = [ls for ls in local.steps if kinds is None or ls.kind in kinds]
+    for ls in steps:
         at, evaluated = None, 0  # None: every reachable state
         for part in ls.conjuncts:  # the guard, conjunct by conjunct, where it still holds
             values, k = _evaluate(part, table, at, column)
@@ -259,29 +289,32 @@ def bind(form, model: DnsSystem, graph: Graph | None = None, limit: int = 3) -> 
     if form.normalize is not None:
         # A raw z3 successor equal to a reachable state that decodes back to itself and that
         # the renumbering leaves alone needs nothing more; the others go through both.
-        fixed = np.array([_fixed(form, model, s) for s in graph.states], dtype=bool)
+        key = ("fixed", form.normalize, tuple(form.fields))
+        if key not in graph.cache:
+            graph.cache[key] = np.array([_fixed(form, model, s) for s in graph.states], bool)
+        fixed = graph.cache[key]
         redo = (dst < 0) | ~fixed[np.maximum(dst, 0)]
         again, unrepresentable = _normalized(form, model, layout, post[redo])
         dst[redo] = np.where(unrepresentable, -1, table.match(again))
     bad.update(src[dst < 0].tolist())
     bad.update(graph.duplicates)
     n, a = len(graph.states), max(len(action_ids), 1)
-    mine = np.sort((graph.src * a + graph.act) * n + graph.dst)
+    edges = np.ones(len(graph.src), dtype=bool) if kinds is None else \
+        np.array([x.kind in kinds for x in graph.actions], dtype=bool)[graph.act]
+    mine = np.sort(((graph.src * a + graph.act) * n + graph.dst)[edges])
     ok = (dst >= 0) & (act >= 0)
     theirs = np.sort((src[ok] * a + act[ok]) * n + dst[ok])
     if len(mine) != len(theirs) or not np.array_equal(mine, theirs):
         bad.update((_one_side(mine, theirs) // (a * n)).tolist())
         bad.update((_one_side(theirs, mine) // (a * n)).tolist())
     bad.update((theirs[1:][np.diff(theirs) == 0] // (a * n)).tolist())  # found twice by z3
-    found = []
-    for j in sorted(bad):
-        found += compare_at(form, model, [graph.states[j]], limit=1)
-        if len(found) >= limit:
-            break
+    found = compare_at(form, model, [graph.states[j] for j in sorted(bad)], limit=limit) \
+        if bad else []
     if bad and not found:
         raise RuntimeError(f"at {c.slug()}: the context binding finds differing states "
                            f"(first {graph.states[min(bad)]}) that the per-state one does not")
-    return Binding(c, len(graph.states), len(graph.src), tuple(summary), tuple(found))
+    return Binding(c, len(graph.states), len(graph.src), tuple(summary), tuple(found),
+                   tuple(graph.states[j] for j in sorted(bad)))
 
 
 def _evaluate(part, table, at, column, dtype=np.int64):
@@ -309,6 +342,7 @@ class _Table:
         self.span = (rows.max(axis=0) - self.lo + 1) if len(rows) else self.lo + 1
         self.keys = self.ids(tuple(range(rows.shape[1])))
         self.order = np.argsort(self.keys, kind="stable")
+        self.sorted = self.keys[self.order]
         self._groups: dict = {}
 
     def _fits(self, cols) -> bool:
@@ -354,9 +388,8 @@ class _Table:
         for c in cols:
             keys *= int(self.span[c])
             keys += np.where(inside, post[:, c] - self.lo[c], 0)
-        at = np.searchsorted(self.keys, keys, sorter=self.order)
-        hit = self.order[np.minimum(at, len(self.keys) - 1)]
-        return np.where(inside & (self.keys[hit] == keys), hit, -1)
+        at = np.minimum(np.searchsorted(self.sorted, keys), len(self.keys) - 1)
+        return np.where(inside & (self.sorted[at] == keys), self.order[at], -1)
 
 
 def _one_side(xs, ys) -> np.ndarray:
@@ -378,23 +411,24 @@ class _Layout:
             if not self.fields or self.fields[-1][0] != cell.field:
                 self.fields.append((cell.field, form.field(cell.field).kind, j, []))
             self.fields[-1][3].append(cell.index)
-        self._memo: dict = {}
+        self._memo: dict = {name: {} for name, *_ in self.fields}  # field value -> cells
 
     def row(self, values: dict) -> list:
         out = []
         for name, kind, _, indices in self.fields:
             v = values[name]
-            key = (name, v)
-            got = self._memo.get(key)
+            memo = self._memo[name]
+            got = memo.get(v)
             if got is None:
-                got = self._memo[key] = _cells_of(kind, indices, v)
+                got = memo[v] = _cells_of(kind, indices, v)
             out.extend(got)
         return out
 
     def rows(self, model, states) -> np.ndarray:
         """One row per state: its value in every cell."""
         c, protocol, form = model.config, model.protocol, self.form
-        out = [self.row(encode_state(form, protocol, c, s)) for s in states]
+        with _no_gc():
+            out = [self.row(encode_state(form, protocol, c, s)) for s in states]
         return np.array(out, dtype=np.int64).reshape(len(states), self.width)
 
     def values(self, row) -> dict:
