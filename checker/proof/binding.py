@@ -2,9 +2,12 @@
 successors z3 computes from the form must equal the explicit model's successors exactly.
 
 This is what keeps ``model/symbolic.py`` from drifting away from ``model/protocols.py`` and
-``model/variants.py`` (docs/PROVE.md, "One source of truth"): the test suite runs it at many
-sizes (``tests/model/test_symbolic.py``), and ``prove`` runs it at small sizes on a form a user
-protocol declares itself before trusting it.
+``model/variants.py`` (docs/PROVE.md, "One source of truth"). ``compare_at`` asks z3 state by
+state: ``prove`` runs it at small sizes on a form a user protocol declares itself before
+trusting it, and ``tests/model/test_symbolic.py`` at many sizes. ``bind`` computes the same
+comparison with one z3 evaluation per distinct context of each part of each step (a guard
+conjunct, a written cell) instead of per state, so that the tests cover every reachable state
+at MODEL.md's size (``tests/checker/proof/test_binding.py``).
 """
 
 from __future__ import annotations
@@ -46,17 +49,7 @@ class Mismatch:
 
 def reachable(model: DnsSystem) -> list:
     """Every reachable state (plain breadth-first search, no symmetry), in BFS order."""
-    seen = dict.fromkeys(model.init_states())
-    frontier = list(seen)
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for _, t in model.successors(s):
-                if t not in seen:
-                    seen[t] = None
-                    nxt.append(t)
-        frontier = nxt
-    return list(seen)
+    return explore(model).states
 
 
 def symbolic_successors(form, model: DnsSystem, enumerate_at=None):
@@ -253,6 +246,8 @@ def bind(form, model: DnsSystem, graph: Graph | None = None, limit: int | None =
         if ls.joint is not None:
             results, k = _evaluate(ls.joint, table, at, column, dtype=object)
             evaluated += k
+            at = at[np.array([len(x) > 0 for x in results], dtype=bool)]
+            results = [x for x in results if x]
             outcomes = [(at[[len(x) > r for x in results]],
                          [x[r][1] for x in results if len(x) > r])
                         for r in range(max((len(x) for x in results), default=0))]
