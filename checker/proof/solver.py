@@ -643,7 +643,7 @@ def _substitute(e, pairs):
     froms, tos = (z3.Ast * n)(), (z3.Ast * n)()
     for j, (a, b) in enumerate(pairs):
         froms[j], tos[j] = a.as_ast(), b.as_ast()
-    return z3.ExprRef(z3.Z3_substitute(e.ctx.ref(), e.as_ast(), n, froms, tos), e.ctx)
+    return z3.z3._to_expr_ref(z3.Z3_substitute(e.ctx.ref(), e.as_ast(), n, froms, tos), e.ctx)
 
 
 def _set_array(plans) -> z3.ArrayRef:
@@ -657,3 +657,301 @@ def successors(form, n, plans, endpoints, keep):
     """A function from pre-state field values to z3's successors at that size (see
     :class:`FiniteSuccessors`)."""
     return FiniteSuccessors(form, n, plans, endpoints, keep)
+
+
+# -- the same formulas, one step at a time: what each step reads and writes -------------------
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a finite-size state: ``field`` and ``index`` (None for an int field, an
+    enactor number, an endpoint, a plan, or (enactor, plan) for ``enactor->plan->bool``)."""
+
+    field: str
+    index: object = None
+
+
+class Part:
+    """A subterm of a step's simplified formulas (a conjunct of its guard, or one post cell)
+    and the pre-state cells it mentions (``reads``)."""
+
+    def __init__(self, owner, term, unbounded=None):
+        self.owner, self.term = owner, term
+        self.unbounded = unbounded or {}
+        self.reads = tuple(sorted(owner.reads(term), key=owner.cell_order))
+
+    def evaluate(self, context: tuple):
+        """The plain value of the term when only ``reads`` are given, as ``context`` (plain
+        values in the order of ``reads``). z3 must simplify it to a literal: then it is the
+        term's value in every state that agrees with ``context`` there."""
+        v = z3.simplify(_substitute(self.term, self.owner.pins(self.reads, context)))
+        if not _literal(v):
+            raise RuntimeError(f"{self.term} depends on more than the cells it mentions: {v}")
+        return _plain(v)
+
+
+class JointPart(Part):
+    """A step with an unbounded parameter (``lease+fencing``'s new token ``t``): the guard's
+    conjuncts that mention it and every written cell, evaluated together."""
+
+    def __init__(self, owner, conjuncts, writes, unbounded):
+        super().__init__(owner, z3.And(*conjuncts), unbounded)
+        self.writes = writes
+        reads = set(self.reads)
+        for term in writes.values():
+            reads |= owner.reads(term)
+        self.reads = tuple(sorted(reads, key=owner.cell_order))
+
+    def evaluate(self, context: tuple) -> tuple:
+        """``((unbounded params, written values), ...)``: one per value of the parameters
+        that satisfies the conjuncts, given only ``context``."""
+        pins = self.owner.pins(self.reads, context)
+        g = z3.simplify(_substitute(self.term, pins))
+        if self.owner.reads(g):
+            raise RuntimeError(f"{self.term} depends on more than the cells it mentions: {g}")
+        out = []
+        for extra in _models(self.owner.solver, g, self.unbounded, self.owner.limit):
+            more = pins + [(self.unbounded[n], z3.IntVal(x)) for n, x in extra.items()]
+            values = []
+            for cell, term in self.writes.items():
+                v = z3.simplify(_substitute(term, more))
+                if not _literal(v):
+                    raise RuntimeError(f"cell {cell} depends on more than it mentions: {v}")
+                values.append(_plain(v))
+            out.append((extra, tuple(values)))
+        return tuple(out)
+
+
+class LocalStep:
+    """One step kind with its finite parameters fixed (an enactor, an endpoint), as z3 reads
+    it at one finite size (``docs/PROVE.md``, "One source of truth").
+
+    The guard and the value of every post-state cell are the step's formulas from
+    :class:`Encoding` with the parameters substituted, ``z3.simplify``-ed. The guard is the
+    conjunction of ``conjuncts`` (its top-level ``And``); a post cell whose simplified value
+    is the pre-state's own cell is *framed* (unchanged by the step), the others are in
+    ``writes``. Each is a :class:`Part`: it knows the cells it reads and evaluates from them
+    alone. A step with an unbounded parameter has ``joint`` instead of the writes and of the
+    conjuncts that mention the parameter."""
+
+    def __init__(self, owner, st, params, chosen, guard, updates):
+        self.kind = st.kind
+        self.params = {n: owner.plain_param(chosen[n]) for n in chosen}
+        pairs = [(params[n], chosen[n]) for n in chosen]
+        unbounded = {n: v for n, v in params.items() if n not in chosen}
+        g = z3.simplify(_substitute(guard, pairs))
+        conjuncts = list(g.children()) if z3.is_and(g) else [g]
+        writes = {}
+        for f in owner.enc.form.fields:
+            u = _substitute(updates[f.name], pairs)
+            for cell in owner.cells(f):
+                value = z3.simplify(owner.select(u, cell))
+                if not z3.eq(value, owner.pre_cell(cell)):
+                    writes[cell] = value
+        ids = {v.get_id() for v in unbounded.values()}
+        coupled = [c for c in conjuncts if _mentions(c, ids)]
+        self.conjuncts = [Part(owner, c) for c in conjuncts if not _mentions(c, ids)]
+        self.conjuncts.sort(key=lambda p: len(p.reads))
+        self.joint = JointPart(owner, coupled, writes, unbounded) if unbounded else None
+        self.writes = {} if unbounded else {cell: Part(owner, t) for cell, t in writes.items()}
+        self.written = tuple(writes)
+        reads = set()
+        for p in self.conjuncts + list(self.writes.values()) + ([self.joint] if self.joint else []):
+            reads.update(p.reads)
+        self.reads = tuple(sorted(reads, key=owner.cell_order))
+
+
+def _mentions(e, ids) -> bool:
+    todo, seen = [e], set()
+    while todo:
+        x = todo.pop()
+        if x.get_id() in ids:
+            return True
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        todo.extend([x.body()] if z3.is_quantifier(x) else x.children() if z3.is_app(x) else [])
+    return False
+
+
+def _models(s, g, unbounded, limit):
+    """Every value of the parameters ``unbounded`` satisfying ``g`` (at most ``limit``), with
+    solver ``s`` (in a scope of its own: a fresh solver per call is several times slower)."""
+    s.push()
+    try:
+        s.add(g)
+        found = []
+        while True:
+            r = s.check()
+            if r == z3.unsat:
+                return found
+            if r != z3.sat:
+                raise RuntimeError(f"z3 returned {r} ({s.reason_unknown()}) on {g}")
+            if len(found) >= limit:
+                raise RuntimeError(f"more than {limit} values satisfy {g}")
+            m = s.model()
+            extra = {n: m.eval(v, model_completion=True) for n, v in unbounded.items()}
+            if not all(z3.is_int_value(v) for v in extra.values()):
+                raise RuntimeError(f"no value for the parameters of {g}")
+            s.add(z3.Or([v != extra[n] for n, v in unbounded.items()]))
+            found.append({n: v.as_long() for n, v in extra.items()})
+    finally:
+        s.pop()
+
+
+def _literal(v) -> bool:
+    return z3.is_int_value(v) or z3.is_true(v) or z3.is_false(v)
+
+
+class LocalSteps(FiniteSuccessors):
+    """Every step of a form at one finite size, split by its finite parameters into
+    :class:`LocalStep` s: the binding evaluates each once per distinct context it reads,
+    instead of once per reachable state."""
+
+    def __init__(self, form, n, plans, endpoints, keep, limit=64):
+        super().__init__(form, n, plans, endpoints, keep, limit)
+        self.top = plans + 1
+        self._pre_ids = {v.get_id(): name for name, v in self.enc.pre.items()}
+        self._name_ids = {a.get_id(): j for j, a in enumerate(self.names)}
+        self._fields = {f.name: f for f in form.fields}
+        self._pins, self._pre_cells = {}, {}  # memos: z3's Python API is slow to build terms
+        self._order = {}
+        for f in form.fields:
+            for cell in self.cells(f):
+                self._order[cell] = len(self._order)
+        self.steps = []
+        for st, params, guard, updates in self.enc.steps:
+            finite = [(n, v) for n, v in params.items()
+                      if self.enc.param_sorts[st.kind][n] in (ENACTOR, ENDPOINT)]
+            domains = [list(self.names) if v.sort() == self.sort
+                       else [z3.IntVal(e) for e in range(endpoints)] for _, v in finite]
+            for choice in itertools.product(*domains):
+                chosen = {n: x for (n, _), x in zip(finite, choice)}
+                self.steps.append(LocalStep(self, st, params, chosen, guard, updates))
+
+    # cells: the finite state, one plain value each (as encode_state gives them)
+    def cells(self, f) -> list:
+        """The cells of field ``f`` at this size, in column order."""
+        if f.kind == "int":
+            return [Cell(f.name)]
+        if f.kind == "plan->bool":
+            return [Cell(f.name, v) for v in range(self.top + 1)]
+        if f.kind == "enactor->plan->bool":
+            return [Cell(f.name, (j, v)) for j in range(self.n) for v in range(self.top + 1)]
+        if f.kind.startswith(ENACTOR):
+            return [Cell(f.name, j) for j in range(self.n)]
+        return [Cell(f.name, e) for e in range(self.endpoints)]
+
+    def all_cells(self) -> list:
+        return list(self._order)
+
+    def cell_order(self, cell) -> int:
+        return self._order[cell]
+
+    def plain_param(self, x):
+        return self.names.index(x) if x.sort() == self.sort else x.as_long()
+
+    def _key(self, f, x):
+        """z3 index of ``x`` in a field of kind ``f`` (enactor element or integer)."""
+        return self.names[x] if f.kind.startswith(ENACTOR) else z3.IntVal(x)
+
+    def pre_cell(self, cell):
+        term = self._pre_cells.get(cell)
+        if term is None:
+            term = self._pre_cells[cell] = self.select(self.enc.pre[cell.field], cell)
+        return term
+
+    def select(self, array, cell):
+        f = self._fields[cell.field]
+        if f.kind == "int":
+            return array
+        if f.kind == "enactor->plan->bool":
+            j, v = cell.index
+            return z3.Select(z3.Select(array, self.names[j]), z3.IntVal(v))
+        return z3.Select(array, self._key(f, cell.index))
+
+    def _literal_index(self, x):
+        if z3.is_int_value(x):
+            return x.as_long()
+        return self._name_ids.get(x.get_id())
+
+    def _as_cell(self, x):
+        """The cell a ``Select`` of a pre-state field at literal indices reads, or None."""
+        if not z3.is_select(x):
+            return None
+        array, idx = x.arg(0), self._literal_index(x.arg(1))
+        if idx is None:
+            return None
+        if array.get_id() in self._pre_ids:
+            cell = Cell(self._pre_ids[array.get_id()], idx)
+        elif z3.is_select(array) and array.arg(0).get_id() in self._pre_ids:
+            j = self._literal_index(array.arg(1))
+            if j is None:
+                return None
+            cell = Cell(self._pre_ids[array.arg(0).get_id()], (j, idx))
+        else:
+            return None
+        return cell if cell in self._order else None
+
+    def reads(self, e) -> set:
+        """The pre-state cells term ``e`` mentions (every cell of a field it mentions other
+        than at a literal index)."""
+        out, seen, todo = set(), set(), [e]
+        while todo:
+            x = todo.pop()
+            if x.get_id() in seen:
+                continue
+            seen.add(x.get_id())
+            if z3.is_quantifier(x):
+                todo.append(x.body())
+                continue
+            cell = self._as_cell(x)
+            if cell is not None:
+                out.add(cell)
+                continue
+            name = self._pre_ids.get(x.get_id())
+            if name is not None:
+                out.update(self.cells(self._fields[name]))
+                continue
+            if z3.is_app(x):
+                todo.extend(x.children())
+        return out
+
+    def pins(self, reads, context) -> list:
+        """Substitution pairs giving the cells ``reads`` the plain values ``context``: a
+        field read whole becomes the concrete array of its cells (``_concrete``: off the
+        finite cells, the initial value, as in every state's encoding)."""
+        whole: dict = {}
+        for cell, value in zip(reads, context):
+            whole.setdefault(cell.field, []).append((cell.index, value))
+        pairs = []
+        for name, got in whole.items():
+            key = (name, tuple(got))
+            made = self._pins.get(key)
+            if made is None:
+                made = self._pins[key] = self._field_pins(name, dict(got))
+            pairs += made
+        return pairs
+
+    def _field_pins(self, name, got) -> list:
+        f = self._fields[name]
+        if len(got) == len(self.cells(f)):
+            return [(self.enc.pre[name], self._whole(f, got))]
+        mk = z3.BoolVal if f.kind.endswith("bool") else z3.IntVal
+        return [(self.pre_cell(Cell(name, i)), mk(v)) for i, v in got.items()]
+
+    def _whole(self, f, got):
+        if f.kind == "int":
+            return z3.IntVal(got[None])
+        if f.kind == "plan->bool":
+            return _concrete(f, frozenset(v for v, b in got.items() if b), self.sort, self.names)
+        if f.kind == "enactor->plan->bool":
+            rows = tuple(frozenset(v for (j2, v), b in got.items() if b and j2 == j)
+                         for j in range(self.n))
+            return _concrete(f, rows, self.sort, self.names)
+        width = self.n if f.kind.startswith(ENACTOR) else self.endpoints
+        return _concrete(f, tuple(got[x] for x in range(width)), self.sort, self.names)
+
+
+def local_steps(form, n, plans, endpoints, keep) -> LocalSteps:
+    """The steps of ``form`` at one finite size, each with what it reads and writes (see
+    :class:`LocalStep`)."""
+    return LocalSteps(form, n, plans, endpoints, keep)
