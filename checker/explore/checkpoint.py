@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["CheckpointError", "Checkpointer", "read_header", "source_digest", "build_digest",
            "MAGIC", "FORMAT"]
 
@@ -106,6 +108,10 @@ class _Unpickler(pickle.Unpickler):
         module = self._modules.get(module, module)
         if (module, name) in _SAFE_FUNCTIONS or (module, name) in _SAFE_CLASSES:
             return super().find_class(module, name)
+        if module == "numpy":  # scalar types (numpy.int64, numpy.uint32, ...)
+            obj = getattr(np, name, None)
+            if isinstance(obj, type) and issubclass(obj, np.generic):
+                return obj
         own = module.startswith(_DNSRACE_ROOMS) or module in self._modules.values()
         if own and "." not in name:
             obj = super().find_class(module, name)
@@ -314,6 +320,8 @@ class Checkpointer:
         """``vectorize`` for a resumed run: the vector model restored from the checkpoint
         (its intern tables; the run's own model objects), for every call."""
         self._model = model
+        if getattr(model, "protocol", None) is not None:
+            self.roles.setdefault("protocol", _user_module(model.protocol))
         if self._saved is None:
             return vectorize
 
