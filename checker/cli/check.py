@@ -125,8 +125,6 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                                  keep_going, as_json, quiet, export, max_zones=max_states,
                                  full=full)
     symmetry = not no_reduction and all(p.symmetric for p in properties)
-    if not (quiet or as_json):  # the header before the work, so a long run says what it does
-        click.echo(render_header(model, symmetry and model.symmetric) + "\n")
     options = Options(symmetry=symmetry, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going,
                       max_depth=max_depth)
@@ -134,6 +132,8 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                                    lossy_bits)
     checkpoint = prepare_checkpoint(model, properties, options, engine_options,
                                     checkpoint_file, checkpoint_every, resume_file, force)
+    if not (quiet or as_json):  # the header before the work, so a long run says what it does
+        click.echo(render_header(model, symmetry and model.symmetric) + "\n")
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)

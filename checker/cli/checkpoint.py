@@ -108,6 +108,7 @@ def resume_hint(checkpointer, stop_reason: str) -> str:
         parts += ["--checkpoint-every", shlex.quote(f"{every:g}")]
     parts += ["--resume", shlex.quote(str(checkpointer.path))]
     written = checkpointer.written
-    where = (f"depth {written['depth']}, {written['states']:,} states"
+    states = written["states"] if written else 0
+    where = (f"depth {written['depth']}, {states:,} state{'s' if states != 1 else ''}"
              if written else "as resumed")
     return f"Checkpoint: {checkpointer.path} ({where})\nResume: {' '.join(parts)}"

@@ -28,7 +28,6 @@ import pickle
 import stat
 import struct
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -420,12 +419,10 @@ class Checkpointer:
         model = getattr(vm, "model", None)
         objs = self._objects(model, self._model) if model is not None else {}
         ids = {id(o): tag for tag, o in objs.items()}
+        # named before it exists, so that an interrupt at any point can remove it
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}") \
-                from None
-        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(MAGIC + b" %d\n" % FORMAT)
                 f.write(line)
@@ -466,6 +463,7 @@ class Checkpointer:
             except OSError:
                 _replace(tmp, path)
             else:
+                self._placed = self._file_id()
                 _unlink(tmp)
         else:
             if self._placed is not None and self._file_id() != self._placed:
