@@ -244,7 +244,7 @@ class Checkpointer:
         self.written = None       # header["search"] of the last checkpoint this run wrote
         self.resumable = False    # the run stopped short where a resume can continue
         self._last = time.monotonic()
-        self._placed = None       # (st_dev, st_ino) of the file this run wrote last
+        self._mine = set()        # (st_dev, st_ino) of every file this run wrote
         self._saved = None        # the header of the checkpoint resumed from
         self._payload = None      # its unpickled payload, once read
         self._model = None        # the run's model (its objects are not pickled)
@@ -451,26 +451,30 @@ class Checkpointer:
         _sync_folder(path.parent)
 
     def _place(self, tmp: str) -> None:
-        """Renames ``tmp`` over the checkpoint: only over a file this run placed (or resumed
-        from, or any with force at the start), never over one that appeared meanwhile."""
+        """Renames ``tmp`` over the checkpoint: over a file this run wrote (or, at first, the
+        one it resumed from, or any with force), never over one that appeared meanwhile.
+        Files are known by inode, recorded before each rename, so an interrupt between the
+        rename and the bookkeeping cannot make this run's own file look foreign."""
         path = self.path
-        if self._placed is None and not self._may_replace:
+        st = os.stat(tmp)
+        self._mine.add((st.st_dev, st.st_ino))
+        current = self._file_id()
+        if current is not None and current not in self._mine and not self._may_replace:
+            raise CheckpointError(f"--checkpoint {path} was created or replaced by someone "
+                                  "else during this run; not overwritten")
+        if current is None:
             try:
                 os.link(tmp, path, follow_symlinks=False)  # exclusive: fails if path exists
             except FileExistsError:
                 raise CheckpointError(f"--checkpoint {path} was created by someone else during "
                                       "this run; not overwritten") from None
-            except OSError:
+            except OSError:  # no hard links here: a plain rename
                 _replace(tmp, path)
             else:
-                self._placed = self._file_id()
                 _unlink(tmp)
         else:
-            if self._placed is not None and self._file_id() != self._placed:
-                raise CheckpointError(f"--checkpoint {path} was replaced by someone else during "
-                                      "this run; not overwritten")
             _replace(tmp, path)
-        self._placed = self._file_id()
+        self._may_replace = False
 
 
 def _replace(tmp: str, path: Path) -> None:

@@ -235,7 +235,7 @@ def test_a_checkpoint_file_that_appears_during_the_run_is_not_overwritten(tmp_pa
     path = tmp_path / "c"
     cp = Checkpointer(path, IDENTITY, "test", every=0.0)
     path.write_text("someone else's")
-    with pytest.raises(CheckpointError, match="created by someone else"):
+    with pytest.raises(CheckpointError, match="by someone else during this run"):
         run(model, props, engine=EngineOptions(), vectorize=vector_model, checkpoint=cp)
     assert path.read_text() == "someone else's"
 
