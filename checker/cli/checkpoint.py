@@ -67,6 +67,9 @@ def prepare_checkpoint(model, properties, options, engine, checkpoint_file, ever
             raise InputError("--checkpoint-every only applies with --checkpoint FILE or "
                              "--resume FILE")
         return None
+    if engine.engine == "object":
+        raise InputError("--checkpoint and --resume need the vector engine (--engine vector or "
+                         "auto); the object engine cannot save its search")
     if every is not None and not math.isfinite(every):
         raise InputError(f"--checkpoint-every: {every!r} is not a finite number of seconds "
                          "(e.g. 60, or 0 to save at every level)")
