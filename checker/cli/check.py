@@ -18,7 +18,7 @@ from ..reports.report import result_to_json
 from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
 from ..explore.checkpoint import CheckpointError
-from .checkpoint import checkpoint_options, prepare_checkpoint, resume_hint
+from .checkpoint import checkpoint_options, prepare_checkpoint, resume_hint, resume_note
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
 from .options import SECONDS, build_model, build_properties, config_options, output_options
@@ -134,6 +134,8 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                                     checkpoint_file, checkpoint_every, resume_file, force)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")
+    if not quiet and resume_note(checkpoint):
+        click.echo(resume_note(checkpoint), err=True)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)

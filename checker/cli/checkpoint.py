@@ -14,7 +14,7 @@ from .errors import InputError
 from .options import stack
 
 __all__ = ["checkpoint_options", "prepare_checkpoint", "run_identity", "resume_hint",
-           "DEFAULT_EVERY"]
+           "resume_note", "DEFAULT_EVERY"]
 
 # A checkpoint is written at a level boundary once this many seconds have passed since the
 # last one (and where a run stops short): the cost stays a small share of a long run's time.
@@ -115,3 +115,12 @@ def resume_hint(checkpointer, stop_reason: str) -> str:
     where = (f"depth {written['depth']}, {states:,} state{'s' if states != 1 else ''}"
              if written else "as resumed")
     return f"Checkpoint: {checkpointer.path} ({where})\nResume: {' '.join(parts)}"
+
+
+def resume_note(checkpointer) -> str | None:
+    """``Resuming run.ckpt: depth 23, 3,137,140 states explored`` (None for a fresh run)."""
+    saved = checkpointer.resumed if checkpointer is not None else None
+    if saved is None:
+        return None
+    return (f"Resuming {checkpointer.resume_path}: depth {saved['depth']}, "
+            f"{saved['states']:,} states explored")

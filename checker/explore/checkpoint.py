@@ -311,6 +311,11 @@ class Checkpointer:
         self.current = name
         return self
 
+    @property
+    def resumed(self) -> dict | None:
+        """Where the checkpoint resumed from stood (``phase``, ``depth``, ``states``), or None."""
+        return None if self._saved is None else dict(self._saved["search"])
+
     def resumes(self, name: str) -> bool:
         """True when the checkpoint resumed from was written in phase ``name``."""
         return self._saved is not None and self._saved["search"]["phase"] == name

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .paths import property_result
-from .limits import depth_reason, interrupt_reason
+from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -388,6 +388,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             "level_deg", "level_dst", "n_states", "n_explored_transitions", "stats",
             "coverage", "violations", "found", "depth", "base", "frontier", "init", "seconds"))
     at_boundary = True  # the loop's state is that of a level boundary (a checkpoint's)
+    deferring = False   # interrupts wait for the next boundary (Deferral.soft)
     try:
         while len(frontier):
             if checkpoint is not None:
@@ -454,6 +455,9 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 checkpoint.boundary(search_state, now=True)
             # the level is fully expanded: commit its transitions and the next level
             at_boundary = False
+            if checkpoint is not None:  # a Ctrl-C now waits for the boundary (limits.py)
+                Deferral.soft += 1
+                deferring = True
             stats.transitions += lvl_trans
             coverage += lvl_cov
             for name, v in lvl_viol.items():
@@ -537,10 +541,20 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 stop_reason = f"state limit {options.max_states} reached"
                 break
             at_boundary = True
+            if deferring:
+                deferring = False
+                Deferral.soft -= 1
+                Deferral.raise_pending()
         else:
             stats.exhausted = True
     except KeyboardInterrupt as exc:
         stop_reason = interrupt_reason(exc)
+    finally:
+        if deferring:  # the level was cut short (a limit) or failed: no boundary to wait for
+            Deferral.soft -= 1
+            if isinstance(Deferral.pending, KeyboardInterrupt) and not Deferral.active:
+                Deferral.pending = None
+                stop_reason = "interrupted"
     if checkpoint is not None:  # a run stopped short is saved where it stopped
         checkpoint.finish(search_state if at_boundary else None, stopped=not stats.exhausted
                           and stop_reason not in ("every property violated",

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import pickle
+import signal
 import struct
 
 import pytest
@@ -15,7 +16,7 @@ from dnsrace.checker.explore import checkpoint as ckpt
 from dnsrace.checker.explore.checkpoint import Checkpointer, CheckpointError, read_header
 from dnsrace.checker.explore.engines import EngineOptions, run
 from dnsrace.checker.explore.result import Options
-from dnsrace.invariants import resolve_properties
+from dnsrace.invariants import StateInvariant, resolve_properties
 from dnsrace.model import Config, DnsSystem, resolve_protocol
 from dnsrace.model.derived import vector_model
 
@@ -247,3 +248,37 @@ def test_the_object_engine_refuses_checkpoints(tmp_path):
     with pytest.raises(EngineError, match="need the vector engine"):
         run(model, props, engine=EngineOptions("object"), vectorize=vector_model,
             checkpoint=cp)
+
+
+class _SignalsAtGen2(StateInvariant):
+    """Holds everywhere; sends this process SIGINT the first time it sees gen 2, which is
+    while the engine commits a level (state invariants are checked there)."""
+
+    name = "signals-at-gen-2"
+
+    def __init__(self):
+        self.sent = False
+
+    def holds(self, model, state):
+        if state.gen == 2 and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return True
+
+
+def test_ctrl_c_while_a_level_is_committed_saves_the_next_boundary(tmp_path):
+    from dnsrace.checker.cli.signals import handle_signals
+    model = _model("cas", 2, 3, 2, 1)
+    props = resolve_properties(("no-dangling",)) + [_SignalsAtGen2()]
+    path = tmp_path / "c"
+    cp = Checkpointer(path, IDENTITY, "test", every=3600.0)  # no save but the final one
+    with handle_signals():
+        result, _ = run(model, props, engine=EngineOptions(), vectorize=vector_model,
+                        checkpoint=cp)
+    assert props[1].sent and result.stats.stop_reason == "interrupted"
+    assert cp.written is not None  # the interrupt waited for the boundary, which was saved
+    assert cp.written["states"] == result.stats.explored_states
+    props[1].sent = True  # the resumed run must not interrupt itself again
+    want = _summary(*run(model, props, engine=EngineOptions(), vectorize=vector_model))
+    again, info, _ = _run(model, props, path, resume=path)
+    assert _summary(again, info) == want
