@@ -134,8 +134,8 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
                                     checkpoint_file, checkpoint_every, resume_file, force)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")
-    if not quiet and resume_note(checkpoint):
-        click.echo(resume_note(checkpoint), err=True)
+    if not quiet and resume_note(checkpoint):  # once the checkpoint is accepted
+        checkpoint.on_resume = lambda: click.echo(resume_note(checkpoint), err=True)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)

@@ -32,7 +32,7 @@ def checkpoint_options(f):
         click.option("--checkpoint-every", type=click.FloatRange(min=0.0), default=None,
                      metavar="SECONDS",
                      help=f"At most one checkpoint per this many seconds (default "
-                          f"{DEFAULT_EVERY:g}; a small value saves at every level)."),
+                          f"{DEFAULT_EVERY:g}; 0 saves at every level)."),
         click.option("--resume", "resume_file", type=click.Path(dir_okay=False), default=None,
                      metavar="FILE",
                      help="Continue the run saved in FILE (same options); checkpoints go on "

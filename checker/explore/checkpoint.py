@@ -243,6 +243,7 @@ class Checkpointer:
         self.current = None       # (phase, por) of the explore call running now
         self.written = None       # header["search"] of the last checkpoint this run wrote
         self.resumable = False    # the run stopped short where a resume can continue
+        self.on_resume = None     # called once the saved search is accepted and resumed
         self._last = time.monotonic()
         self._mine = set()        # (st_dev, st_ino) of every file this run wrote
         self._saved = None        # the header of the checkpoint resumed from
@@ -382,6 +383,8 @@ class Checkpointer:
                     f"{self.resume_path} was made with {name} {'on' if there else 'off'} and this "
                     f"run has it {'on' if here else 'off'} (--max-depth turns partial-order "
                     "reduction off; --no-por and --no-reduction choose it)")
+        if self.on_resume is not None:
+            self.on_resume()
         return payload["search"]
 
     def boundary(self, state, now: bool = False) -> None:

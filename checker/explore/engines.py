@@ -149,7 +149,7 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         engine: EngineOptions = EngineOptions(), vectorize=None, checkpoint=None):
     """Runs the chosen engine. Returns ``(result, info)``; raises EngineError when an
     option cannot apply (for example ``--workers`` with the object engine). ``checkpoint``
-    (a ``checker.checkpoint.Checkpointer``) saves the vector engine's search and resumes
+    (a ``checker.explore.checkpoint.Checkpointer``) saves the vector engine's search and resumes
     it; it needs the vector engine."""
     if engine.engine not in ENGINES:
         raise EngineError(f"unknown engine {engine.engine!r} (valid: {', '.join(ENGINES)})")

@@ -250,8 +250,8 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     With ``traces=False`` a violated property carries no counterexample (the caller wants
     only verdicts); with ``stop_at_violation`` the run ends after the first level where a
     property is found violated (the caller reruns for the full answer). With ``checkpoint``
-    (``checker.checkpoint.Checkpointer``) the search is saved at level boundaries and, when
-    it holds a saved search, resumed from it. The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    (``checker.explore.checkpoint.Checkpointer``) the search is saved at level boundaries
+    and, when it holds a saved search, resumed from it. The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
     ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
     """
     graph_props = [p for p in properties if p.kind == "graph property"]

@@ -73,6 +73,7 @@ def test_the_stderr_hint_is_a_command_that_resumes(capsys, tmp_path, monkeypatch
     assert hint[-1] == "Resume: dnsrace check --protocol cas --resume cas.ckpt"
     code, out, err = run(capsys, *hint[-1].split()[2:])
     assert code == 0, err
+    assert err.startswith("Resuming cas.ckpt: depth ")
     assert "holds" in out and "Resume" not in err
 
 
