@@ -4,7 +4,7 @@ Engines (``--engine``):
 
 - ``object``: ``checker.bfs``, breadth-first over the model's own state objects. Works for
   every model (user protocols included); the reference.
-- ``vector``: ``checker.vector``, breadth-first over packed states with numpy, for models
+- ``vector``: ``checker.vector``, breadth-first over integer state keys with numpy, for models
   that have a vector form (``vectorize(model)`` returns one: for the DNS model, every
   protocol, derived by ``model/derived.py``). Same visiting order, counts, verdicts and
   counterexamples as ``object``, many times faster. Optional: partial-order reduction
@@ -113,8 +113,10 @@ class EngineInfo:
     def describe(self) -> str:
         text = f"Engine: {self.engine}"
         if self.engine == "vector":
-            text += (f" (packed states, {self.bytes_per_state:.1f} bytes/state"
-                     if self.bytes_per_state else " (packed states")
+            # the vector model's states are integer keys into tables it derives from the
+            # model's own steps (for the DNS model: model/derived.py)
+            text += (f" (derived model, integer keys, {self.bytes_per_state:.1f} bytes/state"
+                     if self.bytes_per_state else " (derived model, integer keys")
             text += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
             text += f", partial-order reduction {'on' if self.por else 'off'})"
         for note in self.notes:

@@ -242,6 +242,36 @@ def test_actions_of_an_undeclared_kind_still_expand():
     want = explore(model, props, Options(symmetry=False))
     assert (got.stats.states, got.stats.transitions, got.verdict) == \
         (want.stats.states, want.stats.transitions, want.verdict)
+    # undeclared kinds are counted under their own names, like the object engine does
+    assert got.stats.coverage == want.stats.coverage == \
+        {"pick": 20, "plan": 13, "write": 44, "cleanup": 36}
+    assert got.stats.never_fired == want.stats.never_fired == []
+
+
+class Many(Original):
+    """Undeclared kinds beyond the free kind slots: the last ones count as "other"."""
+
+    name = "many"
+    action_classes = (Pick,)
+
+    def planner_steps(self, c, s):
+        base = super().planner_steps(c, s)
+        return tuple((kind(), n) for kind in _KINDS[:s.gen + 1] for _, n in base)
+
+
+_KINDS = [dataclass(frozen=True, slots=True)(type(f"Kind{j}", (Action,), {})) for j in range(9)]
+
+
+def test_undeclared_kinds_beyond_the_free_slots_count_as_other():
+    model = DnsSystem(Config(1, 8, 1, 1), Many())
+    got = vexplore(model, resolve_properties(), Options(symmetry=False), vectorize=DerivedModel)
+    want = explore(model, resolve_properties(), Options(symmetry=False))
+    assert got.stats.transitions == want.stats.transitions
+    named = {k: v for k, v in got.stats.coverage.items() if k != "other"}
+    assert all(want.stats.coverage[k] == v for k, v in named.items())
+    assert got.stats.coverage["other"] == sum(v for k, v in want.stats.coverage.items()
+                                              if k not in named)
+    assert len(named) == 7  # 8 slots: pick, six met in the order of the search, "other"
 
 
 @dataclass(frozen=True, slots=True)
