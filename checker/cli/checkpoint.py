@@ -67,6 +67,9 @@ def prepare_checkpoint(model, properties, options, engine, checkpoint_file, ever
             raise InputError("--checkpoint-every only applies with --checkpoint FILE or "
                              "--resume FILE")
         return None
+    if getattr(engine, "cluster", None) is not None:
+        raise InputError("--checkpoint and --resume need the vector engine in this process; "
+                         "--cluster cannot save its search")
     if engine.engine == "object":
         raise InputError("--checkpoint and --resume need the vector engine (--engine vector or "
                          "auto); the object engine cannot save its search")

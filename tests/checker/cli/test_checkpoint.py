@@ -177,6 +177,7 @@ def test_an_existing_file_needs_force_and_a_folder_is_refused(capsys, tmp_path):
 @pytest.mark.parametrize("args, named", [
     (["--engine", "object"], "need the vector engine"),
     (["--timing"], "not to --timing"),
+    (["--cluster", "ray"], "--cluster cannot save its search"),
 ])
 def test_engines_that_cannot_checkpoint_refuse_in_one_line(capsys, tmp_path, args, named):
     code, out, err = run(capsys, "check", "--protocol", "cas", "--checkpoint",
