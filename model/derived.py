@@ -276,6 +276,11 @@ class DerivedModel:
         self._sent = tuple(Sentinel(self._probe) for _ in range(self.n))
         self._sent2 = tuple(Sentinel(self._probe) for _ in range(self.n))
 
+    def adopt(self) -> None:
+        """Makes this copy the owner, which interns new values: for the only copy left, a
+        model restored from a checkpoint (``checker/explore/checkpoint.py``)."""
+        self._owner = os.getpid()
+
     # -- interning -------------------------------------------------------------------------
     def _local(self):
         if os.getpid() != self._owner:

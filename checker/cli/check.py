@@ -17,6 +17,8 @@ from ..reports.render import render_header, render_result
 from ..reports.report import result_to_json
 from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
+from ..explore.checkpoint import CheckpointError
+from .checkpoint import checkpoint_options, prepare_checkpoint, resume_hint, resume_note
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
 from .options import SECONDS, build_model, build_properties, config_options, output_options
@@ -27,18 +29,20 @@ from .timing import build_timing, protocol_timing, timed_command, timing_options
 __all__ = ["check", "run_check"]
 
 
-def run_check(model, properties, options: Options, reporter=None, engine=None):
+def run_check(model, properties, options: Options, reporter=None, engine=None,
+              checkpoint=None):
     """Explores and turns every counterexample into a Trace. Returns (result, traces).
     ``engine`` (``EngineOptions``) chooses the engine (docs/PERFORMANCE.md); None runs the
-    object BFS. What ran is in ``result.engine_info`` (None for the object BFS default)."""
+    object BFS. What ran is in ``result.engine_info`` (None for the object BFS default).
+    ``checkpoint`` (a ``Checkpointer``) saves and resumes the vector engine's search."""
     if engine is None:
         result, info = explore(model, properties, options, reporter), None
     else:
         from dnsrace.model.derived import vector_model
         try:
             result, info = run_engine(model, properties, options, reporter, engine=engine,
-                                      vectorize=vector_model)
-        except EngineError as exc:
+                                      vectorize=vector_model, checkpoint=checkpoint)
+        except (EngineError, CheckpointError) as exc:
             raise InputError(str(exc)) from None
     result.engine_info = info
     traces = {
@@ -88,6 +92,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.option("--full", is_flag=True,
               help="Print every variable at every step of a counterexample (records, store, "
                    "each enactor's phase and plan), changed values marked.")
+@checkpoint_options
 @timing_options
 @output_options
 @export_options
@@ -96,7 +101,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
           lossy=None, lossy_bits=None, max_depth=None, full=False, cluster=None,
-          actors=None,
+          actors=None, checkpoint_file=None, checkpoint_every=None, resume_file=None,
           **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
@@ -110,8 +115,13 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     hopeless = too_large(model.config)
     if hopeless and max_states is None and max_seconds is None:
         raise InputError(f"{hopeless}; use smaller sizes or bound the run with --max-states")
-    export = prepare_export(model, properties, export_dir, export_formats, force)
+    checkpointing = checkpoint_file is not None or resume_file is not None
+    export = prepare_export(model, properties, export_dir, export_formats,
+                            force and (export_dir is not None or not checkpointing))
     timing = protocol_timing(build_timing(**timing_args), [model.protocol])
+    if timing is not None and checkpointing:
+        raise InputError("--checkpoint and --resume apply to the untimed check (vector "
+                         "engine), not to --timing")
     if timing is not None:  # docs/TIMING.md
         if engine != "auto" or workers > 1 or no_por or lossy is not None \
                 or max_depth is not None or cluster:
@@ -128,16 +138,22 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         except ValueError as exc:  # ClusterUnavailable too
             raise InputError(str(exc)) from None
     symmetry = not no_reduction and all(p.symmetric for p in properties)
-    if not (quiet or as_json):  # the header before the work, so a long run says what it does
-        click.echo(render_header(model, symmetry and model.symmetric) + "\n")
     options = Options(symmetry=symmetry, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going,
                       max_depth=max_depth)
+    engine_options = EngineOptions(engine, False if no_por else None, workers, lossy,
+                                   lossy_bits, cluster, actors)
+    checkpoint = prepare_checkpoint(model, properties, options, engine_options,
+                                    checkpoint_file, checkpoint_every, resume_file, force)
+    if not (quiet or as_json):  # the header before the work, so a long run says what it does
+        click.echo(render_header(model, symmetry and model.symmetric) + "\n")
+    if not quiet and resume_note(checkpoint):  # once the checkpoint is accepted
+        checkpoint.on_resume = lambda: click.echo(resume_note(checkpoint), err=True)
     reporter = None if (quiet or as_json) else progress_reporter()
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
-            result, traces = run_check(model, properties, options, reporter, EngineOptions(
-                engine, False if no_por else None, workers, lossy, lossy_bits, cluster, actors))
+            result, traces = run_check(model, properties, options, reporter, engine_options,
+                                       checkpoint)
     finally:
         if reporter is not None:
             reporter.done()
@@ -152,4 +168,6 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
         if info is not None:
             click.echo(info.describe())
     write_export(model, traces, export, quiet)
+    if checkpoint is not None and checkpoint.resumable:  # docs/RELIABILITY.md, "Checkpoints"
+        click.echo(resume_hint(checkpoint, result.stats.stop_reason), err=True)
     ctx.exit(exit_code_for(result.verdict))

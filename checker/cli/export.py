@@ -27,7 +27,7 @@ def export_options(f):
                      help=f"Comma-separated formats for --export: {','.join(FORMATS)} "
                           "(default: all)."),
         click.option("--force", is_flag=True,
-                     help="Let --export overwrite existing files."),
+                     help="Let --export and --checkpoint overwrite existing files."),
     ])
 
 

@@ -30,6 +30,9 @@ def _interrupt(exc) -> None:
     if Deferral.active:  # inside a worker-pool wait: raised when the wait ends
         Deferral.pending = Deferral.pending or exc
         return
+    if Deferral.soft and Deferral.pending is None:  # raised at the next level boundary
+        Deferral.pending = exc
+        return
     raise exc
 
 

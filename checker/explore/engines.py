@@ -159,12 +159,24 @@ def _vector_ready(model, properties, vectorize) -> str | None:
 
 
 def run(model, properties, options: Options = Options(), reporter=None, *,
-        engine: EngineOptions = EngineOptions(), vectorize=None):
+        engine: EngineOptions = EngineOptions(), vectorize=None, checkpoint=None):
     """Runs the chosen engine. Returns ``(result, info)``; raises EngineError when an
-    option cannot apply (for example ``--workers`` with the object engine)."""
+    option cannot apply (for example ``--workers`` with the object engine). ``checkpoint``
+    (a ``checker.explore.checkpoint.Checkpointer``) saves the vector engine's search and resumes
+    it; it needs the vector engine."""
     if engine.engine not in ENGINES:
         raise EngineError(f"unknown engine {engine.engine!r} (valid: {', '.join(ENGINES)})")
+    if checkpoint is not None:
+        if engine.cluster is not None:
+            raise EngineError("--checkpoint and --resume need the vector engine in this "
+                              "process; --cluster cannot save its search")
+        if engine.engine == "object":
+            raise EngineError("--checkpoint and --resume need the vector engine (--engine "
+                              "vector or auto); the object engine cannot save its search")
+        vectorize = checkpoint.vectorizer(vectorize, model)
     why_not = _vector_ready(model, properties, vectorize)
+    if checkpoint is not None and why_not is not None:
+        raise EngineError(f"--checkpoint and --resume need the vector engine: {why_not}")
     name = engine.engine
     wants_vector = engine.workers > 1 or engine.lossy is not None or bool(engine.por)
     if name == "auto":
@@ -215,24 +227,29 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
                           f"{', '.join(unproven)} (docs/PERFORMANCE.md).")
         por = False
     session = _cluster_session(engine)
+    rerun_only = checkpoint is not None and checkpoint.resumes("rerun")  # resumed there
     try:
         # a reduced run that finds a violation is rerun plain: it stops at once, no traces
         try:
-            result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
-                                 traces=not por, stop_at_violation=por, session=session)
+            result = None if rerun_only else _run_vector(
+                model, properties, options, reporter, engine, vectorize, por, traces=not por,
+                stop_at_violation=por, session=session,
+                checkpoint=checkpoint and checkpoint.phase("first"))
         except vector.Unsupported as exc:
-            if engine.engine == "vector" or wants_vector or session is not None:
+            if engine.engine == "vector" or wants_vector or session is not None \
+                    or checkpoint is not None:
                 raise EngineError(f"the vector engine cannot run this check: {exc}") from None
             info = EngineInfo("object", notes=[f"(object engine: {exc})"])
             return bfs.explore(model, properties, options, reporter), info
         info.notes.extend(getattr(_vector_of(model, properties, vectorize), "notes", list)())
-        info.por = bool(getattr(result, "por", False))
-        if info.por and result.verdict == VIOLATED:
+        info.por = rerun_only or bool(getattr(result, "por", False))
+        if info.por and (rerun_only or result.verdict == VIOLATED):
             info.notes.append("Partial-order reduction found a violation; the search was "
                               "rerun without it, so counterexamples are shortest and the "
                               "counts are those of the unreduced search.")
             result = _run_vector(model, properties, options, reporter, engine, vectorize,
-                                 False, session=session)
+                                 False, session=session,
+                                 checkpoint=checkpoint and checkpoint.phase("rerun"))
             info.por = False
     finally:
         if session is not None:
@@ -268,7 +285,7 @@ def _cluster_session(engine):
 
 
 def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True,
-                stop_at_violation=False, session=None):
+                stop_at_violation=False, session=None, checkpoint=None):
     if session is not None:
         from . import cluster
         try:
@@ -288,7 +305,7 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
         return vector.explore(model, properties, options, reporter, vectorize=vectorize,
                               por=por, expander=expander, lossy=engine.lossy,
                               lossy_bits=engine.lossy_bits, traces=traces,
-                              stop_at_violation=stop_at_violation)
+                              stop_at_violation=stop_at_violation, checkpoint=checkpoint)
     finally:
         if expander is not None:
             expander.close()

@@ -41,6 +41,9 @@ class Deferral:
 
     active = 0
     pending = None  # the exception to raise, or None
+    # While ``soft`` > 0 (the vector engine committing a level it will checkpoint), the first
+    # interruption waits for the level boundary; a second one is raised at once.
+    soft = 0
 
     @classmethod
     def raise_pending(cls) -> None:

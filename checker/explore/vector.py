@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from .paths import property_result
-from .limits import depth_reason, interrupt_reason
+from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .levels import Levels
 from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
@@ -131,13 +131,15 @@ def expand_chunk(vm, keys, symmetry, por, checks):
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
             por: bool = False, expander=None, lossy: str | None = None,
             lossy_bits: int | None = None, traces: bool = True,
-            stop_at_violation: bool = False) -> Result:
+            stop_at_violation: bool = False, checkpoint=None) -> Result:
     """Explores ``vectorize(graph model)`` level by level and decides every property.
 
     Raises ``Unsupported`` when the model has no vector form or a property no kernel.
     With ``traces=False`` a violated property carries no counterexample (the caller wants
     only verdicts); with ``stop_at_violation`` the run ends after the first level where a
-    property is found violated (the caller reruns for the full answer). The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    property is found violated (the caller reruns for the full answer). With ``checkpoint``
+    (``checker.explore.checkpoint.Checkpointer``) the search is saved at level boundaries
+    and, when it holds a saved search, resumed from it. The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
     ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
     """
     graph_props = [p for p in properties if p.kind == "graph property"]
@@ -148,7 +150,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     while True:
         try:
             return _explore(vm, model, properties, options, reporter, por, expander, lossy,
-                            lossy_bits, traces, stop_at_violation)
+                            lossy_bits, traces, stop_at_violation, checkpoint)
         except Exception as exc:  # a key field outgrew its bits: restart on a wider layout
             if getattr(exc, "unsupported", False):
                 raise Unsupported(str(exc)) from None
@@ -159,10 +161,12 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
                 raise Unsupported("the states do not fit 63-bit keys") from None
             if expander is not None:
                 expander.rebind(vm)
+            if checkpoint is not None:
+                checkpoint.vm = vm
 
 
 def _explore(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
-             traces, stop_at_violation) -> Result:
+             traces, stop_at_violation, checkpoint=None) -> Result:
     state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
     if lossy and graph_k:
         raise Unsupported("a lossy search cannot decide graph properties "
@@ -246,8 +250,31 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     depth = 0  # the level being expanded: every state at depth <= this one is known
     base = 0   # id of the first state of that level
     frontier = init
+    seconds0 = 0.0  # search time before this run resumed it
+
+    def search_state():  # everything the loop carries from one level to the next
+        return dict(vm=vm, por=por, symmetry=symmetry, visited=visited, level_keys=level_keys,
+                    levels=levels, level_scope=level_scope,
+                    level_goal=level_goal, level_deg=level_deg, level_dst=level_dst,
+                    n_states=n_states, n_explored_transitions=n_explored_transitions,
+                    stats=stats, coverage=coverage, violations=violations, found=found,
+                    depth=depth, base=base, frontier=frontier, init=init,
+                    seconds=seconds0 + time.perf_counter() - start)
+
+    saved = checkpoint.take(vm, por, symmetry) if checkpoint is not None else None
+    if saved is not None:
+        (visited, level_keys, levels, level_scope, level_goal, level_deg,
+         level_dst, n_states, n_explored_transitions, stats, coverage, violations, found,
+         depth, base, frontier, init, seconds0) = (saved[k] for k in (
+            "visited", "level_keys", "levels", "level_scope", "level_goal",
+            "level_deg", "level_dst", "n_states", "n_explored_transitions", "stats",
+            "coverage", "violations", "found", "depth", "base", "frontier", "init", "seconds"))
+    at_boundary = True  # the loop's state is that of a level boundary (a checkpoint's)
+    deferring = False   # interrupts wait for the next boundary (Deferral.soft)
     try:
         while len(frontier):
+            if checkpoint is not None:
+                checkpoint.boundary(search_state)
             if stop_at_violation and found:
                 stop_reason = "a violation was found"
                 break
@@ -312,7 +339,14 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             if timed_out:
                 stop_reason = f"time limit {options.max_seconds:g} s reached"
                 break
+            if checkpoint is not None and options.max_states is not None and \
+                    n_states + tbase > options.max_states:  # the level may be cut: save first
+                checkpoint.boundary(search_state, now=True)
             # the level is fully expanded: commit its transitions and the next level
+            at_boundary = False
+            if checkpoint is not None:  # a Ctrl-C now waits for the boundary (limits.py)
+                Deferral.soft += 1
+                deferring = True
             stats.transitions += lvl_trans
             coverage += lvl_cov
             for name, v in lvl_viol.items():
@@ -368,12 +402,27 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             if truncated:
                 stop_reason = f"state limit {options.max_states} reached"
                 break
+            at_boundary = True
+            if deferring:
+                deferring = False
+                Deferral.soft -= 1
+                Deferral.raise_pending()
         else:
             stats.exhausted = True
     except KeyboardInterrupt as exc:
         stop_reason = interrupt_reason(exc)
+    finally:
+        if deferring:  # the level was cut short (a limit) or failed: no boundary to wait for
+            Deferral.soft -= 1
+            if isinstance(Deferral.pending, KeyboardInterrupt) and not Deferral.active:
+                Deferral.pending = None
+                stop_reason = "interrupted"
+    if checkpoint is not None:  # a run stopped short is saved where it stopped
+        checkpoint.finish(search_state if at_boundary else None, stopped=not stats.exhausted
+                          and stop_reason not in ("every property violated",
+                                                  "a violation was found"))
 
-    stats.seconds = time.perf_counter() - start
+    stats.seconds = seconds0 + time.perf_counter() - start
     stats.explored_states = n_states
     stats.explored_transitions = n_explored_transitions
     if not stats.exhausted:

@@ -15,7 +15,8 @@ __all__ = ["dnsrace_version", "provenance", "current_provenance", "with_provenan
 
 # Options that only say where output goes: kept out of trace files, whose bytes must not
 # depend on the folder they were written to.
-PLACEMENT = ("export_dir", "export_formats", "force", "directory")
+PLACEMENT = ("export_dir", "export_formats", "force", "directory", "checkpoint_file",
+             "checkpoint_every", "resume_file")
 
 
 def dnsrace_version() -> str:
