@@ -27,6 +27,8 @@ import numpy as np
 from .paths import property_result
 from .limits import depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
+from .levels import Levels
+from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
 
@@ -78,19 +80,11 @@ def vector_kernels(vm, model, properties):
 
 
 def local_dedup(nxt: np.ndarray):
-    """The distinct keys of one chunk's successors, sorted: ``(uniq, first, inv)`` with
-    ``first`` the index of each one's first occurrence and ``uniq[inv] == nxt``. Sorting
-    small chunks is cache-friendly; workers run this next to ``expand``."""
-    order = np.argsort(nxt)
-    sk = nxt[order]
-    head = np.empty(len(sk), dtype=bool)
-    head[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=head[1:])
-    starts = np.flatnonzero(head)
-    first = np.minimum.reduceat(order, starts) if len(starts) else starts
-    inv = np.empty(len(sk), dtype=np.int32)
-    inv[order] = np.cumsum(head, dtype=np.int32) - 1
-    return sk[starts], first, inv
+    """The distinct keys of one chunk's successors in order of first occurrence:
+    ``(uniq, first, inv)`` with ``first`` the index of each one's first occurrence
+    (increasing) and ``uniq[inv] == nxt``. Workers run this next to ``expand``."""
+    uniq, first, inv = first_unique(nxt)
+    return uniq, first, inv.astype(np.int32)
 
 
 class ChunkChecks:
@@ -132,112 +126,6 @@ def expand_chunk(vm, keys, symmetry, por, checks):
     ``checks`` (a ``ChunkChecks``) on its transitions."""
     src, aids, nxt = vm.expand(keys, symmetry, por)
     return (src, aids, nxt) + local_dedup(nxt) + (checks(keys, src, aids, nxt),)
-
-
-def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
-    """A 64-bit mixing function (splitmix64 finaliser) of int64 keys, as uint64."""
-    x = keys.view(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) & (2**64 - 1))
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-class _ExactVisited:
-    """Every stored key with its id, as a few sorted runs of geometrically decreasing sizes
-    (a log-structured merge): adding a level copies small runs, not the whole set."""
-
-    def __init__(self):
-        self.runs: list = []  # (sorted keys, ids)
-
-    def lookup(self, keys):
-        """ids of ``keys`` (-1 where not stored); ``keys`` sorted is fastest."""
-        out = np.full(len(keys), -1, dtype=np.int64)
-        for run_keys, run_ids in self.runs:
-            pos = np.searchsorted(run_keys, keys)
-            np.minimum(pos, len(run_keys) - 1, out=pos)
-            hit = run_keys[pos] == keys
-            out[hit] = run_ids[pos[hit]]
-        return out
-
-    def add(self, sorted_keys, ids):
-        if len(sorted_keys) == 0:
-            return
-        self.runs.append((sorted_keys, ids.astype(np.int32)))
-        while len(self.runs) >= 2 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            k2, i2 = self.runs.pop()
-            k1, i1 = self.runs[-1]
-            pos = np.searchsorted(k1, k2)
-            self.runs[-1] = (np.insert(k1, pos, k2), np.insert(i1, pos, i2))
-
-    def nbytes(self):
-        return sum(k.nbytes + i.nbytes for k, i in self.runs)
-
-
-class _HashCompactVisited:
-    """Only a ``bits``-bit signature of each key (hash compaction, as in SPIN's -DHC)."""
-
-    def __init__(self, bits=32):
-        self.bits = bits
-        self.dtype = np.uint32 if bits <= 32 else np.uint64
-        self.sigs = np.empty(0, dtype=self.dtype)
-        self.expected = 0.0
-
-    def _sig(self, keys):
-        h = _mix(keys, 1) >> np.uint64(64 - self.bits)
-        return h.astype(self.dtype)
-
-    def lookup(self, keys):
-        sig = self._sig(keys)
-        if len(self.sigs) == 0:
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.searchsorted(self.sigs, sig)
-        np.minimum(pos, len(self.sigs) - 1, out=pos)
-        return np.where(self.sigs[pos] == sig, 0, -1)
-
-    def add(self, sorted_keys, ids):
-        n0 = len(self.sigs)
-        sig = np.unique(self._sig(sorted_keys))
-        # each new state is omitted if its signature equals one of the n0 + j stored before
-        k = len(sorted_keys)
-        self.expected += (n0 * k + k * (k - 1) / 2) / 2.0 ** self.bits
-        pos = np.searchsorted(self.sigs, sig)
-        self.sigs = np.insert(self.sigs, pos, sig)
-
-    def nbytes(self):
-        return self.sigs.nbytes
-
-
-class _BitstateVisited:
-    """A bit array of 2^bits bits, ``k`` hash functions (bitstate hashing / a Bloom filter)."""
-
-    def __init__(self, bits=30, k=3):
-        self.bits, self.k = bits, k
-        self.table = np.zeros(1 << max(bits - 3, 0), dtype=np.uint8)
-        self.set_bits = 0
-        self.expected = 0.0
-
-    def _positions(self, keys):
-        return [(_mix(keys, 7 + i) >> np.uint64(64 - self.bits)).astype(np.int64)
-                for i in range(self.k)]
-
-    def lookup(self, keys):
-        hit = np.ones(len(keys), dtype=bool)
-        for pos in self._positions(keys):
-            hit &= ((self.table[pos >> 3] >> (pos & 7).astype(np.uint8)) & 1) == 1
-        return np.where(hit, 0, -1)
-
-    def add(self, sorted_keys, ids):
-        m = float(1 << self.bits)
-        # a new state is omitted when all its k bits are already set: about fill^k each
-        self.expected += len(sorted_keys) * (self.set_bits / m) ** self.k
-        for pos in self._positions(sorted_keys):
-            pos = np.unique(pos)
-            byte, bit = pos >> 3, np.left_shift(1, pos & 7).astype(np.uint8)
-            self.set_bits += int(((self.table[byte] & bit) == 0).sum())
-            np.bitwise_or.at(self.table, byte, bit)
-
-    def nbytes(self):
-        return self.table.nbytes
 
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
@@ -292,8 +180,9 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     else:
         expander_map = expander.map
 
+    keep_edges = bool(graph_k)
     if lossy is None:
-        visited = _ExactVisited()
+        visited = _ExactVisited(ids=keep_edges)  # ids only to name edges' targets
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
     elif lossy == "bitstate":
@@ -301,7 +190,6 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     else:
         raise ValueError(f"unknown lossy mode {lossy!r} (valid: {', '.join(LOSSY_MODES)})")
     keep_keys = False  # traces are rebuilt by replaying action ids: 8 bytes/state saved
-    keep_edges = bool(graph_k)
 
     stats = Stats()
     coverage_names = list(vm.coverage_kinds)
@@ -313,8 +201,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     start = time.perf_counter()
 
     level_keys: list = []    # per level, keys in discovery order (exact mode)
-    level_parent: list = []  # per level, parent id of each state
-    level_aid: list = []     # per level, action id from the parent
+    levels = Levels()        # per level, each state's parent and action from it
     level_scope: list = []   # per level, in-scope mask (graph properties)
     level_goal = {p.name: [] for p, _ in graph_k}  # per graph property, per level, goals
     level_deg: list = []     # per expanded level, out-degree of each state (graph properties)
@@ -322,18 +209,13 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     n_states = 0
     n_explored_transitions = 0
 
-    def commit_level(keys, parents, aids, sorted_keys=None, sorted_ids=None):
+    def commit_level(keys, parents, aids):
         """Stores a new level (keys in discovery order); checks state invariants."""
         nonlocal n_states
         ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
-        if sorted_keys is None:
-            order = np.argsort(keys)
-            sorted_keys, sorted_ids = keys[order], ids[order]
-        visited.add(sorted_keys, sorted_ids)
+        visited.add(keys, ids)
         level_keys.append(keys if keep_keys else None)
-        level_parent.append(parents.astype(np.int32 if n_states + len(keys) < 2**31
-                                           else np.int64))
-        level_aid.append(aids.astype(np.int16))
+        levels.add(parents, aids)
         scope = in_scope(keys) if in_scope is not None else None
         if keep_edges:
             level_scope.append(scope)
@@ -343,7 +225,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         scoped_ids = ids if scope is None else ids[scope]
         if len(scoped):
             stats.states += len(scoped)
-            stats.depth = len(level_parent) - 1
+            stats.depth = len(levels) - 1
         for p, f in state_k:
             bad = ~f(scoped)
             nbad = int(bad.sum())
@@ -379,9 +261,11 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             if stop_reason:
                 break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
-            # per chunk: successors, their sources (chunk-relative), action ids, and the
-            # chunk's distinct successors with first occurrences; kept compact (int32)
-            succ_keys, succ_src, succ_aid, succ_u, succ_f, succ_inv = [], [], [], [], [], []
+            # per chunk: its distinct successors not yet visited (in discovery order) with
+            # the source (id) and action of each one's first discovery, each source's
+            # out-degree, and (graph properties) each transition's target: a visited id, or
+            # -1 - j for the chunk's j-th fresh successor
+            succ_u, succ_src, succ_aid, succ_inv = [], [], [], []
             succ_base, succ_tbase, lvl_deg = [], [], []
             lvl_trans = 0
             lvl_cov = np.zeros_like(coverage)
@@ -396,18 +280,23 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                succ_keys.append(nxt)
-                succ_src.append(src.astype(np.int32))
-                succ_aid.append(aids)
-                succ_u.append(uk)
-                succ_f.append(uf.astype(np.int32))
-                succ_inv.append(inv)
+                ids_c = visited.lookup(uk)
+                fresh = ids_c < 0
+                uf = uf[fresh]
+                succ_u.append(uk[fresh])
+                succ_src.append(src[uf].astype(np.int64) + offset)
+                succ_aid.append(aids[uf].astype(np.int16))
+                if keep_edges:
+                    ids_c[fresh] = -1 - np.arange(len(uf))
+                    succ_inv.append(ids_c.astype(np.int32)[inv])
+                del ids_c, fresh
                 succ_base.append(offset)
                 succ_tbase.append(tbase)
-                if keep_edges:
-                    lvl_deg.append(np.bincount(src, minlength=len(chunk)).astype(np.uint8))
+                deg = np.bincount(src, minlength=len(chunk))
+                lvl_deg.append(deg.astype(np.uint8 if deg.max(initial=0) < 256 else np.int32))
                 offset += len(chunk)
                 tbase += len(nxt)
+                del deg, src, aids, nxt, uf, inv
                 # transitions between in-scope states: counted and checked (by the expander)
                 n_in, cov, viol = checked
                 lvl_trans += n_in
@@ -430,76 +319,49 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 violations[name] += v
             found.update(lvl_found)
             n_explored_transitions += tbase
-            # merge the chunks' sorted distinct successors (sorted queries only)
-            if succ_u:
-                allu = np.sort(np.concatenate(succ_u))
-                head = np.empty(len(allu), dtype=bool)
-                head[:1] = True
-                np.not_equal(allu[1:], allu[:-1], out=head[1:])
-                uniq = allu[head]
-                del allu, head
-            else:
-                uniq = np.empty(0, np.int64)
-            first_u = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
-            t2u = np.empty(tbase, dtype=np.int32)  # each transition's index in uniq
-            for uk, uf, inv, tb in zip(succ_u, succ_f, succ_inv, succ_tbase):
-                pos = np.searchsorted(uniq, uk)
-                np.minimum.at(first_u, pos, uf.astype(np.int64) + tb)
-                t2u[tb:tb + len(inv)] = pos[inv]
-            del succ_u, succ_f, succ_inv
-            ids_u = visited.lookup(uniq)  # sorted queries: cache-friendly
-            is_new = ids_u < 0
-            ids_u = ids_u.astype(np.int32)
-            sf = np.sort(first_u[is_new])  # first discoveries of new states, in order
-            del first_u
-            cut = len(sf)
+            # the level's distinct successors in discovery order (the chunks' own distinct
+            # successors, each in that order, concatenated and deduplicated once more)
+            cat_base = np.cumsum([0] + [len(uk) for uk in succ_u])
+            cat = np.concatenate(succ_u) if succ_u else np.empty(0, np.int64)
+            new_keys, cat_first, cat_inv = first_unique(cat)  # all of them are new
+            del cat, succ_u
+            if keep_edges:  # each transition's target id
+                dst = []
+                for code, co in zip(succ_inv, cat_base):
+                    fresh = code < 0
+                    code[fresh] = cat_inv[co - 1 - code[fresh]] + n_states
+                    dst.append(code)
+            del cat_inv, succ_inv
+            new_src = np.concatenate(succ_src)[cat_first] if succ_src \
+                else np.empty(0, np.int64)
+            new_aid = np.concatenate(succ_aid)[cat_first] if succ_aid \
+                else np.empty(0, np.int16)
+            del succ_src, succ_aid, cat_first
             truncated = False
-            if options.max_states is not None and n_states + cut > options.max_states:
+            if options.max_states is not None and n_states + len(new_keys) > options.max_states:
                 # Stop where the object BFS stops (the engines agree under limits): it expands
                 # nodes in this order until the stored count reaches the limit, keeping every
                 # successor of the node that reached it. So keep the new states discovered by
                 # sources up to that node, and only the violations its prefix saw.
-                tb = np.asarray(succ_tbase, dtype=np.int64)
-                owner = np.searchsorted(tb, sf, side="right") - 1
-                src_of = np.empty(len(sf), dtype=np.int64)
-                for c in np.unique(owner):
-                    m = owner == c
-                    src_of[m] = succ_src[c][sf[m] - tb[c]].astype(np.int64) + succ_base[c]
-                last_src = int(src_of[options.max_states - n_states - 1])
-                cut = int(np.searchsorted(src_of, last_src, side="right"))
+                last_src = int(new_src[options.max_states - n_states - 1])
+                cut = int(np.searchsorted(new_src, last_src, side="right"))
+                new_keys, new_src, new_aid = new_keys[:cut], new_src[:cut], new_aid[:cut]
                 truncated = True
                 for name, hit in lvl_found.items():
                     if hit[1] > last_src and found.get(name) is hit:
                         del found[name]
                 if in_scope is None:
-                    beyond = sum(int((succ_src[c].astype(np.int64) + succ_base[c] > last_src)
-                                     .sum()) for c in range(len(succ_src)))
-                    stats.transitions -= beyond
-            sel = sf[:cut]
-            new_keys = np.empty(len(sel), dtype=np.int64)
-            new_src = np.empty(len(sel), dtype=np.int64)
-            new_aid = np.empty(len(sel), dtype=np.int16)
-            which = np.searchsorted(np.asarray(succ_tbase, dtype=np.int64), sel,
-                                    side="right") - 1
-            for c in np.unique(which):
-                m = which == c
-                local = sel[m] - succ_tbase[c]
-                new_keys[m] = succ_keys[c][local]
-                new_src[m] = succ_src[c][local].astype(np.int64) + succ_base[c]
-                new_aid[m] = succ_aid[c][local]
-            del succ_keys, succ_src, succ_aid
-            ids_u[t2u[sf]] = np.arange(n_states, n_states + len(sf))
+                    degs = np.concatenate(lvl_deg)
+                    stats.transitions -= int(degs[last_src - base + 1:].sum(dtype=np.int64))
             next_base = n_states
             if keep_edges and not truncated:
-                level_dst.append(ids_u[t2u])
+                level_dst.append(np.concatenate(dst) if dst else np.empty(0, np.int32))
+            if keep_edges:
+                del dst
                 level_deg.append(np.concatenate(lvl_deg) if lvl_deg
                                  else np.zeros(len(frontier), np.uint8))
             if len(new_keys):
-                if truncated:
-                    commit_level(new_keys, new_src, new_aid)
-                else:
-                    commit_level(new_keys, new_src, new_aid, uniq[is_new], ids_u[is_new])
-            del uniq, t2u, ids_u
+                commit_level(new_keys, new_src, new_aid)
             depth += 1
             base = next_base
             frontier = new_keys
@@ -527,21 +389,21 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     stats.violations = violations
 
     def key_of(j):
-        lvl = _level_of(level_parent, j)
-        return level_keys[lvl][j - sum(len(x) for x in level_parent[:lvl])]
+        lvl = levels.level_of(j)
+        return level_keys[lvl][j - levels.bases[lvl]]
 
     def chain(j):
         ids = []
         while j >= 0:
             ids.append(j)
-            j = _parent_of(level_parent, j)
+            j = levels.parent(j)
         ids.reverse()
         if keep_keys:
             keys = [key_of(i) for i in ids]
         else:  # replay the stored action ids from the initial state
             keys = [key_of_init(ids[0])]
             for i in ids[1:]:
-                keys.append(vm.step(keys[-1], _aid_of(level_parent, level_aid, i), symmetry))
+                keys.append(vm.step(keys[-1], levels.aid(i), symmetry))
         return [vm.decode(k) for k in keys]
 
     def key_of_init(j):
@@ -565,32 +427,12 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     result.por = por
     result.lossy = None if lossy is None else LossyInfo(
         lossy, visited.bits, n_states, visited.expected)
-    result.stored_bytes = (visited.nbytes() + sum(x.nbytes for x in level_parent)
-                           + sum(x.nbytes for x in level_aid)
+    result.stored_bytes = (visited.nbytes() + levels.nbytes()
                            + sum(x.nbytes for x in level_keys if x is not None)
                            + sum(x.nbytes for v in level_goal.values() for x in v)
                            + sum(x.nbytes for x in level_scope)
                            + sum(x.nbytes for x in level_deg) + sum(x.nbytes for x in level_dst))
     return result
-
-
-def _level_of(level_parent, j):
-    total = 0
-    for lvl, x in enumerate(level_parent):
-        if j < total + len(x):
-            return lvl
-        total += len(x)
-    raise IndexError(j)
-
-
-def _parent_of(level_parent, j):
-    lvl = _level_of(level_parent, j)
-    return int(level_parent[lvl][j - sum(len(x) for x in level_parent[:lvl])])
-
-
-def _aid_of(level_parent, level_aid, j):
-    lvl = _level_of(level_parent, j)
-    return int(level_aid[lvl][j - sum(len(x) for x in level_parent[:lvl])])
 
 
 def _graph_violations(level_goal, level_scope, level_deg, level_dst):

@@ -1,0 +1,235 @@
+"""Visited sets of the vector engine: which int64 state keys are already stored, and their ids.
+
+``_ExactVisited`` keeps every key (exact); ``_HashCompactVisited`` and ``_BitstateVisited``
+keep only hashes (lossy: a colliding state is never explored). Every class is plain data
+(numpy arrays and numbers), so an engine's state pickles. Imports numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit mixing function (splitmix64 finaliser) of int64 keys, as uint64."""
+    x = keys.view(np.uint64) + np.uint64((0x9E3779B97F4A7C15 * (seed + 1)) & (2**64 - 1))
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def first_unique(keys: np.ndarray):
+    """The distinct ``keys`` in order of first occurrence: ``(uniq, first, inv)`` with
+    ``first`` the index of each one's first occurrence (increasing) and ``uniq[inv] == keys``.
+
+    Linear time: open addressing in a table of ``2^bits >= 2 len(keys)`` slots holding the
+    index of a slot's first key; all keys probe together, one slot further per round."""
+    n = len(keys)
+    bits = max(4, int(n).bit_length() + 1)
+    mask = (1 << bits) - 1
+    table = np.full(1 << bits, -1, dtype=np.int32 if n < 2**31 else np.int64)
+    idx = np.arange(n, dtype=table.dtype)
+    pos = (_mix(keys, 3) >> np.uint64(64 - bits)).astype(np.intp)
+    # a repeated index keeps the value assigned last: reversed, the smallest index wins
+    table[pos[::-1]] = idx[::-1]
+    owner = table[pos]
+    pending = np.flatnonzero(keys[owner] != keys).astype(table.dtype)
+    pos = pos[pending]
+    while len(pending):
+        pos = (pos + 1) & mask
+        got = table[pos]
+        free = got < 0
+        if free.any():
+            slots = pos[free]
+            table[slots[::-1]] = pending[free][::-1]
+            got[free] = table[slots]
+        same = keys[got] == keys[pending]
+        owner[pending[same]] = got[same]
+        pending, pos = pending[~same], pos[~same]
+    del table, pos
+    is_first = owner == idx
+    first = np.flatnonzero(is_first)
+    rank = np.cumsum(is_first, dtype=idx.dtype)
+    rank -= 1
+    return keys[first], first, rank[owner]
+
+
+_BLOCK = 1 << 17
+
+
+class _ExactVisited:
+    """Every stored key (exact), as one sorted array of their 64-bit mixes (a bijection, so
+    no two keys share one), with a bucket index over its top bits; with ``ids``, each key's
+    id alongside. A lookup is a short binary search inside one bucket (no sorting of the
+    queries); adding merges the new keys in place (the array grows by ``realloc``, not by a
+    second copy), so the set costs 8 bytes a state (12 with ids) and little more at peak."""
+
+    def __init__(self, ids: bool = True):
+        self.h = np.empty(0, dtype=np.uint64)
+        self.ids = np.empty(0, dtype=np.int32) if ids else None
+        self.kbits = 0
+        self.starts = np.zeros(2, dtype=np.int64)
+        self.steps = 0  # binary-search rounds that settle the largest bucket
+
+    def __len__(self):
+        return len(self.h)
+
+    def _bucket(self, h):
+        if self.kbits == 0:
+            return np.zeros(len(h), dtype=np.intp)
+        return (h >> np.uint64(64 - self.kbits)).astype(np.intp)
+
+    def lookup(self, keys):
+        """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
+        n = len(self.h)
+        if n == 0 or len(keys) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        q = _mix(keys, 0)
+        b = self._bucket(q)
+        lo = self.starts[b]
+        hi = self.starts[b + 1]
+        del b
+        for _ in range(self.steps):
+            mid = (lo + hi) >> 1
+            less = self.h[np.minimum(mid, n - 1)] < q
+            less &= lo < hi
+            np.copyto(lo, mid + 1, where=less)
+            np.copyto(hi, mid, where=~less & (lo < hi))
+        hit = self.h[np.minimum(lo, n - 1)] == q
+        hit &= lo < n
+        if self.ids is None:
+            return np.where(hit, 0, -1)
+        return np.where(hit, self.ids[np.minimum(lo, n - 1)], -1).astype(np.int64)
+
+    def add(self, keys, ids):
+        """Stores ``keys`` (distinct, none stored yet, any order) with their ``ids``."""
+        k = len(keys)
+        if k == 0:
+            return
+        hn = _mix(keys, 0)
+        if self.ids is not None:
+            order = np.argsort(hn)
+            hn = hn[order]
+            new_ids = np.asarray(ids)[order]
+            del order
+            top = int(new_ids.max())
+            if top >= 2**31 and self.ids.dtype == np.int32:
+                self.ids = self.ids.astype(np.int64)
+            new_ids = new_ids.astype(self.ids.dtype)
+        else:
+            hn.sort()
+        pos = np.searchsorted(self.h, hn)
+        n0 = len(self.h)
+        self.h = _merge_in_place(self.h, pos, hn)
+        if self.ids is not None:
+            self.ids = _merge_in_place(self.ids, pos, new_ids)
+        del pos
+        self._index(hn)
+
+    def _index(self, hn):
+        """Brings the bucket index up to date after ``hn`` (sorted) was added."""
+        n = len(self.h)
+        want = max(0, n.bit_length() - 3)  # about 4 to 8 keys a bucket
+        dtype = np.int32 if n < 2**31 else np.int64
+        if want != self.kbits or self.starts.dtype != dtype:
+            self.kbits = want
+            bounds = np.arange(1 << want, dtype=np.uint64) << np.uint64(64 - want) \
+                if want else np.zeros(1, dtype=np.uint64)
+            self.starts = np.append(np.searchsorted(self.h, bounds), n).astype(dtype)
+        else:
+            counts = np.bincount(self._bucket(hn), minlength=1 << self.kbits)
+            self.starts[1:] += np.cumsum(counts).astype(dtype)
+        biggest = int(np.diff(self.starts).max())
+        self.steps = biggest.bit_length()
+
+    def nbytes(self):
+        return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
+
+
+def _merge_in_place(arr, pos, new):
+    """``np.insert(arr, pos, new)`` (``pos`` sorted) without a second copy of ``arr``: grow
+    it, then move its elements to their final places block by block from the end (each one
+    only moves up, past blocks already moved)."""
+    n0, k = len(arr), len(new)
+    if not arr.flags.owndata or arr.base is not None:
+        arr = arr.copy()
+    arr.resize(n0 + k, refcheck=False)
+    first = int(pos[0]) if k else n0
+    end = n0
+    while end > first:
+        start = max(first, end - _BLOCK)
+        idx = np.arange(start, end, dtype=np.int64)
+        idx += np.searchsorted(pos, idx, side="right")
+        arr[idx] = arr[start:end].copy()
+        end = start
+    slots = np.arange(k, dtype=np.int64)
+    slots += pos
+    arr[slots] = new
+    return arr
+
+
+class _HashCompactVisited:
+    """Only a ``bits``-bit signature of each key (hash compaction, as in SPIN's -DHC)."""
+
+    def __init__(self, bits=32):
+        self.bits = bits
+        self.dtype = np.uint32 if bits <= 32 else np.uint64
+        self.sigs = np.empty(0, dtype=self.dtype)
+        self.expected = 0.0
+
+    def _sig(self, keys):
+        h = _mix(keys, 1) >> np.uint64(64 - self.bits)
+        return h.astype(self.dtype)
+
+    def lookup(self, keys):
+        sig = self._sig(keys)
+        if len(self.sigs) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.searchsorted(self.sigs, sig)
+        np.minimum(pos, len(self.sigs) - 1, out=pos)
+        return np.where(self.sigs[pos] == sig, 0, -1)
+
+    def add(self, sorted_keys, ids):
+        n0 = len(self.sigs)
+        sig = np.unique(self._sig(sorted_keys))
+        # each new state is omitted if its signature equals one of the n0 + j stored before
+        k = len(sorted_keys)
+        self.expected += (n0 * k + k * (k - 1) / 2) / 2.0 ** self.bits
+        pos = np.searchsorted(self.sigs, sig)
+        self.sigs = np.insert(self.sigs, pos, sig)
+
+    def nbytes(self):
+        return self.sigs.nbytes
+
+
+class _BitstateVisited:
+    """A bit array of 2^bits bits, ``k`` hash functions (bitstate hashing / a Bloom filter)."""
+
+    def __init__(self, bits=30, k=3):
+        self.bits, self.k = bits, k
+        self.table = np.zeros(1 << max(bits - 3, 0), dtype=np.uint8)
+        self.set_bits = 0
+        self.expected = 0.0
+
+    def _positions(self, keys):
+        return [(_mix(keys, 7 + i) >> np.uint64(64 - self.bits)).astype(np.int64)
+                for i in range(self.k)]
+
+    def lookup(self, keys):
+        hit = np.ones(len(keys), dtype=bool)
+        for pos in self._positions(keys):
+            hit &= ((self.table[pos >> 3] >> (pos & 7).astype(np.uint8)) & 1) == 1
+        return np.where(hit, 0, -1)
+
+    def add(self, sorted_keys, ids):
+        m = float(1 << self.bits)
+        # a new state is omitted when all its k bits are already set: about fill^k each
+        self.expected += len(sorted_keys) * (self.set_bits / m) ** self.k
+        for pos in self._positions(sorted_keys):
+            pos = np.unique(pos)
+            byte, bit = pos >> 3, np.left_shift(1, pos & 7).astype(np.uint8)
+            self.set_bits += int(((self.table[byte] & bit) == 0).sum())
+            np.bitwise_or.at(self.table, byte, bit)
+
+    def nbytes(self):
+        return self.table.nbytes

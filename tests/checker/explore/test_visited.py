@@ -1,0 +1,53 @@
+"""The vector engine's dedup and exact visited set against plain Python dicts."""
+
+import pickle
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from dnsrace.checker.explore.visited import _ExactVisited, _merge_in_place, first_unique
+
+keys_st = st.lists(st.one_of(st.integers(0, 40), st.integers(-2**63, 2**63 - 1)), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys_st)
+def test_first_unique_keeps_first_occurrences_in_order(values):
+    keys = np.array(values, dtype=np.int64)
+    uniq, first, inv = first_unique(keys)
+    firsts = {}
+    for i, k in enumerate(values):
+        firsts.setdefault(k, i)
+    assert uniq.tolist() == list(firsts)
+    assert first.tolist() == list(firsts.values())
+    assert (uniq[inv] == keys).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), unique=True), st.lists(st.integers(0, 2**64 - 1),
+                                                                  unique=True))
+def test_merge_in_place_is_np_insert(old, new):
+    arr = np.array(sorted(old), dtype=np.uint64)
+    add = np.array(sorted(set(new) - set(old)), dtype=np.uint64)
+    want = np.insert(arr, np.searchsorted(arr, add), add)
+    got = _merge_in_place(arr.copy(), np.searchsorted(arr, add), add)
+    assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(0, 3000), st.integers(0, 2**63 - 1)),
+                         max_size=400), max_size=8),
+       st.lists(st.integers(0, 2**63 - 1), max_size=50), st.booleans(), st.booleans())
+def test_exact_visited_is_a_dict(levels, extra, with_ids, pickled):
+    visited, ref = _ExactVisited(ids=with_ids), {}
+    for lvl, batch in enumerate(levels):
+        new = [k for k in dict.fromkeys(batch) if k not in ref]
+        ids = np.arange(len(ref), len(ref) + len(new))
+        visited.add(np.array(new, dtype=np.int64), ids)
+        ref.update(zip(new, ids.tolist()))
+        if pickled and lvl % 2:
+            visited = pickle.loads(pickle.dumps(visited))
+        queries = list(ref)[::3] + batch + extra
+        got = visited.lookup(np.array(queries, dtype=np.int64)).tolist()
+        assert got == [(ref[q] if with_ids else 0) if q in ref else -1 for q in queries]
+        assert len(visited) == len(ref)
