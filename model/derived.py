@@ -379,8 +379,10 @@ class DerivedModel:
         return outs
 
     def _call(self, fn, *args):
-        """``fn(*args)`` as a list, or None (see ``_evaluate``)."""
-        return self._evaluate(fn, (args,))[0]
+        """``(fn(*args) as a list, False)``, or ``(None, True)`` where it must be evaluated on
+        the real state (see ``_evaluate``)."""
+        out = self._evaluate(fn, (args,))[0]
+        return out, out is None
 
     def _deltas(self, out, i, sents=None):
         """``[(aid, new sid, new rid)]`` of a sentinel evaluation's result ``out`` (rid -1 for
@@ -702,8 +704,8 @@ class DerivedModel:
             lids = [(packed >> (j * LB)) & ((1 << LB) - 1) for j in range(n)]
             views = tuple(LocalView(self._probe, self._locals[lids[j]], j) for j in range(n))
             s = State(g0, st0, dns0, views, self._exts[eid])
-            got = self._call(lambda: [self.protocol.normalize(self.config, s)])
-            if got is None:
+            got, touched = self._call(lambda: [self.protocol.normalize(self.config, s)])
+            if touched:
                 out.append(0)
                 continue
             t = got[0]
