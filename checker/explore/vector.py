@@ -287,12 +287,11 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                 succ_src.append(src[uf].astype(np.int64) + offset)
                 succ_aid.append(aids[uf].astype(np.int16))
                 if keep_edges:
-                    # the distinct edges (source, target) but self-loops: all that reachability
-                    # needs (symmetric enactors often lead to one canonical successor)
+                    # every edge but self-loops (reachability needs none); deduplicating the
+                    # edges too saved 5% of the memory for 15% more time: not done
                     ids_c[fresh] = -1 - np.arange(len(uf))
                     code = ids_c.astype(np.int32)[inv]
-                    _, edge, _ = first_unique(src.astype(np.int64) * len(uk) + inv)
-                    edge = edge[code[edge] != src[edge] + offset]
+                    edge = np.flatnonzero(code != src + offset)
                     succ_inv.append(code[edge])
                     src = src[edge]
                     del code, edge
