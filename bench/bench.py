@@ -7,7 +7,8 @@ interpreter start-up and peak memory is that run's own (``wait4`` rusage).
     python bench/bench.py scaling            # states and time against N, P, E (slow)
     python bench/bench.py custom -- --enactors 4 --plans 6 --protocol cas
 
-Prints a Markdown table: states, transitions, wall seconds, engine seconds, states/s (states
+Prints a Markdown table: states, transitions, wall seconds, CPU seconds (the process's user +
+system time: steadier than wall time on a shared machine), engine seconds, states/s (states
 explored per engine second), peak MB, bytes per stored state (vector engine), reductions.
 Timings depend on the machine's load; run rows again when they look noisy.
 """
@@ -97,6 +98,7 @@ def measure(args: list[str]) -> dict:
         "states": s["states"], "transitions": s["transitions"],
         "explored": s.get("explored_states", s["states"]), "wall": wall,
         "engine_s": s["seconds"], "rate": s.get("states_per_second", 0), "peak_mb": peak_mb,
+        "cpu": usage.ru_utime + usage.ru_stime,  # the child's own CPU seconds (shared machine)
         "bytes_per_state": eng.get("bytes_per_state"), "engine": eng.get("engine", "object"),
         "reductions": "+".join(reductions) or "none", "exhausted": s.get("exhausted"),
         "notes": eng.get("notes", []),
@@ -104,20 +106,21 @@ def measure(args: list[str]) -> dict:
 
 
 def run_rows(rows):
-    print("| command (`dnsrace check ...`) | verdict | states | transitions | wall s | engine s "
-          "| states/s | peak MB | bytes/state | engine | reductions |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| command (`dnsrace check ...`) | verdict | states | transitions | wall s | cpu s "
+          "| engine s | states/s | peak MB | bytes/state | engine | reductions |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     results = []
     for args in rows:
         r = measure(args)
         results.append(r)
         if "error" in r:
-            print(f"| `{r['args']}` | error: {r['error']} | | | {r['wall']:.1f} | | | | | | |")
+            print(f"| `{r['args']}` | error: {r['error']} | | | {r['wall']:.1f} | | | | | | | |")
         else:
             bps = f"{r['bytes_per_state']:.0f}" if r["bytes_per_state"] else "-"
             verdict = r["verdict"] + ("" if r["exhausted"] else " (stopped: partial counts)")
             print(f"| `{r['args']}` | {verdict} | {r['states']:,} | {r['transitions']:,} | "
-                  f"{r['wall']:.2f} | {r['engine_s']:.2f} | {r['rate']:,} | {r['peak_mb']:.0f} "
+                  f"{r['wall']:.2f} | {r['cpu']:.2f} | {r['engine_s']:.2f} | {r['rate']:,} | "
+                  f"{r['peak_mb']:.0f} "
                   f"| {bps} | {r['engine']} | {r['reductions']} |")
         sys.stdout.flush()
     return results
@@ -150,7 +153,9 @@ def main(argv):
                 else:
                     got = ra["wall"] / rb["wall"]
                     ok = got <= ratio
-                    text = f"{ra['wall']:.2f} s vs {rb['wall']:.2f} s: {got:.2f}x (at most {ratio:g}x)"
+                    text = (f"{ra['wall']:.2f} s vs {rb['wall']:.2f} s: {got:.2f}x (at most "
+                            f"{ratio:g}x); CPU {ra['cpu']:.2f} s vs {rb['cpu']:.2f} s: "
+                            f"{ra['cpu'] / rb['cpu']:.2f}x")
                 print(f"target {'met' if ok else 'MISSED'}: `{DERIVED[a]}` against "
                       f"`{DERIVED[b]}`: {text}")
         for r in results:

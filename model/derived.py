@@ -145,8 +145,8 @@ def _remember(vm):
     del _RECENT[_RECENT_SIZE:]
 
 
-class _Impure(Exception):
-    """The step's result is not a function of (shared part, own record)."""
+_new_state = tuple.__new__  # a State from a tuple, without NamedTuple's Python-level __new__
+_STANDINS = (Sentinel, LocalView)
 
 
 class DerivedModel:
@@ -169,9 +169,12 @@ class DerivedModel:
         self.por_proven = cls in POR_PROTOCOLS
         names = tuple(getattr(model, "action_kinds", {}) or ())
         self.coverage_kinds = names
-        self.kind_names = names + ("other",)  # an action of an undeclared kind counts here
-        self.kb = max(3, _bits(len(self.kind_names) - 1))  # aid = (action number << kb) | kind
+        self.kb = max(3, _bits(len(names)))  # aid = (action number << kb) | kind's slot
         self._kind_mask = (1 << self.kb) - 1
+        # one name per slot: the declared kinds, then undeclared ones named as they are met
+        # (by their class, like the object engine); the last slot, "other", takes any beyond
+        self.kind_names = list(names) + ["other"] * ((1 << self.kb) - len(names))
+        self._kind_slot = {name: j for j, name in enumerate(names)}
         if record_bits is None:
             phases = (APPLY0 + c.endpoints * (1 + len(cls.endpoint_phases)) + len(cls.phases))
             record_bits = _bits(2 * phases * (c.plans + 1))
@@ -198,6 +201,7 @@ class DerivedModel:
         self._ent_any = Growable(np.bool_)  # entry computed at position 0, for any position
         self._ent_any.extend([False])
         self._ren = np.full((MAX_ACTIONS, self.n), -1, dtype=np.int16)  # action at position j
+        self._renamed: set = set()  # action ids with their row of _ren filled
         # entries that read other enactors' local data: (entry, local ids) -> entry
         self._index2 = HashIndex()
         self._locals, self._local_id = [], {}
@@ -221,6 +225,8 @@ class DerivedModel:
         self._probe = Probe()
         self._sent = tuple(Sentinel(self._probe) for _ in range(self.n))
         self._sent2 = tuple(Sentinel(self._probe) for _ in range(self.n))  # a second state's
+        # per position i (N: the Planner), which enactors a next state keeps identical
+        self._same_mask = [[j != i for j in range(self.n)] for i in range(self.n + 1)]
         self._tables: dict = {}  # lazily computed per-id numpy tables
 
     def __repr__(self) -> str:
@@ -302,9 +308,11 @@ class DerivedModel:
         j = self._action_id.get(action)
         if j is None:
             self._local()
-            kind = action.kind
-            kind = self.coverage_kinds.index(kind) if kind in self.coverage_kinds \
-                else len(self.coverage_kinds)
+            kind = self._kind_slot.get(action.kind)
+            if kind is None:  # an undeclared kind: the next free slot, else "other"
+                kind = self._kind_slot[action.kind] = min(len(self._kind_slot), self._kind_mask)
+                if kind < self._kind_mask:
+                    self.kind_names[kind] = action.kind
             j = (len(self._actions) << self.kb) | kind
             if j >= MAX_ACTIONS:
                 raise TooManyActions(f"more than {MAX_ACTIONS >> self.kb} distinct actions")
@@ -338,60 +346,84 @@ class DerivedModel:
         es = sents or self._sent
         if i is not None:
             es = es[:i] + (self._recs[rid],) + es[i + 1:]
-        return State(g, st, dns, es, ext)
+        return _new_state(State, (g, st, dns, es, ext))
 
     # -- memoised steps ----------------------------------------------------------------------
+    def _evaluate(self, fn, arglist):
+        """``fn(*args)`` as a list for each ``args`` of ``arglist``, all under one user-code
+        guard (a time limit may interrupt them there; what runs between them only appends to
+        the local list). None where the call must be evaluated on the real state instead: it
+        touched a sentinel, or raised (the real evaluation raises what the object engine
+        would, through the protocol's guarded entry points)."""
+        probe = self._probe
+        outs = []
+        append = outs.append
+        with running_user_code(self.protocol):
+            for args in arglist:
+                probe.touched = False
+                try:
+                    out = list(fn(*args))
+                except BaseException as exc:  # noqa: BLE001 - SystemExit too: the real run reports it
+                    if is_real_interrupt(exc):
+                        raise
+                    out = None
+                else:
+                    if probe.touched:
+                        out = None
+                append(out)
+        return outs
+
     def _call(self, fn, *args):
-        """``fn(*args)`` as a list, and whether it must be evaluated on the real state instead
-        (then the list is None): it touched a sentinel, or raised. The real evaluation raises
-        what the object engine would, through the protocol's guarded entry points."""
-        self._probe.touched = False
-        try:
-            with running_user_code(self.protocol):  # a time limit may interrupt it here
-                out = list(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the real run reports it
-            if is_real_interrupt(exc):
-                raise
-            return None, True
-        return out, self._probe.touched
+        """``fn(*args)`` as a list, or None (see ``_evaluate``)."""
+        return self._evaluate(fn, (args,))[0]
 
     def _deltas(self, out, i, sents=None):
-        """``[(aid, new sid, new rid)]`` of a sentinel evaluation (rid -1 for the Planner);
-        _Impure when a next state moved, dropped or looked into a sentinel."""
+        """``[(aid, new sid, new rid)]`` of a sentinel evaluation's result ``out`` (rid -1 for
+        the Planner, ``i`` None); None when a next state moved, dropped or looked into a
+        sentinel (or is malformed: the real evaluation reports it)."""
+        if out is None:
+            return None
         sents = sents or self._sent
+        n, probe = self.n, self._probe
+        same = self._same_mask[n if i is None else i]
+        aid_of, sid_of, rid_of = self._action_id, self._shared_id, self._rec_id  # known ids
         res = []
-        self._probe.touched = False
+        probe.touched = False
         try:
-            for a, n in out:
-                es = n.enactors
-                if type(n) is not State or len(es) != self.n:
-                    raise _Impure
+            for a, s in out:
+                if type(s) is not State:
+                    return None
+                es = s[3]
+                if type(es) is not tuple or len(es) != n or list(map(is_, es, sents)) != same:
+                    return None
                 if i is None:
-                    if not all(map(is_, es, sents)):
-                        raise _Impure
-                elif not (all(map(is_, es[:i], sents[:i])) and
-                          all(map(is_, es[i + 1:], sents[i + 1:]))) or \
-                        type(es[i]) in (Sentinel, LocalView):
-                    raise _Impure
-                res.append((self._aid(a), self._sid((n.gen, n.store, n.dns, n.ext)),
-                            -1 if i is None else self._rid(es[i])))
+                    r = -1
+                else:
+                    e = es[i]
+                    if type(e) in _STANDINS:
+                        return None
+                    r = rid_of.get(e)
+                    if r is None:
+                        r = self._rid(e)
+                j = aid_of.get(a)
+                if j is None:
+                    j = self._aid(a)
+                v = (s[0], s[1], s[2], s[4])
+                t = sid_of.get(v)
+                res.append((j, self._sid(v) if t is None else t, r))
         except (Touched, TypeError, AttributeError, ValueError):
-            raise _Impure from None
-        if self._probe.touched:
-            raise _Impure
-        return res
+            return None
+        return None if probe.touched else res
 
-    def _memo_entry(self, fn, args, i, sents=None):
-        out, touched = self._call(fn, *args)
-        if touched:
-            return None
-        try:
-            res = self._deltas(out, i, sents)
-        except _Impure:
-            return None
+    def _memo_entries(self, fn, arglist, positions, sents=None):
+        """The deltas (``_deltas``) of ``fn(*args)`` for each ``args`` (enactor
+        ``positions[j]``, None for the Planner); with ``check_determinism`` every call is
+        made twice and the results compared."""
+        outs = self._evaluate(fn, arglist)
+        res = [self._deltas(out, i, sents) for out, i in zip(outs, positions)]
         if self.check_determinism:
-            again, _ = self._call(fn, *args)
-            if self._deltas(again, i, sents) != res:
+            again = self._evaluate(fn, arglist)
+            if [self._deltas(out, i, sents) for out, i in zip(again, positions)] != res:
                 raise AssertionError(f"protocol {self.protocol.name!r}: a step gave two "
                                      "different results on the same state (steps must be "
                                      "deterministic and side-effect free)")
@@ -403,12 +435,13 @@ class DerivedModel:
             more = np.full(len(self._shared) - start.n, -1, dtype=np.int64)
             start.extend(more)
             count.extend(more)
-        miss = sids[start.view[sids] < 0] if len(sids) else sids
-        c, p = self.config, self.protocol
+        miss = (sids[start.view[sids] < 0] if len(sids) else sids).tolist()
+        c, p, state = self.config, self.protocol, self._sentinel_state
+        results = self._memo_entries(p.planner_steps, [(c, state(sid)) for sid in miss],
+                                     [None] * len(miss))
         aids, nsids = [], []
         base = self._pl_aid.n
-        for sid in miss.tolist():
-            res = self._memo_entry(p.planner_steps, (c, self._sentinel_state(sid)), None)
+        for sid, res in zip(miss, results):
             if res is None:
                 self._impure_steps.add("planner")
                 start.a[sid], count.a[sid] = 0, -1
@@ -429,22 +462,30 @@ class DerivedModel:
 
     def _fill_enactors(self, miss):
         """Memo entries for the distinct (shared, record, i) keys ``miss``, not yet known."""
-        c, p = self.config, self.protocol
-        sh, rm, im = self.w + self.ib, self._wm, (1 << self.ib) - 1
+        c, p, n = self.config, self.protocol, self.n
+        sh, rm, ib, im = self.w + self.ib, self._wm, self.ib, (1 << self.ib) - 1
+        shared, recs, sent = self._shared, self._recs, self._sent
+        pos = miss & im
+        anywhere = (pos == n).tolist()
+        positions = np.where(pos == n, 0, pos).tolist()
+        before = [sent[:at] for at in range(n)]
+        after = [sent[at + 1:] for at in range(n)]
+        arglist = []
+        for sid, rid, at in zip((miss >> sh).tolist(), ((miss >> ib) & rm).tolist(), positions):
+            g, st, dns, ext = shared[sid]
+            es = before[at] + (recs[rid],) + after[at]
+            arglist.append((c, _new_state(State, (g, st, dns, es, ext)), at))
+        results = self._memo_entries(p.enactor_steps, arglist, positions)
         starts, counts, aids, nsids, nrids = [], [], [], [], []
         base = self._d_aid.n
-        steps, state = p.enactor_steps, self._sentinel_state
-        anywhere = []
-        for t in miss.tolist():
-            sid, rid, i = t >> sh, (t >> self.ib) & rm, t & im
-            at = 0 if i == self.n else i
-            res = self._memo_entry(steps, (c, state(sid, at, rid), at), at)
-            anywhere.append(i == self.n)
+        renamed = self._renamed
+        for res, any_pos in zip(results, anywhere):
             if res is None:  # it looks at other enactors: try again knowing their local data
                 starts.append(0)
                 counts.append(-2)
                 continue
-            if i == self.n and not self._renamable([r[0] for r in res]):
+            if any_pos and not all(r[0] in renamed for r in res) and \
+                    not self._renamable([r[0] for r in res]):
                 starts.append(0)
                 counts.append(-3)  # its actions do not name it by ``enactor``: per position
                 continue
@@ -470,13 +511,14 @@ class DerivedModel:
         import dataclasses  # noqa: PLC0415
 
         for aid in aids:
-            if self._ren[aid, 0] >= 0:
+            if aid in self._renamed:
                 continue
             a = self._action_of[aid]
             if not dataclasses.is_dataclass(a) or getattr(a, "enactor", None) != 0:
                 return False
             for j in range(self.n):
                 self._ren[aid, j] = self._aid(dataclasses.replace(a, enactor=j))
+            self._renamed.add(aid)
         return True
 
     LOCAL_BITS = 6  # local ids in the keys of the second-level memos (at most 64 values)
@@ -519,39 +561,62 @@ class DerivedModel:
             got = self._index2.get(k2)
             if (got < 0).any():
                 miss = np.unique(k2[got < 0])
-                new_entries = []
-                for k in miss.tolist():
-                    e = k >> (self.n * LB + self.ib)
-                    ls = [(k >> (j * LB)) & ((1 << LB) - 1) for j in range(self.n)]
-                    new_entries.append(self._local_entry(e, i, ls))
-                self._index2.add(miss, np.array(new_entries, dtype=np.int64))
+                self._index2.add(miss, self._local_entries(miss.tolist(), i))
                 got = self._index2.get(k2)
             ent[i, rows] = got
 
-    def _local_entry(self, e, i, lids):
-        """A new entry for memo entry ``e`` of enactor ``i`` given every enactor's local data."""
-        # recover (shared, record) of entry e from the triple index
-        t = int(self._ent_triple.a[e])
-        sid, rid = t >> (self.w + self.ib), (t >> self.ib) & self._wm
-        views = tuple(LocalView(self._probe, self._locals[lids[j]], j) for j in range(self.n))
-        c, p = self.config, self.protocol
-        res = self._memo_entry(p.enactor_steps, (c, self._sentinel_state(sid, i, rid, views), i),
-                               i, views)
-        start = self._ent_start.n
-        if res is not None:
-            self._ent_triple.extend([t])
-        if res is None:
-            rec = self._recs[rid]
-            self._impure_steps.add(p.phase_name(rec.pc, c) if isinstance(rec.pc, int)
-                                   else "enactor")
-            return 0
-        self._ent_any.extend([False])
-        self._ent_start.extend([self._d_aid.n])
-        self._ent_count.extend([len(res)])
-        self._d_aid.extend([r[0] for r in res])
-        self._d_sid.extend([r[1] for r in res])
-        self._d_rid.extend([r[2] for r in res])
-        return start
+    def _local_entries(self, packed, i):
+        """New entries (their indices; 0: evaluate on the real state) for each packed key
+        ``(entry << ib | i) << N*LOCAL_BITS | local ids``: enactor ``i``'s step given every
+        enactor's local data."""
+        n, LB, ib, w = self.n, self.LOCAL_BITS, self.ib, self.w
+        lm = (1 << LB) - 1
+        c, p, probe = self.config, self.protocol, self._probe
+        locals_, shared, recs, triple = self._locals, self._shared, self._recs, self._ent_triple.a
+        arglist, viewss, rids = [], [], []
+        for k in packed:
+            t = int(triple[k >> (n * LB + ib)])
+            sid, rid = t >> (w + ib), (t >> ib) & self._wm
+            views = tuple(LocalView(probe, locals_[(k >> (j * LB)) & lm], j) for j in range(n))
+            g, st, dns, ext = shared[sid]
+            es = views[:i] + (recs[rid],) + views[i + 1:]
+            arglist.append((c, _new_state(State, (g, st, dns, es, ext)), i))
+            viewss.append(views)
+            rids.append(rid)
+        outs = self._evaluate(p.enactor_steps, arglist)
+        results = [self._deltas(out, i, views) for out, views in zip(outs, viewss)]
+        if self.check_determinism:
+            again = self._evaluate(p.enactor_steps, arglist)
+            if [self._deltas(out, i, views) for out, views in zip(again, viewss)] != results:
+                raise AssertionError(f"protocol {self.protocol.name!r}: a step gave two "
+                                     "different results on the same state (steps must be "
+                                     "deterministic and side-effect free)")
+        out, starts, counts, triples = [], [], [], []
+        aids, nsids, nrids = [], [], []
+        first, base = self._ent_start.n, self._d_aid.n
+        for k, rid, res in zip(packed, rids, results):
+            if res is None:
+                rec = recs[rid]
+                self._impure_steps.add(p.phase_name(rec.pc, c) if isinstance(rec.pc, int)
+                                       else "enactor")
+                out.append(0)
+                continue
+            out.append(first + len(starts))
+            triples.append(int(triple[k >> (n * LB + ib)]))
+            starts.append(base + len(aids))
+            counts.append(len(res))
+            for a, t2, r2 in res:
+                aids.append(a)
+                nsids.append(t2)
+                nrids.append(r2)
+        self._ent_any.extend([False] * len(starts))
+        self._ent_triple.extend(triples)
+        self._ent_start.extend(starts)
+        self._ent_count.extend(counts)
+        self._d_aid.extend(aids)
+        self._d_sid.extend(nsids)
+        self._d_rid.extend(nrids)
+        return np.array(out, dtype=np.int64)
 
     # -- normalize (a protocol's renaming of every next state) --------------------------------
     def _normalize(self, keys):
@@ -632,8 +697,8 @@ class DerivedModel:
             lids = [(packed >> (j * LB)) & ((1 << LB) - 1) for j in range(n)]
             views = tuple(LocalView(self._probe, self._locals[lids[j]], j) for j in range(n))
             s = State(g0, st0, dns0, views, self._exts[eid])
-            got, touched = self._call(lambda: [self.protocol.normalize(self.config, s)])
-            if touched:
+            got = self._call(lambda: [self.protocol.normalize(self.config, s)])
+            if got is None:
                 out.append(0)
                 continue
             t = got[0]
@@ -690,13 +755,12 @@ class DerivedModel:
         if d is not None and ns <= self._dense_s and nr <= self._dense_r:
             return d
         rc = 1 << _bits(max(nr, 16) - 1)
-        sc = max(2 * ns, 1024)
         cols = self.n + 1
-        if sc * rc * cols > self.DENSE_LIMIT:
-            sc = ns
-            if sc * rc * cols > self.DENSE_LIMIT:
-                self._tables.pop("dense", None)
-                return None
+        # room for twice the shared ids seen (as many as fit): rebuilt rarely, not per new id
+        sc = min(max(2 * ns, 1024), self.DENSE_LIMIT // (rc * cols))
+        if sc < ns:
+            self._tables.pop("dense", None)
+            return None
         d = np.full(sc * rc * cols, -1, dtype=np.int32)
         ix = self._index
         known = ix.keys >= 0
@@ -745,59 +809,92 @@ class DerivedModel:
             self._memo = dict(self._memo.items())
             return
         self._lookup(keys, record=True, anywhere=bool(symmetry and self.symmetric))
+        if "lid" in self._tables:  # records interned since the table was made: their local
+            self._local_ids(keys[:0])  # data needs ids too, or a copy's _local_ids interns
 
     def _lookup(self, keys, record=False, anywhere=False):
         """Planner and enactor memo entries of every key (filling misses). With ``anywhere``
         (symmetry on, for a protocol that declares it) an enactor's step is memoised once for
         every position, as the symmetry reduction already assumes."""
+        sid, ent, _ = self._lookup_counts(keys, record, anywhere)
+        return sid, ent
+
+    def _lookup_counts(self, keys, record=False, anywhere=False):
+        """``_lookup``, and the successor count of every (enactor, key) entry (< 0: evaluate
+        on the real state)."""
         sid = keys >> self.ssh
         start = self._pl_start
         if start.n < len(self._shared) or (start.view[sid] < 0).any():
             self._fill_planner(np.unique(sid))
         slots = list(range(self.n))
         ent = self._entries(keys, sid, slots, [self.n if anywhere else i for i in slots])
+        ent_count = self._ent_count.view
+        cnt = ent_count[ent]
         if anywhere:
-            per_pos = self._ent_count.view[ent] == -3
+            per_pos = cnt == -3
             for i in range(self.n):
                 rows = np.flatnonzero(per_pos[i])
                 if len(rows):
                     ent[i, rows] = self._entries(keys[rows], sid[rows], [i], [i])[0]
-        two = self._ent_count.view[ent] == -2
+                    cnt[i, rows] = self._ent_count.view[ent[i, rows]]
+        two = cnt == -2
         if two.any():
             self._resolve_locals(keys, sid, ent, two)
+            cnt[two] = self._ent_count.view[ent[two]]
         if record:  # evaluate impure entries on their states now
             imp = self._pl_count.view[sid] < 0
             for r in np.flatnonzero(imp).tolist():
                 self._memo[(int(keys[r]), 0)] = self._full(int(keys[r]), 0)
-            cnt = self._ent_count.view[ent]
             for i in range(self.n):
                 for r in np.flatnonzero(cnt[i] < 0).tolist():
                     self._memo[(int(keys[r]), i + 1)] = self._full(int(keys[r]), i + 1)
-        return sid, ent
+        return sid, ent, cnt
 
     def _entries(self, keys, sid, slots, positions):
         """The memo entry of each key's enactor ``slots[j]``, memoised at ``positions[j]``
         (N: any position); one row per slot."""
-        n = len(slots)
-        rids = [(keys >> (i * self.w)) & self._wm for i in slots]
-        ck = np.concatenate([self._triple(sid, rids[i], positions[i]) for i in range(n)])
+        slot = np.array(slots, dtype=np.int64)[:, None]
+        pos = np.array(positions, dtype=np.int64)[:, None]
+        rids = (keys[None, :] >> (slot * self.w)) & self._wm  # one row per slot
         # the memo is small next to a level: search it unsorted, sort only what it lacks
         dense = self._dense_table()
         if dense is not None:  # a plain gather when the (shared, record, i) space is small
-            rc, cols = self._dense_r, self.n + 1
-            idx = np.concatenate([(sid * rc + rids[i]) * cols + positions[i] for i in range(n)])
+            idx = (sid[None, :] * self._dense_r + rids) * (self.n + 1) + pos
             ent = dense[idx].astype(np.int64)
             miss = ent < 0
             if miss.any():
-                self._fill_enactors(np.unique(ck[miss]))
-                ent[miss] = self._index.get(ck[miss])
+                ck = self._triple(np.broadcast_to(sid, rids.shape)[miss], rids[miss],
+                                  np.broadcast_to(pos, rids.shape)[miss])
+                self._fill_enactors(np.unique(ck))
+                ent[miss] = self._index.get(ck)
                 dense[idx[miss]] = ent[miss]
         else:
+            ck = self._triple(sid[None, :], rids, pos).ravel()
             ent = self._index.get(ck)
             if (ent < 0).any():
                 self._fill_enactors(np.unique(ck[ent < 0]))
                 ent = self._index.get(ck)
-        return ent.reshape(n, len(keys))
+            ent = ent.reshape(rids.shape)
+        return ent
+
+    def _delta_tables(self):
+        """Per enactor delta: its shared id shifted into place, and its action id at every
+        position (renamed for an entry memoised for any position); extended as deltas are
+        added (in the order of their entries)."""
+        t = self._tables.get("deltas")
+        if t is None:
+            t = self._tables["deltas"] = [0, 0, Growable(np.int64), Growable(np.int16)]
+        n_ent, n_d, hi, aid_at = t
+        if n_d < self._d_aid.n:
+            e = np.arange(n_ent, self._ent_start.n)
+            c = self._ent_count.view[e]
+            owner_any = np.repeat(self._ent_any.view[e], np.maximum(c, 0))
+            a = self._d_aid.view[n_d:]
+            assert len(owner_any) == len(a), "deltas are added in the order of their entries"
+            hi.extend(self._d_sid.view[n_d:] << self.ssh)
+            aid_at.extend(np.where(owner_any[:, None], self._ren[a], a[:, None]).ravel())
+        t[0], t[1] = self._ent_start.n, self._d_aid.n
+        return hi.a, aid_at.a
 
     def expand(self, keys, symmetry: bool = False, por: bool = False):
         """Every enabled transition of every state in ``keys``: ``(src, aids, nxt)``, grouped
@@ -806,13 +903,10 @@ class DerivedModel:
         m, n, w = len(keys), self.n, self.w
         if self.whole:
             return self._expand_python(keys, symmetry)
-        sid, ent = self._lookup(keys, anywhere=bool(symmetry and self.symmetric))
-        pl_count = self._pl_count.view[sid]
+        sid, ent, cnt = self._lookup_counts(keys, anywhere=bool(symmetry and self.symmetric))
         counts = np.empty((m, n + 1), dtype=np.int64)
-        counts[:, 0] = pl_count
-        ent_count = self._ent_count.view
-        for i in range(n):
-            counts[:, i + 1] = ent_count[ent[i]]
+        counts[:, 0] = self._pl_count.view[sid]
+        counts[:, 1:] = cnt.T
         impure = counts < 0
         extra = {}
         if impure.any():
@@ -834,18 +928,17 @@ class DerivedModel:
         self._scatter(counts[:, 0] * pure[:, 0], self._pl_start.view[sid], starts[:, 0],
                       out_key, out_aid, lambda rows, d: low[rows] | (self._pl_sid.a[d] << self.ssh),
                       self._pl_aid.a)
-        ent_start, ent_any = self._ent_start.view, self._ent_any.view
+        ent_start = self._ent_start.view
+        hi, aid_at = self._delta_tables()
+        d_rid = self._d_rid.a
         for i in range(n):
             keep = np.int64(((1 << self.ssh) - 1) & ~(self._wm << (i * w)))
-            sh = i * w
 
-            def build(rows, d, keep=keep, sh=sh):
-                return (keys[rows] & keep) | (self._d_sid.a[d] << self.ssh) | \
-                    (self._d_rid.a[d] << sh)
+            def build(rows, d, keep=keep, sh=i * w):
+                return (keys[rows] & keep) | hi[d] | (d_rid[d] << sh)
 
-            def aid(rows, d, e=ent[i], i=i):
-                a = self._d_aid.a[d]
-                return np.where(ent_any[e[rows]], self._ren[a, i], a)
+            def aid(rows, d, i=i):
+                return aid_at[d * n + i]
             self._scatter(counts[:, i + 1] * pure[:, i + 1], ent_start[ent[i]],
                           starts[:, i + 1], out_key, out_aid, build, aid)
         for (r, slot), succ in extra.items():
@@ -1026,6 +1119,77 @@ class DerivedModel:
         return (_StatePredicate(self, lambda s: prop.in_scope(base_model, s)),
                 _StatePredicate(self, lambda s: prop.is_goal(base_model, s)))
 
+    # == for the cluster engine (checker/explore/cluster.py): what a copy cannot expand ========
+    # Read-only, and kept apart from the memo code above. The cluster engine falls back
+    # safely (it has the owner prepare the chunk and ships a fresh copy) where this says
+    # "ready" wrongly, so it only needs to be exact for speed, never for correctness.
+    def unprepared(self, keys, symmetry: bool = False, por: bool = False) -> np.ndarray:
+        """Mask of the ``keys`` whose ``expand(keys, symmetry, por)`` in this copy would need a
+        memo entry or an id the copy does not have: the owner should ``prepare`` them first.
+        All False in the owner (it interns). What the successors need afterwards (a
+        protocol's ``normalize`` or own ``canonical``) is not looked at."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        m = len(keys)
+        if os.getpid() == self._owner or not m:
+            return np.zeros(m, dtype=bool)
+        memo = self._memo
+        if self.whole:
+            return np.fromiter(((k, -1) not in memo for k in keys.tolist()), bool, m)
+        sid = keys >> self.ssh
+        known = sid < min(len(self._shared), self._pl_start.n)
+        if not known.any():  # (the Planner's memo may still be empty)
+            return np.ones(m, dtype=bool)
+        sid = np.where(known, sid, 0)
+        miss = ~known | (self._pl_start.view[sid] < 0)
+        slots = [(self._pl_count.view[sid] < 0) & ~miss]  # per slot: evaluated on the state
+        anywhere = bool(symmetry and self.symmetric)
+        counts = self._ent_count.view
+        lids = None
+        for i in range(self.n):
+            rid = (keys >> (i * self.w)) & self._wm
+            miss |= rid >= len(self._recs)
+            rid = np.where(rid < len(self._recs), rid, 0)
+            ent = self._index.get(self._triple(sid, rid, self.n if anywhere else i))
+            if anywhere:
+                per_pos = (ent >= 0) & (counts[np.maximum(ent, 0)] == -3)
+                if per_pos.any():
+                    ent[per_pos] = self._index.get(self._triple(sid[per_pos], rid[per_pos], i))
+            miss |= ent < 0
+            ent = np.maximum(ent, 0)
+            two = counts[ent] == -2
+            if two.any():  # looked up again with every enactor's local data (_resolve_locals)
+                if lids is None:
+                    lids = self._known_local_ids(keys)
+                rows = np.flatnonzero(two)
+                room = KEY_BITS - 1 - self.n * self.LOCAL_BITS
+                if lids is False:
+                    miss[rows] = True
+                elif len(self._locals) > (1 << self.LOCAL_BITS) or \
+                        int(ent[rows].max()) >= (1 << (room - self.ib)):
+                    ent[rows] = 0  # evaluated on the real state
+                else:
+                    k2 = self._pack_locals((ent[rows] << self.ib) | i, [x[rows] for x in lids])
+                    got = self._index2.get(k2)
+                    miss[rows[got < 0]] = True
+                    ent[rows] = np.maximum(got, 0)
+            slots.append((counts[ent] < 0) & ~miss)
+        for slot, rows in enumerate(slots):
+            for r in np.flatnonzero(rows).tolist():
+                if (int(keys[r]), slot) not in memo:
+                    miss[r] = True
+        return miss
+
+    def _known_local_ids(self, keys):
+        """Per enactor, the local-data id of each key's record; False when some record's local
+        data has no id in this copy (``_local_ids`` would intern it)."""
+        tab = self._tables.get("lid")
+        if tab is None or len(tab) < len(self._recs):
+            ids = [self._local_id.get(r.local) for r in self._recs]
+            if any(j is None for j in ids):
+                return False
+            tab = np.array(ids, dtype=np.int64)
+        return [tab[(keys >> (j * self.w)) & self._wm] for j in range(self.n)]
+
 
 class _Recorder(dict):
     """The memo while prepare() runs a whole expansion: records every evaluation."""
@@ -1033,11 +1197,16 @@ class _Recorder(dict):
     def __init__(self, vm):
         super().__init__()
         self.vm = vm
+        self.busy = set()
 
     def get(self, key, default=None):
         got = super().get(key)
-        if got is None:
-            got = self[key] = self.vm._full(*key)
+        if got is None and key not in self.busy:  # _full itself looks the key up first
+            self.busy.add(key)
+            try:
+                got = self[key] = self.vm._full(*key)
+            finally:
+                self.busy.discard(key)
         return got
 
 
@@ -1058,13 +1227,13 @@ class _StatePredicate:
             tab = self.table
             if tab.n < len(vm._shared):
                 tab.extend(np.full(len(vm._shared) - tab.n, -1, dtype=np.int8))
-            todo = np.unique(sid[tab.view[sid] < 0])
-            for j in todo.tolist():
-                out, touched = vm._call(lambda: [self.fn(vm._sentinel_state(j))])
-                if touched:
-                    self.per_state = True
-                    break
-                tab.a[j] = bool(out[0])
+            todo = np.unique(sid[tab.view[sid] < 0]).tolist()
+            outs = vm._evaluate(lambda j: (bool(self.fn(vm._sentinel_state(j))),),
+                                [(j,) for j in todo])
+            if any(out is None for out in outs):
+                self.per_state = True
+            else:
+                tab.a[todo] = [out[0] for out in outs]
             if not self.per_state:
                 return tab.view[sid] == 1
         return np.array([bool(self.fn(vm.decode(k))) for k in keys.tolist()], dtype=bool)
@@ -1093,18 +1262,16 @@ class _TransitionPredicate:
             got = self.memo.get(t)
             if (got < 0).any():
                 miss = np.unique(t[got < 0])
-                res = np.empty(len(miss), dtype=np.int64)
-                for j, x in enumerate(miss.tolist()):
-                    act, pair = x % MAX_ACTIONS, x // MAX_ACTIONS
-                    a, b = pair >> sb, pair & ((1 << sb) - 1)
-                    out, touched = vm._call(lambda: [self.fn(
-                        vm._sentinel_state(a), vm._action_of[act],
-                        vm._sentinel_state(b, sents=vm._sent2))])
-                    if touched:
-                        self.per_state = True
-                        break
-                    res[j] = bool(out[0])
-                if not self.per_state:
+                mask = (1 << sb) - 1
+                state, act_of, sent2 = vm._sentinel_state, vm._action_of, vm._sent2
+                outs = vm._evaluate(
+                    lambda x: (bool(self.fn(state((x // MAX_ACTIONS) >> sb), act_of[x % MAX_ACTIONS],
+                                            state((x // MAX_ACTIONS) & mask, sents=sent2))),),
+                    [(x,) for x in miss.tolist()])
+                if any(out is None for out in outs):
+                    self.per_state = True
+                else:
+                    res = np.array([out[0] for out in outs], dtype=np.int64)
                     self.memo.add(miss, res)
                     got = self.memo.get(t)
             if not self.per_state:

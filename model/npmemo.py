@@ -45,16 +45,21 @@ class HashIndex:
         self.vals = np.empty(1 << bits, dtype=np.int64)
 
     def _hash(self, q):
-        h = (q.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.bits)
-        return h.astype(np.int64)
+        h = (q.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - self.bits)
+        return h.view(np.int64)
 
     def get(self, q):
         """The value of each key in ``q``, -1 where absent."""
-        q = np.asarray(q, dtype=np.int64)
-        out = np.full(len(q), -1, dtype=np.int64)
-        idx = np.arange(len(q))
+        q = np.ascontiguousarray(q, dtype=np.int64)
         h = self._hash(q)
+        k = self.keys[h]
+        found = k == q
+        out = np.where(found, self.vals[h], -1)  # most keys sit in their first slot
+        idx = np.flatnonzero(~found & (k >= 0))
+        if not len(idx):
+            return out
         mask = (1 << self.bits) - 1
+        h = (h[idx] + 1) & mask
         while len(idx):
             k = self.keys[h]
             found = k == q[idx]

@@ -79,6 +79,12 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 @click.option("--lossy-bits", type=click.IntRange(min=8, max=40), default=None,
               help="Signature bits (hashcompact, default 32) or log2 of the bit table "
                    "(bitstate, default 28).")
+@click.option("--cluster", "cluster", metavar="ray[=ADDRESS]", default=None,
+              help="Explore on Ray actors, the visited set split among them by state hash: "
+                   "'ray' starts a local Ray runtime with this machine's cores, "
+                   "'ray=HOST:PORT' joins a running cluster. Needs the extra dnsrace[ray].")
+@click.option("--actors", type=click.IntRange(min=1), default=None,
+              help="With --cluster: how many actors (default: one per CPU of the cluster).")
 @click.option("--full", is_flag=True,
               help="Print every variable at every step of a counterexample (records, store, "
                    "each enactor's phase and plan), changed values marked.")
@@ -89,7 +95,8 @@ def run_check(model, properties, options: Options, reporter=None, engine=None):
 def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_reduction,
           max_states, max_seconds, keep_going, as_json, quiet, export_dir=None,
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
-          lossy=None, lossy_bits=None, max_depth=None, full=False,
+          lossy=None, lossy_bits=None, max_depth=None, full=False, cluster=None,
+          actors=None,
           **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
@@ -107,13 +114,19 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     timing = protocol_timing(build_timing(**timing_args), [model.protocol])
     if timing is not None:  # docs/TIMING.md
         if engine != "auto" or workers > 1 or no_por or lossy is not None \
-                or max_depth is not None:
-            raise InputError("--engine, --workers, --no-por, --lossy and --max-depth apply to "
-                             "the untimed check, not to --timing")
+                or max_depth is not None or cluster:
+            raise InputError("--engine, --workers, --no-por, --lossy, --max-depth and --cluster "
+                             "apply to the untimed check, not to --timing")
         with time_limit(max_seconds):
             return timed_command(ctx, model, properties, timing, no_reduction, max_seconds,
                                  keep_going, as_json, quiet, export, max_zones=max_states,
                                  full=full)
+    if cluster is not None:  # a missing extra is one line, before any output
+        from ..explore import cluster as ray_cluster
+        try:
+            ray_cluster.require(cluster)
+        except ValueError as exc:  # ClusterUnavailable too
+            raise InputError(str(exc)) from None
     symmetry = not no_reduction and all(p.symmetric for p in properties)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does
         click.echo(render_header(model, symmetry and model.symmetric) + "\n")
@@ -124,7 +137,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     try:
         with time_limit(max_seconds):  # also inside a stuck user step (checker/cli/signals.py)
             result, traces = run_check(model, properties, options, reporter, EngineOptions(
-                engine, False if no_por else None, workers, lossy, lossy_bits))
+                engine, False if no_por else None, workers, lossy, lossy_bits, cluster, actors))
     finally:
         if reporter is not None:
             reporter.done()

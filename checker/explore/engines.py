@@ -4,7 +4,7 @@ Engines (``--engine``):
 
 - ``object``: ``checker.bfs``, breadth-first over the model's own state objects. Works for
   every model (user protocols included); the reference.
-- ``vector``: ``checker.vector``, breadth-first over packed states with numpy, for models
+- ``vector``: ``checker.vector``, breadth-first over integer state keys with numpy, for models
   that have a vector form (``vectorize(model)`` returns one: for the DNS model, every
   protocol, derived by ``model/derived.py``). Same visiting order, counts, verdicts and
   counterexamples as ``object``, many times faster. Optional: partial-order reduction
@@ -18,6 +18,9 @@ With partial-order reduction the verdicts are exact but the counts are those of 
 graph, and a reduced graph's breadth-first depths are not the plain ones: when the reduced
 run finds a violation, the engine reruns without the reduction to report shortest
 counterexamples (docs/PERFORMANCE.md).
+
+With ``cluster`` (``--cluster ray[=ADDRESS]``) the vector engine's search runs on Ray actors
+(``checker.explore.cluster``): same results, the visited set spread over a cluster.
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class EngineOptions:
     workers: int = 1
     lossy: str | None = None
     lossy_bits: int | None = None
+    cluster: str | None = None  # "ray" or "ray=ADDRESS": run on Ray actors
+    actors: int | None = None  # with cluster: how many (default: one per CPU)
 
 
 @dataclass
@@ -101,6 +106,7 @@ class EngineInfo:
     lossy: object = None  # vector.LossyInfo
     bytes_per_state: float | None = None
     notes: list = field(default_factory=list)
+    cluster: dict | None = None  # actors, nodes, peak memory (checker.explore.cluster)
 
     def as_dict(self) -> dict:
         return {"engine": self.engine, "partial_order_reduction": self.por,
@@ -108,14 +114,21 @@ class EngineInfo:
                 "lossy": self.lossy.as_dict() if self.lossy is not None else None,
                 "bytes_per_state": None if self.bytes_per_state is None
                 else round(self.bytes_per_state, 1),
-                "notes": list(self.notes)}
+                "notes": list(self.notes), "cluster": self.cluster}
 
     def describe(self) -> str:
         text = f"Engine: {self.engine}"
         if self.engine == "vector":
-            text += (f" (packed states, {self.bytes_per_state:.1f} bytes/state"
-                     if self.bytes_per_state else " (packed states")
-            text += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
+            # the vector model's states are integer keys into tables it derives from the
+            # model's own steps (for the DNS model: model/derived.py)
+            text += (f" (derived model, integer keys, {self.bytes_per_state:.1f} bytes/state"
+                     if self.bytes_per_state else " (derived model, integer keys")
+            if self.cluster is not None:
+                c = self.cluster
+                text += (f", {c['actors']} Ray actor{'s' if c['actors'] > 1 else ''} on "
+                         f"{c['nodes']} node{'s' if c['nodes'] > 1 else ''}")
+            else:
+                text += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
             text += f", partial-order reduction {'on' if self.por else 'off'})"
         for note in self.notes:
             text += f"\n  {note}"
@@ -168,6 +181,14 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         raise EngineError(f"--workers {engine.workers}: at most {max_workers()} (the cores this "
                           "machine gives the process; more would only compete for them)")
     _check_lossy_memory(engine)
+    if engine.cluster is not None:
+        if name != "vector":
+            raise EngineError("--cluster runs the vector engine, not the object one"
+                              + (f": {why_not}" if why_not else ""))
+        if engine.workers > 1 or engine.lossy is not None:
+            raise EngineError("--cluster runs on Ray actors: drop --workers and --lossy")
+    elif engine.actors is not None:
+        raise EngineError("--actors needs --cluster")
 
     if name == "object":
         info = EngineInfo("object")
@@ -193,23 +214,30 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         info.notes.append("Partial-order reduction is off: it is not proven for "
                           f"{', '.join(unproven)} (docs/PERFORMANCE.md).")
         por = False
-    # a reduced run that finds a violation is rerun plain: it stops at once, without traces
+    session = _cluster_session(engine)
     try:
-        result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
-                             traces=not por, stop_at_violation=por)
-    except vector.Unsupported as exc:
-        if engine.engine == "vector" or wants_vector:
-            raise EngineError(f"the vector engine cannot run this check: {exc}") from None
-        info = EngineInfo("object", notes=[f"(object engine: {exc})"])
-        return bfs.explore(model, properties, options, reporter), info
-    info.notes.extend(getattr(_vector_of(model, properties, vectorize), "notes", list)())
-    info.por = bool(getattr(result, "por", False))
-    if info.por and result.verdict == VIOLATED:
-        info.notes.append("Partial-order reduction found a violation; the search was rerun "
-                          "without it, so counterexamples are shortest and the counts "
-                          "are those of the unreduced search.")
-        result = _run_vector(model, properties, options, reporter, engine, vectorize, False)
-        info.por = False
+        # a reduced run that finds a violation is rerun plain: it stops at once, no traces
+        try:
+            result = _run_vector(model, properties, options, reporter, engine, vectorize, por,
+                                 traces=not por, stop_at_violation=por, session=session)
+        except vector.Unsupported as exc:
+            if engine.engine == "vector" or wants_vector or session is not None:
+                raise EngineError(f"the vector engine cannot run this check: {exc}") from None
+            info = EngineInfo("object", notes=[f"(object engine: {exc})"])
+            return bfs.explore(model, properties, options, reporter), info
+        info.notes.extend(getattr(_vector_of(model, properties, vectorize), "notes", list)())
+        info.por = bool(getattr(result, "por", False))
+        if info.por and result.verdict == VIOLATED:
+            info.notes.append("Partial-order reduction found a violation; the search was "
+                              "rerun without it, so counterexamples are shortest and the "
+                              "counts are those of the unreduced search.")
+            result = _run_vector(model, properties, options, reporter, engine, vectorize,
+                                 False, session=session)
+            info.por = False
+    finally:
+        if session is not None:
+            session.close()
+    info.cluster = getattr(result, "cluster", None)
     info.lossy = getattr(result, "lossy", None)
     _lossy_verdict(result, info.lossy)
     stored = getattr(result, "stored_bytes", None)
@@ -227,8 +255,28 @@ def _vector_of(model, properties, vectorize):
     return vectorize(graph[0].graph_model(model) if graph else model)
 
 
+def _cluster_session(engine):
+    """A Ray session for ``--cluster`` (None without it); EngineError when Ray is missing or
+    the cluster cannot be reached."""
+    if engine.cluster is None:
+        return None
+    from . import cluster
+    try:
+        return cluster.Session(cluster.parse_spec(engine.cluster))
+    except (cluster.ClusterUnavailable, ValueError) as exc:
+        raise EngineError(str(exc)) from None
+
+
 def _run_vector(model, properties, options, reporter, engine, vectorize, por, traces=True,
-                stop_at_violation=False):
+                stop_at_violation=False, session=None):
+    if session is not None:
+        from . import cluster
+        try:
+            return cluster.explore(model, properties, options, reporter, vectorize=vectorize,
+                                   session=session, actors=engine.actors, por=por,
+                                   traces=traces, stop_at_violation=stop_at_violation)
+        except cluster.ClusterUnavailable as exc:
+            raise EngineError(str(exc)) from None
     expander = None
     if engine.workers > 1:
         from .parallel import ProcessExpander

@@ -385,7 +385,10 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         stats.depth = min(stats.depth, depth)
     stats.coverage = {name: int(coverage[kind_index[name]]) if name in kind_index else 0
                       for name in coverage_names}
-    stats.never_fired = [k for k, v in stats.coverage.items() if v == 0] \
+    for j, name in enumerate(vm.kind_names):  # kinds not declared, named as they fired
+        if coverage[j] and name not in stats.coverage:
+            stats.coverage[name] = int(coverage[j])
+    stats.never_fired = [k for k in coverage_names if not stats.coverage[k]] \
         if stats.exhausted else []
     stats.stop_reason = stop_reason
     stats.violations = violations

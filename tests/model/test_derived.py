@@ -2,6 +2,7 @@
 protocol and the README's example: same counts without reductions, same verdicts, shortest
 lengths and traces with them; and the mechanics (sentinels, widening, process copies)."""
 
+import copy
 import pathlib
 from dataclasses import dataclass
 import pickle
@@ -220,6 +221,36 @@ def test_worker_processes_agree_with_one_process(spec):
     assert info.workers == 2 and summary(one) == summary(two)
 
 
+def test_worker_processes_at_a_size_where_prepare_meets_new_local_data_late():
+    """lease at N=2 P=3: the records that prepare() interns while resolving local views
+    carry local data the copies must know too (it crashed with ProcessLocalMiss)."""
+    props = resolve_properties()
+    two, _ = run(system("lease", Config(2, 3, 2, 1)), props, Options(),  # a fresh model
+                 engine=EngineOptions(workers=2), vectorize=vector_model)
+    one, _ = run(system("lease", Config(2, 3, 2, 1)), props, Options(),
+                 engine=EngineOptions(), vectorize=vector_model)
+    assert summary(one) == summary(two)
+
+
+class WholeSteps(Original):
+    """Overrides steps: each state's steps are evaluated whole."""
+
+    name = "whole-steps"
+
+    def steps(self, c, s):
+        return super().steps(c, s)
+
+
+def test_worker_processes_on_a_protocol_that_overrides_steps():
+    """prepare() records whole evaluations (it recursed forever: RecursionError)."""
+    props = resolve_properties()
+    two, _ = run(DnsSystem(Config(2, 3, 2, 1), WholeSteps()), props, Options(),
+                 engine=EngineOptions(workers=2), vectorize=vector_model)
+    want = explore(DnsSystem(Config(2, 3, 2, 1), WholeSteps()), props, Options())
+    assert [(p.status, len(p.trace) if p.trace else None) for p in two.properties.values()] \
+        == [(p.status, len(p.trace) if p.trace else None) for p in want.properties.values()]
+
+
 def test_partial_order_reduction_stays_off_where_unproven_and_the_output_says_why():
     model = system(f"{EXAMPLE}:VerifyThenCleanup", Config(2, 3, 2, 1))
     r, info = run(model, resolve_properties(), Options(), engine=EngineOptions(),
@@ -242,6 +273,36 @@ def test_actions_of_an_undeclared_kind_still_expand():
     want = explore(model, props, Options(symmetry=False))
     assert (got.stats.states, got.stats.transitions, got.verdict) == \
         (want.stats.states, want.stats.transitions, want.verdict)
+    # undeclared kinds are counted under their own names, like the object engine does
+    assert got.stats.coverage == want.stats.coverage == \
+        {"pick": 20, "plan": 13, "write": 44, "cleanup": 36}
+    assert got.stats.never_fired == want.stats.never_fired == []
+
+
+class Many(Original):
+    """Undeclared kinds beyond the free kind slots: the last ones count as "other"."""
+
+    name = "many"
+    action_classes = (Pick,)
+
+    def planner_steps(self, c, s):
+        base = super().planner_steps(c, s)
+        return tuple((kind(), n) for kind in _KINDS[:s.gen + 1] for _, n in base)
+
+
+_KINDS = [dataclass(frozen=True, slots=True)(type(f"Kind{j}", (Action,), {})) for j in range(9)]
+
+
+def test_undeclared_kinds_beyond_the_free_slots_count_as_other():
+    model = DnsSystem(Config(1, 8, 1, 1), Many())
+    got = vexplore(model, resolve_properties(), Options(symmetry=False), vectorize=DerivedModel)
+    want = explore(model, resolve_properties(), Options(symmetry=False))
+    assert got.stats.transitions == want.stats.transitions
+    named = {k: v for k, v in got.stats.coverage.items() if k != "other"}
+    assert all(want.stats.coverage[k] == v for k, v in named.items())
+    assert got.stats.coverage["other"] == sum(v for k, v in want.stats.coverage.items()
+                                              if k not in named)
+    assert len(named) == 7  # 8 slots: pick, six met in the order of the search, "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,3 +365,48 @@ def test_a_vector_model_giving_up_mid_run_falls_back_to_the_object_engine():
     r, info = run(model, props, Options(), engine=EngineOptions(), vectorize=Tiny)
     assert info.engine == "object" and "4096" in info.notes[0]
     assert summary(r) == summary(explore(model, props, Options()))
+
+
+def copy_of(vm):
+    """A copy as another process holds it (deepcopy: a user's file defines local classes that
+    only Ray's cloudpickle ships)."""
+    return copy.deepcopy(vm)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_a_copy_says_which_keys_it_cannot_expand_and_the_owner_prepares_just_those(spec):
+    """``unprepared`` (the cluster engine's per-level step): a copy flags the frontier keys
+    it lacks memo entries or ids for; once the owner has prepared only those, a fresh copy
+    expands the whole frontier as the owner does. Successors' ``normalize`` is outside the
+    mask (the engine retries a chunk then), so only such a protocol may still miss."""
+    for symmetry in (False, True):
+        vm = DerivedModel(system(spec, Config(2, 3, 2, 1)))
+        frontier = vm.init_keys()
+        assert not vm.unprepared(frontier, symmetry).any()  # the owner interns itself
+        clone = copy_of(vm)
+        seen, skipped = set(), 0
+        for _ in range(8):
+            miss = clone.unprepared(frontier, symmetry)
+            skipped += int((~miss).sum())
+            vm.prepare(frontier[miss], symmetry)
+            clone = copy_of(vm)
+            assert not clone.unprepared(frontier, symmetry).any()
+            try:
+                got = clone.expand(frontier, symmetry)
+            except ProcessLocalMiss:
+                assert vm.normalizes or vm.python_canonical, spec
+                break
+            want = vm.expand(frontier, symmetry)
+            assert all(np.array_equal(a, b) for a, b in zip(got, want))
+            seen.update(frontier.tolist())
+            frontier = np.array(sorted(set(want[2].tolist()) - seen), dtype=np.int64)
+        assert skipped > 0  # some keys needed nothing new: the mask is not all-True
+
+
+def test_an_unprepared_key_really_cannot_be_expanded_by_a_copy():
+    vm = DerivedModel(DnsSystem(Config(2, 2, 1, 1), "cas"))
+    keys = vm.init_keys()
+    clone = copy_of(vm)
+    assert clone.unprepared(keys).all()
+    with pytest.raises(ProcessLocalMiss):
+        clone.expand(keys)

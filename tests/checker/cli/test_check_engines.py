@@ -78,6 +78,19 @@ def test_engine_options_do_not_apply_to_the_timed_check(capsys):
     assert code == 2 and "untimed" in err
 
 
+def test_cluster_without_ray_is_one_line_naming_the_extra(capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    code, out, err = run(capsys, "check", "--cluster", "ray")
+    assert code == 2 and out == ""  # before the header: nothing else is printed
+    assert err.count("\n") == 1 and "dnsrace[ray]" in err and "--cluster" in err
+
+
+def test_cluster_spec_must_name_ray(capsys):
+    code, _, err = run(capsys, "check", "--cluster", "spark")
+    assert code == 2 and "--cluster 'spark'" in err and err.count("\n") == 1
+
+
 def test_every_shipped_protocol_and_a_user_file_run_on_the_vector_engine(capsys):
     example = pathlib.Path(__file__).resolve().parents[3] / "examples" / "verify_then_cleanup.py"
     for protocol in ("lease+fencing", "safe-delete-2step", f"{example}:VerifyThenCleanup"):
