@@ -3,6 +3,7 @@ interpreter start-up and peak memory is that run's own (``wait4`` rusage).
 
     python bench/bench.py targets            # the three targets of issue 5
     python bench/bench.py derived            # issue 14: every protocol on the derived model
+    python bench/bench.py memory             # issue 15: peak memory against Rumur's, long runs
     python bench/bench.py scaling            # states and time against N, P, E (slow)
     python bench/bench.py custom -- --enactors 4 --plans 6 --protocol cas
 
@@ -49,6 +50,16 @@ DERIVED = [
 ]
 DERIVED_CHECKS = [  # (row, limit) on wall seconds; (row, row, "rate" | "time", ratio)
     (0, 30.0), (1, 30.0), (3, 2, "rate", 0.5), (5, 4, "time", 2.0),
+]
+
+# issue 15: (row, wall seconds limit or None, peak MB limit, must complete); 162 MB is Rumur's
+# peak on the first row's graph (measured side by side, docs/PERFORMANCE.md)
+MEMORY = [
+    ("--enactors 5 --plans 8 --keep 2 --protocol cas --property no-dangling --no-por",
+     None, 162, True),
+    ("--enactors 6 --plans 8 --keep 2 --protocol cas", 30.0, 1024, True),
+    ("--enactors 5 --plans 8 --endpoints 3 --keep 2 --protocol cas", 30.0, 1024, True),
+    ("--enactors 5 --plans 8 --keep 2 --protocol original --max-seconds 600", 300.0, 8192, True),
 ]
 
 
@@ -150,6 +161,17 @@ def main(argv):
         for r in results:
             for note in r.get("notes", []):
                 print(f"note for `{r['args']}`: {note}")
+    elif what == "memory":
+        results = run_rows([r.split() for r, *_ in MEMORY])
+        for (cmd, wall, mb, complete), r in zip(MEMORY, results):
+            ok = "error" not in r and r["peak_mb"] <= mb and (wall is None or r["wall"] <= wall) \
+                and (not complete or r["exhausted"])
+            limits = (f"limit {wall:g} s, " if wall else "") + f"{mb} MB" + \
+                (", complete" if complete else "")
+            got = "error" if "error" in r else \
+                f"{r['wall']:.2f} s, {r['peak_mb']:.0f} MB, " + \
+                ("complete" if r["exhausted"] else "stopped")
+            print(f"target {'met' if ok else 'MISSED'}: `dnsrace check {cmd}` {got} ({limits})")
     elif what == "scaling":
         rows = []
         for proto, n, p, e, k in SCALING:

@@ -148,23 +148,27 @@ class _ExactVisited:
 
 def _merge_in_place(arr, pos, new):
     """``np.insert(arr, pos, new)`` (``pos`` sorted) without a second copy of ``arr``: grow
-    it, then move its elements to their final places block by block from the end (each one
-    only moves up, past blocks already moved)."""
+    it, then fill the result block by block from the end; each block takes a contiguous run
+    of old elements (which only move up, past blocks already filled) and the new ones that
+    land in it."""
     n0, k = len(arr), len(new)
     if not arr.flags.owndata or arr.base is not None:
         arr = arr.copy()
     arr.resize(n0 + k, refcheck=False)
-    first = int(pos[0]) if k else n0
-    end = n0
+    dest = np.arange(k, dtype=np.int64)
+    dest += pos  # final index of each new element
+    end = n0 + k
+    first = int(dest[0]) if k else end
     while end > first:
         start = max(first, end - _BLOCK)
-        idx = np.arange(start, end, dtype=np.int64)
-        idx += np.searchsorted(pos, idx, side="right")
-        arr[idx] = arr[start:end].copy()
+        ka, kb = np.searchsorted(dest, [start, end])
+        old = arr[start - ka:end - kb].copy()
+        block = arr[start:end]
+        keep = np.ones(end - start, dtype=bool)
+        keep[dest[ka:kb] - start] = False
+        block[keep] = old
+        block[dest[ka:kb] - start] = new[ka:kb]
         end = start
-    slots = np.arange(k, dtype=np.int64)
-    slots += pos
-    arr[slots] = new
     return arr
 
 
