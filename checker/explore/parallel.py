@@ -34,7 +34,19 @@ def _init(vm, symmetry, por, model, properties):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 0)
+    _die_with_parent()
     _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
+
+
+def _die_with_parent() -> None:
+    """On Linux, a worker gets SIGTERM when the parent dies (even by SIGKILL), so it never
+    outlives the run holding the parent's stdout open; elsewhere, a no-op."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _work(chunk):
@@ -52,23 +64,24 @@ class ProcessExpander:
         self._args = (vm, symmetry, por, model, properties)
         self._pool = None
         if not getattr(vm, "process_local", False):
-            self._pool = self._start()
+            self._start()
 
-    def _start(self):
+    def _start(self) -> None:
         Deferral.active += 1  # no interrupt inside the pool's own locks (see map)
         try:
-            pool = self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
+            # kept before a deferred interrupt is raised, so close() still ends its workers
+            # (a pool lost here left orphaned workers holding the caller's stdout open)
+            self._pool = self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
         finally:
             Deferral.active -= 1
         Deferral.raise_pending()
-        return pool
 
     def rebind(self, vm) -> None:
         """Use ``vm`` (a widened copy of the model) from now on."""
         self._args = (vm,) + self._args[1:]
         self._stop()
         if not getattr(vm, "process_local", False):
-            self._pool = self._start()
+            self._start()
 
     def map(self, chunks):
         """Successors of each chunk, in the order of ``chunks``. A Ctrl-C, SIGTERM or time
@@ -79,7 +92,7 @@ class ProcessExpander:
             if chunks:
                 vm.prepare(np.concatenate(chunks), symmetry, por)
             self._stop()
-            self._pool = self._start()
+            self._start()
         Deferral.active += 1
         try:
             results = self._pool.imap(_work, chunks)
