@@ -503,14 +503,17 @@ class DerivedModel:
                 nsids.append(t2)
                 nrids.append(r2)
         first = self._ent_start.n
+        self._store_entries(anywhere, miss, starts, counts, (aids, nsids, nrids))
+        self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
+
+    def _store_entries(self, anywhere, triples, starts, counts, deltas) -> None:
+        """Appends memo entries (and their deltas ``(aids, shared ids, record ids)``)."""
         self._ent_any.extend(anywhere)
-        self._ent_triple.extend(miss)
+        self._ent_triple.extend(triples)
         self._ent_start.extend(starts)
         self._ent_count.extend(counts)
-        self._d_aid.extend(aids)
-        self._d_sid.extend(nsids)
-        self._d_rid.extend(nrids)
-        self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
+        for table, values in zip((self._d_aid, self._d_sid, self._d_rid), deltas):
+            table.extend(values)
 
     def _renamable(self, aids) -> bool:
         """Whether the actions ``aids`` of enactor 0 name it by ``enactor`` (so that the same step
@@ -616,13 +619,8 @@ class DerivedModel:
                 aids.append(a)
                 nsids.append(t2)
                 nrids.append(r2)
-        self._ent_any.extend([False] * len(starts))
-        self._ent_triple.extend(triples)
-        self._ent_start.extend(starts)
-        self._ent_count.extend(counts)
-        self._d_aid.extend(aids)
-        self._d_sid.extend(nsids)
-        self._d_rid.extend(nrids)
+        self._store_entries([False] * len(starts), triples, starts, counts,
+                            (aids, nsids, nrids))
         return np.array(out, dtype=np.int64)
 
     # -- normalize (a protocol's renaming of every next state) --------------------------------

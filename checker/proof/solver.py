@@ -607,22 +607,12 @@ class FiniteSuccessors:
     def _enumerate(self, s, st, params, updates):
         """Every parameter choice enabling ``st`` (z3 models of its guard), with the next
         state z3 evaluates from the step's updates."""
-        top = self.plans + 1
         found = []
-        while True:
-            r = s.check()
-            if r == z3.unsat:
-                return found
-            if r != z3.sat:
-                raise RuntimeError(f"z3 returned {r} ({s.reason_unknown()}) for step {st.kind}")
-            if len(found) >= self.limit:
-                raise RuntimeError(f"more than {self.limit} successors by step {st.kind}")
-            m = s.model()
-            ev = lambda x: m.eval(x, model_completion=True)  # noqa: E731
-            chosen = {n: ev(v) for n, v in params.items()}
-            s.add(z3.Or([v != chosen[n] for n, v in params.items()]) if params
-                  else z3.BoolVal(False))
+        for m, chosen in _each_model(s, params, self.limit, f"for step {st.kind}",
+                                     f"more than {self.limit} successors by step {st.kind}"):
+            ev = lambda x, m=m: m.eval(x, model_completion=True)  # noqa: E731
             found.append(self._successor(st, params, chosen, updates, ev))
+        return found
 
     def _plain_field(self, f, vals, top):
         if f.kind == "int":
@@ -772,6 +762,26 @@ def _mentions(e, ids) -> bool:
     return False
 
 
+def _each_model(s, params, limit, what, too_many):
+    """Yields ``(model, values of params)`` for each distinct assignment of ``params`` that
+    satisfies ``s`` (at most ``limit``), blocking each one before looking for the next."""
+    found = 0
+    while True:
+        r = s.check()
+        if r == z3.unsat:
+            return
+        if r != z3.sat:
+            raise RuntimeError(f"z3 returned {r} ({s.reason_unknown()}) {what}")
+        if found >= limit:
+            raise RuntimeError(too_many)
+        m = s.model()
+        chosen = {n: m.eval(v, model_completion=True) for n, v in params.items()}
+        yield m, chosen
+        s.add(z3.Or([v != chosen[n] for n, v in params.items()]) if params
+              else z3.BoolVal(False))
+        found += 1
+
+
 def _models(s, g, unbounded, limit):
     """Every value of the parameters ``unbounded`` satisfying ``g`` (at most ``limit``), with
     solver ``s`` (in a scope of its own: a fresh solver per call is several times slower)."""
@@ -779,20 +789,12 @@ def _models(s, g, unbounded, limit):
     try:
         s.add(g)
         found = []
-        while True:
-            r = s.check()
-            if r == z3.unsat:
-                return found
-            if r != z3.sat:
-                raise RuntimeError(f"z3 returned {r} ({s.reason_unknown()}) on {g}")
-            if len(found) >= limit:
-                raise RuntimeError(f"more than {limit} values satisfy {g}")
-            m = s.model()
-            extra = {n: m.eval(v, model_completion=True) for n, v in unbounded.items()}
+        for _, extra in _each_model(s, unbounded, limit, f"on {g}",
+                                    f"more than {limit} values satisfy {g}"):
             if not all(z3.is_int_value(v) for v in extra.values()):
                 raise RuntimeError(f"no value for the parameters of {g}")
-            s.add(z3.Or([v != extra[n] for n, v in unbounded.items()]))
             found.append({n: v.as_long() for n, v in extra.items()})
+        return found
     finally:
         s.pop()
 
