@@ -483,7 +483,7 @@ class DerivedModel:
             es = before[at] + (recs[rid],) + after[at]
             arglist.append((c, _new_state(State, (g, st, dns, es, ext)), at))
         results = self._memo_entries(p.enactor_steps, arglist, positions)
-        starts, counts, aids, nsids, nrids = [], [], [], [], []
+        starts, counts, deltas = [], [], []
         base = self._d_aid.n
         renamed = self._renamed
         for res, any_pos in zip(results, anywhere):
@@ -496,23 +496,21 @@ class DerivedModel:
                 starts.append(0)
                 counts.append(-3)  # its actions do not name it by ``enactor``: per position
                 continue
-            starts.append(base + len(aids))
+            starts.append(base + len(deltas))
             counts.append(len(res))
-            for a, t2, r2 in res:
-                aids.append(a)
-                nsids.append(t2)
-                nrids.append(r2)
+            deltas.extend(res)
         first = self._ent_start.n
-        self._store_entries(anywhere, miss, starts, counts, (aids, nsids, nrids))
+        self._store_entries(anywhere, miss, starts, counts, deltas)
         self._index.add(miss, np.arange(first, first + len(miss), dtype=np.int64))
 
     def _store_entries(self, anywhere, triples, starts, counts, deltas) -> None:
-        """Appends memo entries (and their deltas ``(aids, shared ids, record ids)``)."""
+        """Appends memo entries and their deltas, ``(action id, shared id, record id)`` each."""
         self._ent_any.extend(anywhere)
         self._ent_triple.extend(triples)
         self._ent_start.extend(starts)
         self._ent_count.extend(counts)
-        for table, values in zip((self._d_aid, self._d_sid, self._d_rid), deltas):
+        columns = zip(*deltas) if deltas else ((), (), ())
+        for table, values in zip((self._d_aid, self._d_sid, self._d_rid), columns):
             table.extend(values)
 
     def _renamable(self, aids) -> bool:
@@ -602,7 +600,7 @@ class DerivedModel:
                                      "different results on the same state (steps must be "
                                      "deterministic and side-effect free)")
         out, starts, counts, triples = [], [], [], []
-        aids, nsids, nrids = [], [], []
+        deltas = []
         first, base = self._ent_start.n, self._d_aid.n
         for k, rid, res in zip(packed, rids, results):
             if res is None:
@@ -613,14 +611,10 @@ class DerivedModel:
                 continue
             out.append(first + len(starts))
             triples.append(int(triple[k >> (n * LB + ib)]))
-            starts.append(base + len(aids))
+            starts.append(base + len(deltas))
             counts.append(len(res))
-            for a, t2, r2 in res:
-                aids.append(a)
-                nsids.append(t2)
-                nrids.append(r2)
-        self._store_entries([False] * len(starts), triples, starts, counts,
-                            (aids, nsids, nrids))
+            deltas.extend(res)
+        self._store_entries([False] * len(starts), triples, starts, counts, deltas)
         return np.array(out, dtype=np.int64)
 
     # -- normalize (a protocol's renaming of every next state) --------------------------------
