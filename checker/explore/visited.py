@@ -81,25 +81,85 @@ class _ExactVisited:
 
     def lookup(self, keys):
         """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
-        n = len(self.h)
-        if n == 0 or len(keys) == 0:
+        if len(self.h) == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        q = _mix(keys, 0)
+        pos, hit = self._search(_mix(keys, 0))
+        if self.ids is None:
+            return np.where(hit, 0, -1)
+        np.minimum(pos, len(self.h) - 1, out=pos)
+        return np.where(hit, self.ids[pos], -1).astype(np.int64)
+
+    def _search(self, q):
+        """``(pos, hit)`` per mix ``q``: the first index whose stored mix is at least ``q``
+        (where ``q`` would be inserted) and whether it equals ``q``. The mixes are uniform,
+        so the search starts where ``q`` falls by interpolation inside its bucket and is
+        almost always within one slot of it; it then steps one slot a round, each round on
+        the few queries still undecided. (A bucket larger than expected falls back to a
+        binary search.)"""
+        return self._bisect(q) if self.steps > 6 else self._interpolate(q)
+
+    def _interpolate(self, q):
+        """``_search`` for buckets of fewer than 2^15 keys."""
+        h, n = self.h, len(self.h)
+        k = self.kbits
+        it = self.starts.dtype
         b = self._bucket(q)
         lo = self.starts[b]
-        hi = self.starts[b + 1]
+        cnt = self.starts[b + 1] - lo
+        del b
+        g = ((q << np.uint64(k)) >> np.uint64(48)).astype(it) if k else \
+            (q >> np.uint64(48)).astype(it)
+        g *= cnt
+        g >>= 16
+        g += lo  # inside the bucket when it is not empty, else where q would go
+        val = h[np.minimum(g, n - 1)]
+        hit = val == q
+        hit &= cnt > 0
+        pos = g
+        right = np.flatnonzero((val < q) & (cnt > 0))  # the answer lies further right
+        left = np.flatnonzero((val > q) & (g > lo))     # it may lie further left
+        del val
+        for todo, step in ((right, 1), (left, -1)):
+            if not len(todo):
+                continue
+            qq = q[todo]
+            if step > 0:  # probe g (from the next slot on) while h[g] < q
+                g = pos[todo] + 1
+                end = lo[todo] + cnt[todo]
+            else:         # probe g - 1 while h[g - 1] > q
+                g = pos[todo]
+                end = lo[todo]
+            while True:
+                probe = g if step > 0 else g - 1
+                inside = probe < end if step > 0 else probe >= end
+                pv = h[np.clip(probe, 0, n - 1)]
+                same = inside & (pv == qq)
+                pos[todo] = np.where(same, probe, g)
+                hit[todo[same]] = True
+                go = inside & ((pv < qq) if step > 0 else (pv > qq))
+                if not go.any():
+                    break
+                s = np.flatnonzero(go)
+                todo, qq, end = todo[s], qq[s], end[s]
+                g = g[s] + step
+        return pos, hit
+
+    def _bisect(self, q):
+        """``_search`` by binary search inside each bucket (any bucket sizes)."""
+        h, n = self.h, len(self.h)
+        b = self._bucket(q)
+        lo = self.starts[b].astype(np.int64)
+        hi = self.starts[b + 1].astype(np.int64)
         del b
         for _ in range(self.steps):
             mid = (lo + hi) >> 1
-            less = self.h[np.minimum(mid, n - 1)] < q
+            less = h[np.minimum(mid, n - 1)] < q
             less &= lo < hi
             np.copyto(lo, mid + 1, where=less)
             np.copyto(hi, mid, where=~less & (lo < hi))
-        hit = self.h[np.minimum(lo, n - 1)] == q
+        hit = h[np.minimum(lo, n - 1)] == q
         hit &= lo < n
-        if self.ids is None:
-            return np.where(hit, 0, -1)
-        return np.where(hit, self.ids[np.minimum(lo, n - 1)], -1).astype(np.int64)
+        return lo, hit
 
     def add(self, keys, ids):
         """Stores ``keys`` (distinct, none stored yet, any order) with their ``ids``."""
@@ -118,8 +178,10 @@ class _ExactVisited:
             new_ids = new_ids.astype(self.ids.dtype)
         else:
             hn.sort()
-        pos = np.searchsorted(self.h, hn)
-        n0 = len(self.h)
+        if len(self.h):
+            pos, _ = self._search(hn)
+        else:
+            pos = np.zeros(k, dtype=np.int64)
         self.h = _merge_in_place(self.h, pos, hn)
         if self.ids is not None:
             self.ids = _merge_in_place(self.ids, pos, new_ids)
