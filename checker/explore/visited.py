@@ -182,9 +182,15 @@ class _ExactVisited:
             pos, _ = self._search(hn)
         else:
             pos = np.zeros(k, dtype=np.int64)
-        self.h = _merge_in_place(self.h, pos, hn)
-        if self.ids is not None:
-            self.ids = _merge_in_place(self.ids, pos, new_ids)
+        n0 = len(self.h)
+        if self.ids is None:
+            self._hbuf, = _merge_into([(self._buffer("_hbuf", self.h), hn)], n0, pos)
+        else:
+            self._hbuf, self._ibuf = _merge_into([(self._buffer("_hbuf", self.h), hn),
+                                                  (self._buffer("_ibuf", self.ids), new_ids)],
+                                                 n0, pos)
+            self.ids = self._ibuf[:n0 + k]
+        self.h = self._hbuf[:n0 + k]
         del pos
         self._index(hn)
 
@@ -204,34 +210,63 @@ class _ExactVisited:
         biggest = int(np.diff(self.starts).max())
         self.steps = biggest.bit_length()
 
+    def _buffer(self, name, arr):
+        """The array whose first ``len(arr)`` items are ``arr`` and which has room to grow
+        (none after unpickling: ``__getstate__`` leaves the spare room out)."""
+        buf = self.__dict__.get(name)
+        if buf is None or buf.dtype != arr.dtype or len(buf) < len(arr) or \
+                not np.shares_memory(buf[:1], arr[:1]):
+            buf = arr
+        return buf
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_hbuf", None)
+        state.pop("_ibuf", None)
+        return state
+
     def nbytes(self):
         return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
 
 
-def _merge_in_place(arr, pos, new):
-    """``np.insert(arr, pos, new)`` (``pos`` sorted) without a second copy of ``arr``: grow
-    it, then fill the result block by block from the end; each block takes a contiguous run
-    of old elements (which only move up, past blocks already filled) and the new ones that
-    land in it."""
-    n0, k = len(arr), len(new)
-    if not arr.flags.owndata or arr.base is not None:
-        arr = arr.copy()
-    arr.resize(n0 + k, refcheck=False)
+def _merge_into(pairs, n0, pos, *, grow=1.25):
+    """For each ``(buf, new)``: ``np.insert(buf[:n0], pos, new)`` (``pos`` sorted), written
+    into ``buf`` itself when it has room (else into a copy with room to spare, ``grow``
+    times the size, so that most levels neither reallocate nor copy), block by block from
+    the end: each block takes a contiguous run of old elements (which only move up, past
+    blocks already filled) and the new ones that land in it. Returns the buffers."""
+    k = len(pos)
+    total = n0 + k
+    out = []
+    for buf, _ in pairs:
+        if len(buf) < total:
+            bigger = np.empty(max(total, int(total * grow)), dtype=buf.dtype)
+            bigger[:n0] = buf[:n0]
+            buf = bigger
+        out.append(buf)
     dest = np.arange(k, dtype=np.int64)
     dest += pos  # final index of each new element
-    end = n0 + k
+    end = total
     first = int(dest[0]) if k else end
     while end > first:
         start = max(first, end - _BLOCK)
         ka, kb = np.searchsorted(dest, [start, end])
-        old = arr[start - ka:end - kb].copy()
-        block = arr[start:end]
+        at = dest[ka:kb] - start
         keep = np.ones(end - start, dtype=bool)
-        keep[dest[ka:kb] - start] = False
-        block[keep] = old
-        block[dest[ka:kb] - start] = new[ka:kb]
+        keep[at] = False
+        for buf, (_, new) in zip(out, pairs):
+            old = buf[start - ka:end - kb].copy()
+            block = buf[start:end]
+            block[keep] = old
+            block[at] = new[ka:kb]
         end = start
-    return arr
+    return out
+
+
+def _merge_in_place(arr, pos, new):
+    """``np.insert(arr, pos, new)`` (``pos`` sorted) by ``_merge_into``."""
+    buf, = _merge_into([(arr, new)], len(arr), pos)
+    return buf[:len(arr) + len(new)]
 
 
 class _HashCompactVisited:
