@@ -229,20 +229,26 @@ class _ExactVisited:
         return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
 
 
-def _merge_into(pairs, n0, pos, *, grow=1.25):
+def _merge_into(pairs, n0, pos):
     """For each ``(buf, new)``: ``np.insert(buf[:n0], pos, new)`` (``pos`` sorted), written
-    into ``buf`` itself when it has room (else into a copy with room to spare, ``grow``
-    times the size, so that most levels neither reallocate nor copy), block by block from
-    the end: each block takes a contiguous run of old elements (which only move up, past
-    blocks already filled) and the new ones that land in it. Returns the buffers."""
+    into ``buf`` itself, grown in place (``realloc`` moves pages rather than holding two
+    copies), block by block from the end: each block takes a contiguous run of old elements
+    (which only move up, past blocks already filled) and the new ones that land in it; the
+    blocks' bookkeeping is shared by all pairs. Returns the buffers."""
     k = len(pos)
     total = n0 + k
     out = []
     for buf, _ in pairs:
         if len(buf) < total:
-            bigger = np.empty(max(total, int(total * grow)), dtype=buf.dtype)
-            bigger[:n0] = buf[:n0]
-            buf = bigger
+            room = total
+            if buf.flags.owndata and buf.base is None:
+                # realloc moves pages (mremap) rather than holding two copies at once; the
+                # caller's views of ``buf`` are stale from here and replaced by the result
+                buf.resize(room, refcheck=False)
+            else:
+                bigger = np.empty(room, dtype=buf.dtype)
+                bigger[:n0] = buf[:n0]
+                buf = bigger
         out.append(buf)
     dest = np.arange(k, dtype=np.int64)
     dest += pos  # final index of each new element
@@ -265,8 +271,9 @@ def _merge_into(pairs, n0, pos, *, grow=1.25):
 
 def _merge_in_place(arr, pos, new):
     """``np.insert(arr, pos, new)`` (``pos`` sorted) by ``_merge_into``."""
+    total = len(arr) + len(new)
     buf, = _merge_into([(arr, new)], len(arr), pos)
-    return buf[:len(arr) + len(new)]
+    return buf[:total]
 
 
 class _HashCompactVisited:
