@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dnsrace.checker.explore.visited import _ExactVisited, _merge_in_place, first_unique
+from dnsrace.checker.explore.visited import (_ExactVisited, _merge_in_place, _sort_order,
+                                            first_unique)
 
 keys_st = st.lists(st.one_of(st.integers(0, 40), st.integers(-2**63, 2**63 - 1)), max_size=300)
 
@@ -75,3 +76,12 @@ def test_search_finds_insertion_points_for_any_distribution(stored, extra):
     for search in (v._search, v._interpolate, v._bisect):
         pos, hit = search(queries)
         assert pos.tolist() == want_pos and hit.tolist() == want_hit
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(2**40, 2**40 + 64)),
+                unique=True, max_size=300))
+def test_sort_order_is_argsort(values):
+    """Including values that share their high bits (the packed sort's fallback)."""
+    h = np.array(values, dtype=np.uint64)
+    assert _sort_order(h).tolist() == np.argsort(h).tolist()
