@@ -203,7 +203,7 @@ class MemoryBudget:
         if rest_bytes <= self.rest_share:
             return ""
         return (f"memory budget {self.text} reached (the stored search holds "
-                f"{rest_bytes / 2**20:,.0f} MB, more than half the budget)")
+                f"{rest_bytes / 2**20:,.1f} MB, more than half the budget)")
 
 
 # -- the store -------------------------------------------------------------------------------
