@@ -91,24 +91,33 @@ class Spill:
         raise TypeError("a spilled edge store does not pickle (its edges are on disk)")
 
     def write(self, arrays) -> str:
-        """Writes the arrays' bytes, in order, to a new file of the folder; returns its name."""
+        """Writes the arrays' bytes (any iterable of arrays, consumed as it is written), in
+        order, to a new file of the folder; returns its name."""
         self._n += 1
         name = os.path.join(self.path, f"{self._n:07d}.bin")
+        self._put(name, "xb", arrays)
+        return name
+
+    def append(self, name, array) -> None:
+        """Appends an array's bytes to file ``name`` of the folder."""
+        self._put(name, "ab", [array])
+
+    def _put(self, name, mode, arrays) -> None:
         size = 0
         try:
-            with open(name, "xb") as f:
+            with open(name, mode) as f:
                 for a in arrays:
                     f.write(memoryview(np.ascontiguousarray(a)).cast("B"))
                     size += a.nbytes
         except OSError as exc:
-            _unlink(name)
+            if mode == "xb":
+                _unlink(name)
             why = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
                 else (exc.strerror or str(exc))
             raise SpillError(f"{self.option} {self.parent}: cannot write the graph's edges: "
                              f"{why}") from None
         self.written += size
         self.peak = max(self.peak, self.written)
-        return name
 
     def read(self, name, parts):
         """The arrays ``parts`` (``(dtype, offset in bytes, count)`` each) of file ``name``."""
@@ -135,6 +144,13 @@ class Spill:
         if self.path is not None and os.getpid() == self._owner:
             shutil.rmtree(self.path, ignore_errors=True)
             self.path = None
+
+
+def _counted(arrays, sizes):
+    """``arrays``, recording each one's length in ``sizes``."""
+    for a in arrays:
+        sizes.append(len(a))
+        yield a
 
 
 def check_spill_parent(parent, option: str = "--spill") -> None:
@@ -237,17 +253,10 @@ class _Edges:
             self.n_edges * 4
 
     def to_disk(self, spill: Spill) -> None:
+        """Moves the edges to a spill file: targets, then degrees."""
         if self.file is None:
-            self.file = spill.write((self.deg, self.dst))
+            self.file = spill.write((self.dst, self.deg))
             self.deg = self.dst = None
-
-    def load(self, spill):
-        """``(deg, dst)``: from RAM, or read back whole from the spill file."""
-        if self.file is None:
-            return self.deg, self.dst
-        d = self.n_src * self.deg_dtype.itemsize
-        return tuple(spill.read(self.file, [(self.deg_dtype, 0, self.n_src),
-                                            (np.int32, d, self.n_edges)]))
 
     def chunks(self, spill, max_edges: int = CHUNK_EDGES):
         """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` edges
@@ -255,19 +264,18 @@ class _Edges:
         if self.file is None:
             deg = self.deg
         else:
-            (deg,) = spill.read(self.file, [(self.deg_dtype, 0, self.n_src)])
+            (deg,) = spill.read(self.file, [(self.deg_dtype, 4 * self.n_edges, self.n_src)])
         ends = np.cumsum(deg, dtype=np.int64)
         cuts = np.searchsorted(ends, np.arange(max_edges, self.n_edges, max_edges),
                                side="left") + 1
         cuts = np.unique(np.concatenate(([0], cuts[cuts < self.n_src], [self.n_src])))
-        d = self.n_src * self.deg_dtype.itemsize
         for a, b in zip(cuts[:-1], cuts[1:]):
             e0 = int(ends[a - 1]) if a else 0
             e1 = int(ends[b - 1]) if b else 0
             if self.file is None:
                 dst = self.dst[e0:e1]
             else:
-                (dst,) = spill.read(self.file, [(np.int32, d + 4 * e0, e1 - e0)])
+                (dst,) = spill.read(self.file, [(np.int32, 4 * e0, e1 - e0)])
             yield int(a), deg[a:b], ends[a:b] - e0, dst
 
     def release(self, spill) -> None:
@@ -323,37 +331,72 @@ class GraphStore:
 
     def add_edges(self, deg, dst) -> None:
         """Appends the next expanded level's edges: ``deg`` (each source's out-degree, one per
-        state of that level) and ``dst`` (targets' ids grouped by source). Sources settled by
-        them (a target is settled) keep no edges."""
+        state of that level) and ``dst`` (targets' ids grouped by source), each an array or a
+        list of chunks (the same number of each, chunk ``i`` of ``dst`` holding the edges of
+        chunk ``i`` of ``deg``; the lists are emptied). Sources settled by them (a target is settled) keep no edges.
+        Spilled, the chunks are written as they are filtered: no copy of the whole level."""
         lvl = len(self.edges)
         base, n = self.bases[lvl], self.bases[lvl + 1] - self.bases[lvl]
-        deg = np.asarray(deg)
-        if len(deg) != n:
-            raise ValueError(f"level {lvl} has {n} states, not {len(deg)}")
-        dst = np.asarray(dst, dtype=np.int32)
-        ends = np.cumsum(deg, dtype=np.int64)
-        keep = np.ones(n, dtype=bool)  # sources some property still needs the edges of
-        if self.names:
-            keep[:] = False
-            src_ids = np.arange(base, base + n, dtype=np.int64)
-            for name in self.names:
-                done = self.is_settled(name, src_ids) | _segment_any(
-                    self.is_settled(name, dst), deg, ends)
-                _set_bits(self.settled[name], base, done)
-                keep |= ~done
-        if not keep.all():
-            self.settled_sources += int((~keep & (deg > 0)).sum())
-            dst = dst[np.repeat(keep, deg)]
-            deg = np.where(keep, deg, 0)
-        if len(dst):
-            lo, hi = (int(np.searchsorted(self.bases, v, side="right")) - 1
-                      for v in (dst.min(), dst.max()))
-        else:
-            lo = hi = lvl
-        e = _Edges(_narrow_unsigned(deg), dst, lo, hi)
+        if not isinstance(deg, list):
+            deg, dst = [deg], [dst]
+        if len(deg) != len(dst) or sum(len(d) for d in deg) != n:
+            raise ValueError(f"level {lvl} has {n} states, not {sum(len(d) for d in deg)}")
+        kept_deg = []
+        span = [None, None]  # smallest and largest target kept
+
+        def filtered():  # consumes the lists, so each chunk is freed once filtered
+            first = base
+            while deg:
+                d, t = self._settle(first, np.asarray(deg.pop(0)),
+                                    np.asarray(dst.pop(0), dtype=np.int32))
+                first += len(d)
+                kept_deg.append(d)
+                if len(t):
+                    lo, hi = int(t.min()), int(t.max())
+                    span[0] = lo if span[0] is None else min(span[0], lo)
+                    span[1] = hi if span[1] is None else max(span[1], hi)
+                    yield t
         if self.spill is not None:
-            e.to_disk(self.spill)
+            sizes = []
+            name = self.spill.write(_counted(filtered(), sizes))
+            d = _narrow_unsigned(np.concatenate(kept_deg) if kept_deg else np.zeros(0, np.uint8))
+            try:
+                self.spill.append(name, d)
+            except SpillError:
+                self.spill.remove(name, 4 * sum(sizes))
+                raise
+            e = _Edges(d, np.zeros(0, np.int32), 0, 0)
+            e.n_edges, e.file, e.deg = sum(sizes), name, None
+        else:
+            parts = list(filtered())
+            dst_all = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            del parts
+            e = _Edges(_narrow_unsigned(np.concatenate(kept_deg) if kept_deg
+                                        else np.zeros(0, np.uint8)), dst_all, 0, 0)
+        if e.n_edges:
+            e.lo, e.hi = (int(np.searchsorted(self.bases, v, side="right")) - 1 for v in span)
+        else:
+            e.lo = e.hi = lvl
         self.edges.append(e)
+
+    def _settle(self, first, deg, dst):
+        """One chunk of sources (ids from ``first``): marks those settled now; returns the
+        degrees and targets of those some property still needs."""
+        if not self.names:
+            return deg, dst
+        n = len(deg)
+        ends = np.cumsum(deg, dtype=np.int64)
+        keep = np.zeros(n, dtype=bool)  # sources some property still needs the edges of
+        src_ids = np.arange(first, first + n, dtype=np.int64)
+        for name in self.names:
+            done = self.is_settled(name, src_ids) | _segment_any(
+                self.is_settled(name, dst), deg, ends)
+            _set_bits(self.settled[name], first, done)
+            keep |= ~done
+        if keep.all():
+            return deg, dst
+        self.settled_sources += int((~keep & (deg > 0)).sum())
+        return np.where(keep, deg, 0), dst[np.repeat(keep, deg)]
 
     def spill_to(self, spill: Spill) -> None:
         """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""

@@ -417,9 +417,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             spill_failed = ""
             if keep_edges and not truncated:
                 try:
-                    graph.add_edges(np.concatenate(lvl_deg) if lvl_deg
-                                    else np.zeros(len(frontier), np.uint8),
-                                    np.concatenate(dst) if dst else np.empty(0, np.int32))
+                    graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
                 except SpillError as exc:  # the disk filled up: no verdict on graph properties
                     spill_failed = str(exc)
             if keep_edges:

@@ -70,7 +70,9 @@ def reference(succ, goal, scope):
     return np.flatnonzero(scope & ~reached)
 
 
-def build(bases, succ, goals, scope, spill=None, drop_self_loops=False):
+def build(bases, succ, goals, scope, spill=None, drop_self_loops=False, chunk=None):
+    """The store of that graph, each level's edges handed over whole or ``chunk`` sources
+    at a time (as the engine does, per chunk of its frontier)."""
     store = GraphStore(sorted(goals), spill)
     n_levels = len(bases) - 1
 
@@ -86,8 +88,13 @@ def build(bases, succ, goals, scope, spill=None, drop_self_loops=False):
         if drop_self_loops:
             ts = [t[t != s] for s, t in zip(range(bases[lvl], bases[lvl + 1]), ts)]
         deg = np.array([len(t) for t in ts], dtype=np.int64)
-        dst = np.concatenate(ts) if ts else np.zeros(0, np.int64)
-        store.add_edges(deg, dst)
+        if chunk is None:
+            store.add_edges(deg, np.concatenate(ts) if ts else np.zeros(0, np.int64))
+        else:
+            cuts = range(0, len(ts), chunk)
+            store.add_edges([deg[i:i + chunk] for i in cuts],
+                            [np.concatenate(ts[i:i + chunk] + [np.zeros(0, np.int64)])
+                             for i in cuts])
     return store
 
 
@@ -97,21 +104,22 @@ graph_params = st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integ
 
 
 @settings(max_examples=150, deadline=None)
-@given(graph_params, st.booleans())
-def test_fixpoint_equals_a_backward_search(params, drop_self_loops):
+@given(graph_params, st.booleans(), st.none() | st.integers(1, 7))
+def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk):
     bases, succ, goals, scope = random_graph(*params)
-    got = unreached(build(bases, succ, goals, scope, drop_self_loops=drop_self_loops))
+    got = unreached(build(bases, succ, goals, scope, drop_self_loops=drop_self_loops,
+                          chunk=chunk))
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
         assert got[name].dtype == np.int64
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(graph_params)
-def test_spilled_fixpoint_equals_the_one_in_ram_and_leaves_nothing(tmp_path, params):
+@given(graph_params, st.none() | st.integers(1, 7))
+def test_spilled_fixpoint_equals_the_one_in_ram_and_leaves_nothing(tmp_path, params, chunk):
     bases, succ, goals, scope = random_graph(*params)
     spill = Spill(tmp_path)
-    store = build(bases, succ, goals, scope, spill)
+    store = build(bases, succ, goals, scope, spill, chunk=chunk)
     assert store.ram_edge_bytes == 0 and os.listdir(tmp_path) == [os.path.basename(spill.path)]
     got = unreached(store)
     assert spill.written == 0  # every file read back was removed
@@ -135,7 +143,6 @@ def test_tiny_chunks_and_a_store_moved_to_disk_midway(tmp_path, monkeypatch):
 def test_a_chain_of_back_edges_needs_many_passes_and_gets_them():
     # level k's state points back to level k-1's; only the deepest one is a goal
     n = 30
-    succ = [np.array([i + 1]) if i + 1 < n else np.zeros(0, np.int64) for i in range(n)]
     succ = [np.array([i - 1]) for i in range(n)]  # back edges only
     succ[0] = np.zeros(0, np.int64)
     goal = np.zeros(n, bool)
