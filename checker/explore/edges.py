@@ -191,32 +191,32 @@ def parse_size(text: str) -> int:
 
 
 class MemoryBudget:
-    """``--memory SIZE``: the edges in RAM may take a quarter of it (beyond that they spill,
-    under ``spill_parent`` or the system's temporary folder), the rest of the stored search
-    (visited set, tree, masks) half; the last quarter is headroom for a level's temporaries."""
+    """``--memory SIZE``: the stored search (visited set, tree, masks, and the edges while
+    they are in RAM) may take half of it, the other half being headroom for a level's
+    temporaries. Once the edges would push the stored search past its half they move to disk
+    (under ``spill_parent`` or the system's temporary folder); once the rest alone is past
+    it, the run stops (incomplete)."""
 
     def __init__(self, total: int, text: str | None = None, spill_parent=None):
         self.total, self.text = int(total), text or f"{total} bytes"
         self.spill_parent = spill_parent
 
     @property
-    def edge_share(self) -> int:
-        return self.total // 4
-
-    @property
-    def rest_share(self) -> int:
+    def share(self) -> int:
         return self.total // 2
 
-    def spill_for(self, store) -> "Spill | None":
-        """A new Spill when ``store``'s edges in RAM exceed their share, else None."""
-        if store is None or store.spill is not None or store.ram_edge_bytes <= self.edge_share:
+    def spill_for(self, store, rest_bytes: int) -> "Spill | None":
+        """A new Spill when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
+        stored search) together exceed the share, else None."""
+        if store is None or store.spill is not None or not store.ram_edge_bytes or \
+                rest_bytes + store.ram_edge_bytes <= self.share:
             return None
         parent = self.spill_parent or tempfile.gettempdir()
         return Spill(parent, "--spill" if self.spill_parent else "--memory")
 
     def stop_reason(self, rest_bytes: int) -> str:
-        """Why the run stops (the stored search outgrew its share), or ''."""
-        if rest_bytes <= self.rest_share:
+        """Why the run stops (the stored search outgrew the share), or ''."""
+        if rest_bytes <= self.share:
             return ""
         return (f"memory budget {self.text} reached (the stored search holds "
                 f"{rest_bytes / 2**20:,.1f} MB, more than half the budget)")

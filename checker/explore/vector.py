@@ -528,7 +528,7 @@ def _within_budget(memory, graph, rest_bytes) -> str:
     share; returns why the run must stop (the rest outgrew its own, or the spill failed),
     else ''."""
     try:
-        spill = memory.spill_for(graph)
+        spill = memory.spill_for(graph, rest_bytes)
         if spill is not None:
             graph.spill_to(spill)
     except SpillError as exc:
