@@ -4,6 +4,7 @@ interpreter start-up and peak memory is that run's own (``wait4`` rusage).
     python bench/bench.py targets            # the three targets of issue 5
     python bench/bench.py derived            # issue 14: every protocol on the derived model
     python bench/bench.py memory             # issue 15: peak memory against Rumur's, long runs
+    python bench/bench.py spill              # issue 15: recoverable's edges in RAM, on disk
     python bench/bench.py scaling            # states and time against N, P, E (slow)
     python bench/bench.py custom -- --enactors 4 --plans 6 --protocol cas
 
@@ -63,6 +64,17 @@ MEMORY = [
 ]
 
 
+# issue 15: the graph property's edges in RAM, spilled to disk (--spill, a folder the bench
+# makes and checks is left empty), under a --memory budget; (row, wall limit, MB limit)
+SPILL = [
+    ("--enactors 6 --plans 8 --keep 2 --protocol cas", 30.0, 1024),
+    ("--enactors 6 --plans 8 --keep 2 --protocol cas --spill {spill}", 30.0, 1024),
+    ("--enactors 6 --plans 8 --keep 2 --protocol cas --memory 1G", 30.0, 1024),
+    ("--enactors 5 --plans 8 --keep 2 --protocol cas", None, None),
+    ("--enactors 5 --plans 8 --keep 2 --protocol cas --spill {spill}", None, None),
+]
+
+
 def dnsrace_command() -> list[str]:
     exe = shutil.which("dnsrace", path=os.path.dirname(sys.executable)) or shutil.which("dnsrace")
     return [exe] if exe else [sys.executable, "-c", "from dnsrace.checker.cli import run; run()"]
@@ -101,7 +113,7 @@ def measure(args: list[str]) -> dict:
         "cpu": usage.ru_utime + usage.ru_stime,  # the child's own CPU seconds (shared machine)
         "bytes_per_state": eng.get("bytes_per_state"), "engine": eng.get("engine", "object"),
         "reductions": "+".join(reductions) or "none", "exhausted": s.get("exhausted"),
-        "notes": eng.get("notes", []),
+        "notes": eng.get("notes", []), "spill": eng.get("spill"),
     }
 
 
@@ -172,6 +184,26 @@ def main(argv):
                 f"{r['wall']:.2f} s, {r['peak_mb']:.0f} MB, " + \
                 ("complete" if r["exhausted"] else "stopped")
             print(f"target {'met' if ok else 'MISSED'}: `dnsrace check {cmd}` {got} ({limits})")
+    elif what == "spill":
+        folder = tempfile.mkdtemp(prefix="bench-spill-")
+        try:
+            rows = [r.format(spill=folder).split() for r, *_ in SPILL]
+            results = run_rows(rows)
+            for (cmd, wall, mb), r in zip(SPILL, results):
+                if "error" in r:
+                    print(f"error: `{cmd}`: {r['error']}")
+                    continue
+                sp = r.get("spill")
+                disk = f"{sp['peak_bytes'] / 2**20:,.0f} MB on disk" if sp else "edges in RAM"
+                left = os.listdir(folder)
+                line = f"`{cmd}`: {disk}, spill folder left {'empty' if not left else left}"
+                if wall is not None:
+                    ok = r["wall"] <= wall and r["peak_mb"] <= mb and r["exhausted"]
+                    line = (f"target {'met' if ok else 'MISSED'}: {line}; {r['wall']:.2f} s, "
+                            f"{r['peak_mb']:.0f} MB (limit {wall:g} s, {mb} MB)")
+                print(line)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     elif what == "scaling":
         rows = []
         for proto, n, p, e, k in SCALING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -18,10 +19,11 @@ from ..reports.report import result_to_json
 from ..explore.result import VIOLATED, Options
 from ..traces.trace import build_trace
 from ..explore.checkpoint import CheckpointError
+from ..explore.edges import MemoryBudget, SpillError, check_spill_parent, parse_size
 from .checkpoint import checkpoint_options, prepare_checkpoint, resume_hint, resume_note
 from .errors import InputError, exit_code_for
 from .export import export_options, prepare_export, write_export
-from .options import SECONDS, build_model, build_properties, config_options, output_options
+from .options import SECONDS, SIZE, build_model, build_properties, config_options, output_options
 from .progress import progress_reporter
 from .signals import time_limit
 from .timing import build_timing, protocol_timing, timed_command, timing_options
@@ -42,7 +44,7 @@ def run_check(model, properties, options: Options, reporter=None, engine=None,
         try:
             result, info = run_engine(model, properties, options, reporter, engine=engine,
                                       vectorize=vector_model, checkpoint=checkpoint)
-        except (EngineError, CheckpointError) as exc:
+        except (EngineError, CheckpointError, SpillError) as exc:
             raise InputError(str(exc)) from None
     result.engine_info = info
     traces = {
@@ -51,6 +53,21 @@ def run_check(model, properties, options: Options, reporter=None, engine=None,
         if pr.status == VIOLATED
     }
     return result, traces
+
+
+def check_spill_dir(folder) -> None:
+    """InputError (one line naming --spill) unless files can be made in ``folder`` and its
+    disk has room."""
+    try:
+        check_spill_parent(folder)
+    except SpillError as exc:
+        raise InputError(str(exc)) from None
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return
+    if st.f_bavail == 0 or (st.f_favail == 0 and st.f_files):
+        raise InputError(f"--spill {folder}: the disk is full")
 
 
 @click.command()
@@ -89,6 +106,15 @@ def run_check(model, properties, options: Options, reporter=None, engine=None,
                    "'ray=HOST:PORT' joins a running cluster. Needs the extra dnsrace[ray].")
 @click.option("--actors", type=click.IntRange(min=1), default=None,
               help="With --cluster: how many actors (default: one per CPU of the cluster).")
+@click.option("--spill", "spill_dir", metavar="DIR", default=None,
+              help="Keep the graph properties' edges (recoverable) on disk, in a private "
+                   "folder made inside DIR and removed at the end (vector engine; with "
+                   "--memory: only once they outgrow their share of it).")
+@click.option("--memory", "memory", type=SIZE, default=None, metavar="SIZE",
+              help="Memory budget (e.g. 4G, 500M; vector engine): the stored search may take "
+                   "half of it; beyond that the graph properties' edges spill to disk (under "
+                   "--spill DIR or the system's temporary folder), then the run stops "
+                   "(incomplete).")
 @click.option("--full", is_flag=True,
               help="Print every variable at every step of a counterexample (records, store, "
                    "each enactor's phase and plan), changed values marked.")
@@ -102,7 +128,7 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
           export_formats=None, force=False, engine="auto", workers=1, no_por=False,
           lossy=None, lossy_bits=None, max_depth=None, full=False, cluster=None,
           actors=None, checkpoint_file=None, checkpoint_every=None, resume_file=None,
-          **timing_args):
+          spill_dir=None, memory=None, **timing_args):
     """Explore every interleaving and report, for each property, that it holds or its
     shortest counterexample.
 
@@ -119,6 +145,21 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     export = prepare_export(model, properties, export_dir, export_formats,
                             force and (export_dir is not None or not checkpointing))
     timing = protocol_timing(build_timing(**timing_args), [model.protocol])
+    spilling = spill_dir is not None or memory is not None
+    if spilling and checkpointing:
+        raise InputError("--spill and --memory cannot be combined with --checkpoint or --resume "
+                         "(a checkpoint does not carry edges spilled to disk); choose one")
+    if spilling and timing is not None:
+        raise InputError("--spill and --memory apply to the untimed check (vector engine), not "
+                         "to --timing")
+    if spilling and cluster is not None:
+        raise InputError("--spill and --memory apply to the vector engine in this process; "
+                         "--cluster keeps the search on its Ray actors")
+    if spilling and engine == "object":
+        raise InputError("--spill and --memory need the vector engine (--engine vector or "
+                         "auto); the object engine keeps everything in memory")
+    if spill_dir is not None:
+        check_spill_dir(spill_dir)
     if timing is not None and checkpointing:
         raise InputError("--checkpoint and --resume apply to the untimed check (vector "
                          "engine), not to --timing")
@@ -141,8 +182,9 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     options = Options(symmetry=symmetry, max_states=max_states,
                       max_seconds=max_seconds, stop_early=not keep_going,
                       max_depth=max_depth)
+    budget = None if memory is None else MemoryBudget(parse_size(memory), memory, spill_dir)
     engine_options = EngineOptions(engine, False if no_por else None, workers, lossy,
-                                   lossy_bits, cluster, actors)
+                                   lossy_bits, cluster, actors, spill_dir, budget)
     checkpoint = prepare_checkpoint(model, properties, options, engine_options,
                                     checkpoint_file, checkpoint_every, resume_file, force)
     if not (quiet or as_json):  # the header before the work, so a long run says what it does

@@ -13,7 +13,7 @@ from dnsrace.model import (Config, ConfigError, DnsSystem, ProtocolLoadError, Un
 
 from .errors import InputError
 
-__all__ = ["SECONDS", "config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
+__all__ = ["SECONDS", "SIZE", "config_options", "size_options", "stack", "output_options", "build_model", "build_properties"]
 
 
 class _Seconds(click.ParamType):
@@ -37,6 +37,24 @@ class _Seconds(click.ParamType):
 
 
 SECONDS = _Seconds()
+
+
+class _Size(click.ParamType):
+    """A positive number of bytes with a unit: ``4G``, ``500M``, ``1.5G`` (powers of 1024),
+    checked and kept as typed (``edges.parse_size`` gives the bytes)."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        from ..explore.edges import parse_size
+        try:
+            parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value).strip()
+
+
+SIZE = _Size()
 
 
 def stack(f, decorators):

@@ -94,6 +94,8 @@ class EngineOptions:
     lossy_bits: int | None = None
     cluster: str | None = None  # "ray" or "ray=ADDRESS": run on Ray actors
     actors: int | None = None  # with cluster: how many (default: one per CPU)
+    spill: str | None = None  # a folder: the graph properties' edges go to disk (edges.py)
+    memory: object = None  # an edges.MemoryBudget: spill beyond it, stop beyond it
 
 
 @dataclass
@@ -107,6 +109,7 @@ class EngineInfo:
     bytes_per_state: float | None = None
     notes: list = field(default_factory=list)
     cluster: dict | None = None  # actors, nodes, peak memory (checker.explore.cluster)
+    spill: dict | None = None  # where the edges spilled, and their peak size on disk
 
     def as_dict(self) -> dict:
         return {"engine": self.engine, "partial_order_reduction": self.por,
@@ -114,7 +117,7 @@ class EngineInfo:
                 "lossy": self.lossy.as_dict() if self.lossy is not None else None,
                 "bytes_per_state": None if self.bytes_per_state is None
                 else round(self.bytes_per_state, 1),
-                "notes": list(self.notes), "cluster": self.cluster}
+                "notes": list(self.notes), "cluster": self.cluster, "spill": self.spill}
 
     def describe(self) -> str:
         text = f"Engine: {self.engine}"
@@ -166,6 +169,16 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     it; it needs the vector engine."""
     if engine.engine not in ENGINES:
         raise EngineError(f"unknown engine {engine.engine!r} (valid: {', '.join(ENGINES)})")
+    spilling = engine.spill is not None or engine.memory is not None
+    if spilling and checkpoint is not None:
+        raise EngineError("--spill and --memory cannot be combined with --checkpoint or "
+                          "--resume (a checkpoint does not carry edges spilled to disk)")
+    if spilling and engine.cluster is not None:
+        raise EngineError("--spill and --memory apply to the vector engine in this process; "
+                          "--cluster keeps the search on its Ray actors")
+    if spilling and engine.engine == "object":
+        raise EngineError("--spill and --memory need the vector engine (--engine vector or "
+                          "auto)")
     if checkpoint is not None:
         if engine.cluster is not None:
             raise EngineError("--checkpoint and --resume need the vector engine in this "
@@ -183,6 +196,8 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         name = "vector" if why_not is None else "object"
         if name == "object" and wants_vector:
             raise EngineError(f"--workers, --lossy and --por need the vector engine: {why_not}")
+        if name == "object" and spilling:
+            raise EngineError(f"--spill and --memory need the vector engine: {why_not}")
     elif name == "vector" and why_not is not None:
         raise EngineError(f"the vector engine cannot run this check: {why_not}")
     elif name == "object" and wants_vector:
@@ -237,7 +252,7 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
                 checkpoint=checkpoint and checkpoint.phase("first"))
         except vector.Unsupported as exc:
             if engine.engine == "vector" or wants_vector or session is not None \
-                    or checkpoint is not None:
+                    or checkpoint is not None or spilling:
                 raise EngineError(f"the vector engine cannot run this check: {exc}") from None
             info = EngineInfo("object", notes=[f"(object engine: {exc})"])
             return bfs.explore(model, properties, options, reporter), info
@@ -255,6 +270,11 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
         if session is not None:
             session.close()
     info.cluster = getattr(result, "cluster", None)
+    info.spill = getattr(result, "spilled", None)
+    if info.spill is not None:
+        info.notes.append(f"The graph properties' edges were spilled to a private folder in "
+                          f"{info.spill['folder']} (at most "
+                          f"{info.spill['peak_bytes'] / 2**20:,.1f} MB on disk; removed).")
     info.lossy = getattr(result, "lossy", None)
     _lossy_verdict(result, info.lossy)
     stored = getattr(result, "stored_bytes", None)
@@ -305,7 +325,9 @@ def _run_vector(model, properties, options, reporter, engine, vectorize, por, tr
         return vector.explore(model, properties, options, reporter, vectorize=vectorize,
                               por=por, expander=expander, lossy=engine.lossy,
                               lossy_bits=engine.lossy_bits, traces=traces,
-                              stop_at_violation=stop_at_violation, checkpoint=checkpoint)
+                              stop_at_violation=stop_at_violation, checkpoint=checkpoint,
+                              spill=engine.spill if engine.memory is None else None,
+                              memory=engine.memory)
     finally:
         if expander is not None:
             expander.close()

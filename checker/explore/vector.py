@@ -28,6 +28,7 @@ from .paths import property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .levels import Levels
+from .edges import GraphStore, SpillError, unreached
 from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
@@ -131,7 +132,8 @@ def expand_chunk(vm, keys, symmetry, por, checks):
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
             por: bool = False, expander=None, lossy: str | None = None,
             lossy_bits: int | None = None, traces: bool = True,
-            stop_at_violation: bool = False, checkpoint=None) -> Result:
+            stop_at_violation: bool = False, checkpoint=None, spill=None,
+            memory=None) -> Result:
     """Explores ``vectorize(graph model)`` level by level and decides every property.
 
     Raises ``Unsupported`` when the model has no vector form or a property no kernel.
@@ -139,7 +141,10 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     only verdicts); with ``stop_at_violation`` the run ends after the first level where a
     property is found violated (the caller reruns for the full answer). With ``checkpoint``
     (``checker.explore.checkpoint.Checkpointer``) the search is saved at level boundaries
-    and, when it holds a saved search, resumed from it. The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
+    and, when it holds a saved search, resumed from it. ``spill`` (a parent folder) puts the
+    graph properties' edges on disk from the start, ``memory`` (an ``edges.MemoryBudget``)
+    spills them once they outgrow their share and stops the run when the rest of the stored
+    search outgrows its own (``checker.explore.edges``). The returned ``Result`` has ``stats`` as ``checker.bfs`` fills them, plus
     ``result.lossy`` (a ``LossyInfo`` or None) and ``result.por`` (whether it was used).
     """
     graph_props = [p for p in properties if p.kind == "graph property"]
@@ -150,7 +155,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     while True:
         try:
             return _explore(vm, model, properties, options, reporter, por, expander, lossy,
-                            lossy_bits, traces, stop_at_violation, checkpoint)
+                            lossy_bits, traces, stop_at_violation, checkpoint, spill, memory)
         except Exception as exc:  # a key field outgrew its bits: restart on a wider layout
             if getattr(exc, "unsupported", False):
                 raise Unsupported(str(exc)) from None
@@ -166,11 +171,27 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
 
 
 def _explore(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
-             traces, stop_at_violation, checkpoint=None) -> Result:
+             traces, stop_at_violation, checkpoint=None, spill=None, memory=None) -> Result:
     state_k, trans_k, graph_k = vector_kernels(vm, model, properties)
     if lossy and graph_k:
         raise Unsupported("a lossy search cannot decide graph properties "
                           f"({', '.join(p.name for p, _ in graph_k)})")
+    from .edges import Spill
+    graph = GraphStore([p.name for p, _ in graph_k],
+                       Spill(spill) if spill is not None and graph_k else None) \
+        if graph_k else None
+    try:
+        return _search(vm, model, properties, options, reporter, por, expander, lossy,
+                       lossy_bits, traces, stop_at_violation, checkpoint, memory, graph,
+                       state_k, trans_k, graph_k)
+    finally:
+        if graph is not None:
+            graph.close()
+
+
+def _search(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
+            traces, stop_at_violation, checkpoint, memory, graph, state_k, trans_k,
+            graph_k) -> Result:
     in_scope = graph_k[0][1][0] if graph_k else None
     symmetry = bool(options.symmetry and vm.symmetric)
     if por and not all(vm.por_sound_for(p) for p in properties):
@@ -206,10 +227,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
 
     level_keys: list = []    # per level, keys in discovery order (exact mode)
     levels = Levels()        # per level, each state's parent and action from it
-    level_scope: list = []   # per level, in-scope mask (graph properties)
-    level_goal = {p.name: [] for p, _ in graph_k}  # per graph property, per level, goals
-    level_deg: list = []     # per expanded level, out-degree of each state (graph properties)
-    level_dst: list = []     # per expanded level, successor ids grouped by source
+    # graph properties: per level, in-scope and goal bits, and the edges (edges.py)
     n_states = 0
     n_explored_transitions = 0
 
@@ -222,9 +240,7 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         levels.add(parents, aids)
         scope = in_scope(keys) if in_scope is not None else None
         if keep_edges:
-            level_scope.append(scope)
-            for p, (_, is_goal) in graph_k:
-                level_goal[p.name].append(is_goal(keys))
+            graph.add_states(scope, {p.name: is_goal(keys) for p, (_, is_goal) in graph_k})
         scoped = keys if scope is None else keys[scope]
         scoped_ids = ids if scope is None else ids[scope]
         if len(scoped):
@@ -254,21 +270,18 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
 
     def search_state():  # everything the loop carries from one level to the next
         return dict(vm=vm, por=por, symmetry=symmetry, visited=visited, level_keys=level_keys,
-                    levels=levels, level_scope=level_scope,
-                    level_goal=level_goal, level_deg=level_deg, level_dst=level_dst,
-                    n_states=n_states, n_explored_transitions=n_explored_transitions,
+                    levels=levels, graph=graph, n_states=n_states, n_explored_transitions=n_explored_transitions,
                     stats=stats, coverage=coverage, violations=violations, found=found,
                     depth=depth, base=base, frontier=frontier, init=init,
                     seconds=seconds0 + time.perf_counter() - start)
 
     saved = checkpoint.take(vm, por, symmetry) if checkpoint is not None else None
     if saved is not None:
-        (visited, level_keys, levels, level_scope, level_goal, level_deg,
-         level_dst, n_states, n_explored_transitions, stats, coverage, violations, found,
-         depth, base, frontier, init, seconds0) = (saved[k] for k in (
-            "visited", "level_keys", "levels", "level_scope", "level_goal",
-            "level_deg", "level_dst", "n_states", "n_explored_transitions", "stats",
-            "coverage", "violations", "found", "depth", "base", "frontier", "init", "seconds"))
+        (visited, level_keys, levels, graph, n_states, n_explored_transitions, stats,
+         coverage, violations, found, depth, base, frontier, init, seconds0) = (saved[k] for k in (
+            "visited", "level_keys", "levels", "graph", "n_states", "n_explored_transitions",
+            "stats", "coverage", "violations", "found", "depth", "base", "frontier", "init",
+            "seconds"))
     at_boundary = True  # the loop's state is that of a level boundary (a checkpoint's)
     deferring = False   # interrupts wait for the next boundary (Deferral.soft)
     try:
@@ -287,6 +300,12 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
             stop_reason = depth_reason(options.max_depth, depth)
             if stop_reason:
                 break
+            if memory is not None:
+                stop_reason = _within_budget(memory, graph, visited.nbytes() + levels.nbytes()
+                                             + frontier.nbytes
+                                             + (graph.mask_bytes() if graph else 0))
+                if stop_reason:
+                    break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
             # per chunk: its distinct successors not yet visited (in discovery order) with
             # the source (id) and action of each one's first discovery, each source's
@@ -393,19 +412,25 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
                     degs = np.concatenate(lvl_deg)
                     stats.transitions -= int(degs[last_src - base + 1:].sum(dtype=np.int64))
             next_base = n_states
-            if keep_edges and not truncated:
-                level_dst.append(np.concatenate(dst) if dst else np.empty(0, np.int32))
-            if keep_edges:
-                del dst
-                level_deg.append(np.concatenate(lvl_deg) if lvl_deg
-                                 else np.zeros(len(frontier), np.uint8))
             if len(new_keys):
                 commit_level(new_keys, new_src, new_aid)
+            spill_failed = ""
+            if keep_edges and not truncated:
+                try:
+                    graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
+                except SpillError as exc:  # the disk filled up: no verdict on graph properties
+                    spill_failed = str(exc)
+            if keep_edges:
+                del dst
+            del lvl_deg
             depth += 1
             base = next_base
             frontier = new_keys
             if truncated:
                 stop_reason = f"state limit {options.max_states} reached"
+                break
+            if spill_failed:
+                stop_reason = spill_failed
                 break
             at_boundary = True
             if deferring:
@@ -463,12 +488,24 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     def key_of_init(j):
         return int(init[j])
 
+    stored_bytes = (visited.nbytes() + levels.nbytes()
+                    + sum(x.nbytes for x in level_keys if x is not None)
+                    + (graph.nbytes() if graph is not None else 0))
+    spilled = None if graph is None or graph.spill is None else \
+        {"folder": graph.spill.parent, "peak_bytes": graph.spill.peak}
+    unreachable = {}
+    if graph is not None and stats.exhausted:
+        try:
+            unreachable = unreached(graph)
+        except SpillError as exc:  # read back failed: the graph properties stay undecided
+            stats.exhausted = False
+            stats.stop_reason = str(exc)
+            stats.never_fired = []
     results = {}
     for p in properties:
         hit = found.get(p.name)
         if p.kind == "graph property":
-            bad = _graph_violations(level_goal[p.name], level_scope, level_deg,
-                                    level_dst) if stats.exhausted else None
+            bad = unreachable.get(p.name)
             violations[p.name] = 0 if bad is None else len(bad)
             hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
         if hit is not None and not traces:
@@ -481,39 +518,22 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
     result.por = por
     result.lossy = None if lossy is None else LossyInfo(
         lossy, visited.bits, n_states, visited.expected)
-    result.stored_bytes = (visited.nbytes() + levels.nbytes()
-                           + sum(x.nbytes for x in level_keys if x is not None)
-                           + sum(x.nbytes for v in level_goal.values() for x in v)
-                           + sum(x.nbytes for x in level_scope)
-                           + sum(x.nbytes for x in level_deg) + sum(x.nbytes for x in level_dst))
+    result.stored_bytes = stored_bytes
+    result.spilled = spilled
     return result
 
 
-def _graph_violations(level_goal, level_scope, level_deg, level_dst):
-    """Ids of in-scope states with no path to a goal, in discovery order.
-
-    Backward reachability as a fixpoint over the levels, deepest first: a state reaches a
-    goal when it is one or a successor does. Most edges lead one level deeper, so a pass
-    settles most states and few passes are needed (each is linear in the edges)."""
-    bases = np.cumsum([0] + [len(k) for k in level_goal])
-    goal = np.concatenate(level_goal)
-    reached = goal.copy()
-    levels = []
-    for lvl, (deg, dst) in enumerate(zip(level_deg, level_dst)):
-        ends = np.cumsum(deg, dtype=np.int64)
-        levels.append((lvl, ends - deg, ends, dst))
-    changed = True
-    while changed:
-        changed = False
-        for lvl, starts, ends, dst in reversed(levels):
-            hit = np.concatenate(([0], np.cumsum(reached[dst], dtype=np.int64)))
-            now = goal[bases[lvl]:bases[lvl + 1]] | (hit[ends] > hit[starts])
-            old = reached[bases[lvl]:bases[lvl + 1]]
-            if (now != old).any():
-                changed = True
-                reached[bases[lvl]:bases[lvl + 1]] = now
-    scope = np.concatenate(level_scope)
-    return np.nonzero(scope & ~reached)[0]
+def _within_budget(memory, graph, rest_bytes) -> str:
+    """At a level boundary under ``--memory``: spills the edges once they outgrow their
+    share; returns why the run must stop (the rest outgrew its own, or the spill failed),
+    else ''."""
+    try:
+        spill = memory.spill_for(graph, rest_bytes)
+        if spill is not None:
+            graph.spill_to(spill)
+    except SpillError as exc:
+        return str(exc)
+    return memory.stop_reason(rest_bytes)
 
 
 def _property_result(p, model, hit, stats, chain, symmetry, vm) -> PropertyResult:

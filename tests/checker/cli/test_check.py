@@ -1,6 +1,7 @@
 """`dnsrace check` end to end, in process: exit codes, output, bad input."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -171,3 +172,75 @@ def test_max_depth_bounds_the_search_and_says_so(capsys):
     assert doc["stats"]["reductions"] == ["symmetry"]  # no partial-order reduction under it
     code, _, err = run(capsys, "check", "--max-depth", "8", "--timing")
     assert code == 2 and "--max-depth" in err
+
+
+# -- --spill DIR and --memory SIZE (checker/explore/edges.py) ---------------------------------
+
+def _doc(capsys, *args):
+    code, out, err = run(capsys, "check", "-n", "3", "-p", "4", "--json", *args)
+    doc = json.loads(out)
+    return code, doc, err
+
+
+@pytest.mark.parametrize("protocol", ["original", "cas", "examples/verify_then_cleanup.py:"
+                                      "VerifyThenCleanup"])
+def test_spill_and_memory_give_the_same_document(capsys, tmp_path, protocol):
+    base = ("--protocol", protocol)
+    code, plain, _ = _doc(capsys, *base)
+    code_s, spilled, err = _doc(capsys, *base, "--spill", str(tmp_path))
+    code_m, budget, _ = _doc(capsys, *base, "--memory", "200M", "--spill", str(tmp_path))
+    assert code == code_s == code_m and err == ""
+    for doc in (spilled, budget):
+        assert doc["stats"] | {"seconds": 0, "states_per_second": 0} == \
+            plain["stats"] | {"seconds": 0, "states_per_second": 0}
+        assert doc["properties"] == plain["properties"]
+    assert spilled["engine"]["spill"]["folder"] == str(tmp_path)
+    assert budget["engine"]["spill"] is None and plain["engine"]["spill"] is None
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_small_budget_stops_incomplete_naming_it(capsys, tmp_path):
+    code, doc, _ = _doc(capsys, "--protocol", "cas", "--memory", "64K", "--spill", str(tmp_path))
+    assert code == 3 and doc["verdict"] == "incomplete"
+    assert doc["stats"]["stop_reason"].startswith("memory budget 64K reached")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--spill", "{tmp}/missing"], ["--spill", "no such folder"]),
+    (["--spill", "{tmp}/file"], ["--spill", "not a folder"]),
+    (["--spill", ""], ["--spill", "empty"]),
+    (["--memory", "4"], ["--memory", "not a size"]),
+    (["--memory", "-2G"], ["--memory", "not a size"]),
+    (["--memory", "0M"], ["--memory", "positive"]),
+    (["--memory", "lots"], ["--memory"]),
+    (["--spill", "{tmp}", "--checkpoint", "{tmp}/c.ckpt"], ["--spill", "--checkpoint"]),
+    (["--memory", "1G", "--resume", "{tmp}/c.ckpt"], ["--memory", "--resume"]),
+    (["--spill", "{tmp}", "--engine", "object"], ["--spill", "vector engine"]),
+    (["--memory", "1G", "--cluster", "ray"], ["--memory", "--cluster"]),
+    (["--spill", "{tmp}", "--timing"], ["--spill", "--timing"]),
+])
+def test_bad_spill_and_memory_options_are_one_line(capsys, tmp_path, args, words):
+    (tmp_path / "file").write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, out, err = run(capsys, "check", "-n", "2", "-p", "2", *args)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and all(w in lines[0] for w in words), err
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_spill_without_a_graph_property_writes_nothing(capsys, tmp_path):
+    code, out, err = run(capsys, "check", "-n", "3", "-p", "4", "--property", "no-dangling",
+                         "--spill", str(tmp_path), "--json")
+    assert code == 1 and json.loads(out)["engine"]["spill"] is None
+    assert os.listdir(tmp_path) == []
+
+
+def test_spill_with_workers(capsys, tmp_path):
+    code, plain, _ = _doc(capsys, "--protocol", "cas", "--workers", "2")
+    code_s, spilled, _ = _doc(capsys, "--protocol", "cas", "--workers", "2", "--spill",
+                              str(tmp_path))
+    assert code == code_s == 0 and spilled["properties"] == plain["properties"]
+    assert spilled["stats"]["explored_states"] == plain["stats"]["explored_states"]
+    assert os.listdir(tmp_path) == []

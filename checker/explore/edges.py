@@ -1,0 +1,595 @@
+"""What the vector engine keeps to decide graph properties (``recoverable``), and the backward
+fixpoint that decides them. Nothing here knows about DNS; imports numpy only.
+
+A graph property asks, for every in-scope state, whether some path leads to a goal. The
+search hands ``GraphStore`` each level of states (which are in scope, which are goals, one
+bit each) and each expanded level's edges (each source's out-degree, then its targets' ids
+grouped by source, self-loops left out). Two things keep the edges small:
+
+- a source already known to reach a goal when its level is stored (it is one, or a target
+  is, or a target stored earlier was settled) is *settled*: it keeps no edges, since the
+  fixpoint can only confirm it;
+- with a ``Spill`` the edges go to files in a private folder (plain writes and reads, not
+  mmap: resident mapped pages would count as the process's memory), read back level by
+  level in bounded chunks.
+
+``unreached`` is the fixpoint: deepest level first, then only the levels whose targets
+changed since they were last computed, each time over the sources not yet settled (their
+*residual* edges), until nothing changes. Everything in RAM is plain numpy data: a store
+without a spill folder pickles (checkpoints, ``checker.explore.checkpoint``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import tempfile
+
+import numpy as np
+
+__all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
+           "CHUNK_EDGES"]
+
+CHUNK_EDGES = 1 << 22  # edges per chunk of the fixpoint (its temporaries: ~10 bytes each)
+_SPILL_PREFIX = "dnsrace-edges-"
+
+
+class SpillError(OSError):
+    """A spill folder that cannot be made, written or read; the message is one line."""
+
+
+def _narrow_unsigned(a: np.ndarray) -> np.ndarray:
+    hi = int(a.max()) if len(a) else 0
+    for t in (np.uint8, np.uint16, np.uint32):
+        if hi <= np.iinfo(t).max:
+            return a.astype(t, copy=False)
+    return a.astype(np.int64, copy=False)
+
+
+def _bits(mask: np.ndarray) -> np.ndarray:
+    return np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+
+
+def _unbits(packed: np.ndarray, n: int) -> np.ndarray:
+    return np.unpackbits(packed, count=n, bitorder="little").view(bool)
+
+
+def _segment_any(flags: np.ndarray, deg: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per source (``deg`` edges each, ending at ``ends``), whether any of its edges' flags is
+    set; False for a source without edges."""
+    out = np.zeros(len(deg), dtype=bool)
+    has = deg > 0
+    if len(flags) and has.any():
+        out[has] = np.logical_or.reduceat(flags, (ends - deg)[has])
+    return out
+
+
+# -- the spill folder ----------------------------------------------------------------------
+
+class Spill:
+    """A private folder, created exclusively inside ``parent``, holding the edges as files.
+    ``close()`` removes it with everything in it (the engine calls it in a ``finally``)."""
+
+    def __init__(self, parent, option: str = "--spill"):
+        self.option = option
+        self.parent = str(parent)
+        self.path = None
+        self.written = 0   # bytes in the folder now
+        self.peak = 0      # most bytes it held at once
+        self._owner = os.getpid()
+        check_spill_parent(self.parent, option)
+        try:
+            self.path = tempfile.mkdtemp(prefix=_SPILL_PREFIX, dir=self.parent)  # mode 0700
+        except OSError as exc:
+            raise SpillError(f"{option} {self.parent}: cannot create a folder there: "
+                             f"{exc.strerror or exc}") from None
+        self._n = 0
+
+    def __getstate__(self):
+        raise TypeError("a spilled edge store does not pickle (its edges are on disk)")
+
+    def write(self, arrays) -> str:
+        """Writes the arrays' bytes (any iterable of arrays, consumed as it is written), in
+        order, to a new file of the folder; returns its name."""
+        self._n += 1
+        name = os.path.join(self.path, f"{self._n:07d}.bin")
+        self._put(name, "xb", arrays)
+        return name
+
+    def append(self, name, array) -> None:
+        """Appends an array's bytes to file ``name`` of the folder."""
+        self._put(name, "ab", [array])
+
+    def _put(self, name, mode, arrays) -> None:
+        size = 0
+        try:
+            with open(name, mode) as f:
+                for a in arrays:
+                    f.write(memoryview(np.ascontiguousarray(a)).cast("B"))
+                    size += a.nbytes
+        except OSError as exc:
+            if mode == "xb":
+                _unlink(name)
+            why = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
+                else (exc.strerror or str(exc))
+            raise SpillError(f"{self.option} {self.parent}: cannot write the graph's edges: "
+                             f"{why}") from None
+        self.written += size
+        self.peak = max(self.peak, self.written)
+
+    def read(self, name, parts):
+        """The arrays ``parts`` (``(dtype, offset in bytes, count)`` each) of file ``name``."""
+        out = []
+        try:
+            with open(name, "rb") as f:
+                for dtype, offset, count in parts:
+                    f.seek(offset)
+                    a = np.fromfile(f, dtype=dtype, count=count)
+                    if len(a) != count:
+                        raise OSError(errno.EIO, "the file is shorter than written")
+                    out.append(a)
+        except OSError as exc:
+            raise SpillError(f"{self.option} {self.parent}: cannot read the graph's edges back "
+                             f"from {name}: {exc.strerror or exc}") from None
+        return out
+
+    def remove(self, name, size: int) -> None:
+        _unlink(name)
+        self.written -= size
+
+    def close(self) -> None:
+        """Removes the folder and its files (only in the process that made it)."""
+        if self.path is not None and os.getpid() == self._owner:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
+
+
+def _counted(arrays, sizes):
+    """``arrays``, recording each one's length in ``sizes``."""
+    for a in arrays:
+        sizes.append(len(a))
+        yield a
+
+
+def check_spill_parent(parent, option: str = "--spill") -> None:
+    """SpillError (one line naming ``option``) unless ``parent`` is a folder this process can
+    create files in."""
+    parent = str(parent)
+    if not parent.strip():
+        raise SpillError(f"{option}: the folder name is empty")
+    if not os.path.exists(parent):
+        raise SpillError(f"{option} {parent}: no such folder")
+    if not os.path.isdir(parent):
+        raise SpillError(f"{option} {parent}: not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpillError(f"{option} {parent}: cannot create files there: permission denied")
+
+
+def _unlink(name) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+# -- memory budget ---------------------------------------------------------------------------
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``4G``, ``500M``, ``1.5g``, ``64MiB`` (powers of 1024); ValueError otherwise."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise ValueError(f"{text!r} is not a size (a number and a unit: e.g. 4G, 500M, 1.5G)")
+    size = int(float(m.group(1)) * 1024 ** ("kmgt".index(m.group(2).lower()) + 1))
+    if size <= 0:
+        raise ValueError(f"{text!r} is not a positive size (e.g. 4G, 500M)")
+    return size
+
+
+class MemoryBudget:
+    """``--memory SIZE``: the stored search (visited set, tree, masks, and the edges while
+    they are in RAM) may take half of it, the other half being headroom for a level's
+    temporaries. Once the edges would push the stored search past its half they move to disk
+    (under ``spill_parent`` or the system's temporary folder); once the rest alone is past
+    it, the run stops (incomplete)."""
+
+    def __init__(self, total: int, text: str | None = None, spill_parent=None):
+        self.total, self.text = int(total), text or f"{total} bytes"
+        self.spill_parent = spill_parent
+
+    @property
+    def share(self) -> int:
+        return self.total // 2
+
+    def spill_for(self, store, rest_bytes: int) -> "Spill | None":
+        """A new Spill when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
+        stored search) together exceed the share, else None."""
+        if store is None or store.spill is not None or not store.ram_edge_bytes or \
+                rest_bytes + store.ram_edge_bytes <= self.share:
+            return None
+        parent = self.spill_parent or tempfile.gettempdir()
+        return Spill(parent, "--spill" if self.spill_parent else "--memory")
+
+    def stop_reason(self, rest_bytes: int) -> str:
+        """Why the run stops (the stored search outgrew the share), or ''."""
+        if rest_bytes <= self.share:
+            return ""
+        return (f"memory budget {self.text} reached (the stored search holds "
+                f"{rest_bytes / 2**20:,.1f} MB, more than half the budget)")
+
+
+# -- the store -------------------------------------------------------------------------------
+
+class _Edges:
+    """One expanded level's edges: in RAM (``deg``, ``dst``) or in a spill file."""
+
+    __slots__ = ("n_src", "n_edges", "deg", "dst", "deg_dtype", "file", "lo", "hi")
+
+    def __init__(self, deg, dst, lo, hi):
+        self.n_src, self.n_edges = len(deg), len(dst)
+        self.deg, self.dst = deg, dst
+        self.deg_dtype = deg.dtype
+        self.file = None
+        self.lo, self.hi = lo, hi  # the levels its targets lie in
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    @property
+    def ram_bytes(self) -> int:
+        return 0 if self.file is not None else self.deg.nbytes + self.dst.nbytes
+
+    @property
+    def disk_bytes(self) -> int:
+        return 0 if self.file is None else self.n_src * self.deg_dtype.itemsize + \
+            self.n_edges * 4
+
+    def to_disk(self, spill: Spill) -> None:
+        """Moves the edges to a spill file: targets, then degrees."""
+        if self.file is None:
+            self.file = spill.write((self.dst, self.deg))
+            self.deg = self.dst = None
+
+    def chunks(self, spill, max_edges: int = CHUNK_EDGES):
+        """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` edges
+        (one source's edges are never split), ``ends`` relative to the chunk."""
+        if self.file is None:
+            deg = self.deg
+        else:
+            (deg,) = spill.read(self.file, [(self.deg_dtype, 4 * self.n_edges, self.n_src)])
+        ends = np.cumsum(deg, dtype=np.int64)
+        cuts = np.searchsorted(ends, np.arange(max_edges, self.n_edges, max_edges),
+                               side="left") + 1
+        cuts = np.unique(np.concatenate(([0], cuts[cuts < self.n_src], [self.n_src])))
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            e0 = int(ends[a - 1]) if a else 0
+            e1 = int(ends[b - 1]) if b else 0
+            if self.file is None:
+                dst = self.dst[e0:e1]
+            else:
+                (dst,) = spill.read(self.file, [(np.int32, 4 * e0, e1 - e0)])
+            yield int(a), deg[a:b], ends[a:b] - e0, dst
+
+    def release(self, spill) -> None:
+        if self.file is not None:
+            spill.remove(self.file, self.disk_bytes)
+            self.file = None
+        self.deg = self.dst = None
+
+
+class GraphStore:
+    """Per level of states: in-scope and goal bits (one per state and property); per
+    expanded level: its edges (``_Edges``); per property, the *settled* bits (states known to
+    reach a goal: the goals, and sources settled when their level was stored)."""
+
+    def __init__(self, names, spill: Spill | None = None):
+        self.names = list(names)
+        self.bases = [0]       # id of each state level's first state, then the total
+        self.scope = []        # per state level: packed in-scope bits (None: all in scope)
+        self.settled = {n: np.zeros(0, np.uint8) for n in self.names}  # packed, all states
+        self.edges: list = []  # per expanded level
+        self.spill = spill
+        self.settled_sources = 0  # sources whose edges were not kept (settled when stored)
+
+    @property
+    def n_states(self) -> int:
+        return self.bases[-1]
+
+    # -- building (the search) -------------------------------------------------------------
+    def add_states(self, scope, goals: dict) -> None:
+        """Appends a level of states: its in-scope mask (None: all) and each property's goal
+        mask."""
+        n0 = self.bases[-1]
+        n = len(next(iter(goals.values()))) if goals else (0 if scope is None else len(scope))
+        self.scope.append(None if scope is None else _bits(scope))
+        for name in self.names:
+            bits = self._grow(self.settled[name], n0 + n)
+            _set_bits(bits, n0, goals[name])
+            self.settled[name] = bits
+        self.bases.append(n0 + n)
+
+    @staticmethod
+    def _grow(bits, n):
+        need = (n + 7) // 8
+        if need <= len(bits):
+            return bits
+        out = np.zeros(max(need, len(bits) + len(bits) // 2), np.uint8)  # amortised growth
+        out[:len(bits)] = bits
+        return out
+
+    def is_settled(self, name, ids) -> np.ndarray:
+        bits = self.settled[name]
+        return ((bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def add_edges(self, deg, dst) -> None:
+        """Appends the next expanded level's edges: ``deg`` (each source's out-degree, one per
+        state of that level) and ``dst`` (targets' ids grouped by source), each an array or a
+        list of chunks (the same number of each, chunk ``i`` of ``dst`` holding the edges of
+        chunk ``i`` of ``deg``; the lists are emptied). Sources settled by them (a target is settled) keep no edges.
+        Spilled, the chunks are written as they are filtered: no copy of the whole level."""
+        lvl = len(self.edges)
+        base, n = self.bases[lvl], self.bases[lvl + 1] - self.bases[lvl]
+        if not isinstance(deg, list):
+            deg, dst = [deg], [dst]
+        if len(deg) != len(dst) or sum(len(d) for d in deg) != n:
+            raise ValueError(f"level {lvl} has {n} states, not {sum(len(d) for d in deg)}")
+        kept_deg = []
+        span = [None, None]  # smallest and largest target kept
+
+        def filtered():  # consumes the lists, so each chunk is freed once filtered
+            first = base
+            while deg:
+                d, t = self._settle(first, np.asarray(deg.pop(0)),
+                                    np.asarray(dst.pop(0), dtype=np.int32))
+                first += len(d)
+                kept_deg.append(d)
+                if len(t):
+                    lo, hi = int(t.min()), int(t.max())
+                    span[0] = lo if span[0] is None else min(span[0], lo)
+                    span[1] = hi if span[1] is None else max(span[1], hi)
+                    yield t
+        if self.spill is not None:
+            sizes = []
+            name = self.spill.write(_counted(filtered(), sizes))
+            d = _narrow_unsigned(np.concatenate(kept_deg) if kept_deg else np.zeros(0, np.uint8))
+            try:
+                self.spill.append(name, d)
+            except SpillError:
+                self.spill.remove(name, 4 * sum(sizes))
+                raise
+            e = _Edges(d, np.zeros(0, np.int32), 0, 0)
+            e.n_edges, e.file, e.deg = sum(sizes), name, None
+        else:
+            parts = list(filtered())
+            dst_all = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            del parts
+            e = _Edges(_narrow_unsigned(np.concatenate(kept_deg) if kept_deg
+                                        else np.zeros(0, np.uint8)), dst_all, 0, 0)
+        if e.n_edges:
+            e.lo, e.hi = (int(np.searchsorted(self.bases, v, side="right")) - 1 for v in span)
+        else:
+            e.lo = e.hi = lvl
+        self.edges.append(e)
+
+    def _settle(self, first, deg, dst):
+        """One chunk of sources (ids from ``first``): marks those settled now; returns the
+        degrees and targets of those some property still needs."""
+        if not self.names:
+            return deg, dst
+        n = len(deg)
+        ends = np.cumsum(deg, dtype=np.int64)
+        keep = np.zeros(n, dtype=bool)  # sources some property still needs the edges of
+        src_ids = np.arange(first, first + n, dtype=np.int64)
+        for name in self.names:
+            done = self.is_settled(name, src_ids) | _segment_any(
+                self.is_settled(name, dst), deg, ends)
+            _set_bits(self.settled[name], first, done)
+            keep |= ~done
+        if keep.all():
+            return deg, dst
+        self.settled_sources += int((~keep & (deg > 0)).sum())
+        return np.where(keep, deg, 0), dst[np.repeat(keep, deg)]
+
+    def spill_to(self, spill: Spill) -> None:
+        """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""
+        self.spill = spill
+        for e in self.edges:
+            e.to_disk(spill)
+
+    def close(self) -> None:
+        """Removes the spill folder, if any."""
+        if self.spill is not None:
+            self.spill.close()
+
+    # -- sizes -----------------------------------------------------------------------------
+    @property
+    def ram_edge_bytes(self) -> int:
+        return sum(e.ram_bytes for e in self.edges)
+
+    @property
+    def disk_bytes(self) -> int:
+        return sum(e.disk_bytes for e in self.edges)
+
+    def mask_bytes(self) -> int:
+        return sum(x.nbytes for x in self.scope if x is not None) + \
+            sum(b.nbytes for b in self.settled.values())
+
+    def nbytes(self) -> int:
+        """Bytes held in RAM."""
+        return self.mask_bytes() + self.ram_edge_bytes
+
+    def __getstate__(self):
+        if self.spill is not None:
+            raise TypeError("a spilled edge store does not pickle (its edges are on disk)")
+        return self.__dict__
+
+    # -- deciding --------------------------------------------------------------------------
+    def scope_of(self, lvl: int) -> np.ndarray:
+        n = self.bases[lvl + 1] - self.bases[lvl]
+        packed = self.scope[lvl]
+        return np.ones(n, bool) if packed is None else _unbits(packed, n)
+
+
+def _set_bits(bits: np.ndarray, start: int, mask) -> None:
+    """ORs ``mask`` (bools for ids ``start, start+1, ...``) into packed ``bits``."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    shift = start & 7
+    packed = np.packbits(np.concatenate((np.zeros(shift, bool), mask)), bitorder="little")
+    b0 = start >> 3
+    bits[b0:b0 + len(packed)] |= packed
+
+
+class _ResidualLevel:
+    """The edges of one level's sources not yet known to reach a goal: their positions in
+    the level, degrees and targets (in RAM, or in a spill file), and the levels the targets
+    lie in."""
+
+    def __init__(self, src, deg, dst, spill, lo, hi):
+        self.lo, self.hi = lo, hi
+        self.n, self.n_edges = len(src), len(dst)
+        self.deg_dtype = deg.dtype
+        self.file = None
+        if spill is None:
+            self.src, self.deg, self.dst = src, deg, dst
+        else:
+            self.src = self.deg = self.dst = None
+            self.file = spill.write((src, deg, dst))
+
+    @property
+    def disk_bytes(self) -> int:
+        return self.n * (4 + self.deg_dtype.itemsize) + self.n_edges * 4
+
+    def load(self, spill):
+        if self.file is None:
+            return self.src, self.deg, self.dst
+        d = self.n * 4
+        return tuple(spill.read(self.file, [
+            (np.int32, 0, self.n), (self.deg_dtype, d, self.n),
+            (np.int32, d + self.n * self.deg_dtype.itemsize, self.n_edges)]))
+
+    def release(self, spill) -> None:
+        if self.file is not None:
+            spill.remove(self.file, self.disk_bytes)
+            self.file = None
+        self.src = self.deg = self.dst = None
+
+
+def unreached(store: GraphStore, release: bool = True) -> dict:
+    """Per property, the ids (int64, in discovery order) of in-scope states with no path to
+    a goal: the complement of the least fixpoint of "is a goal, or has an edge to a state
+    that reaches one". With ``release`` the store's edges are dropped as soon as they are
+    read (the store cannot be decided twice)."""
+    n_lvl = len(store.edges)
+    if n_lvl != len(store.bases) - 1:
+        raise ValueError("the store holds edges for every level only after a complete search")
+    spill = store.spill
+    names = store.names
+    reached = {n: _unbits(store.settled[n], store.n_states) for n in names}
+    residual = {n: [None] * n_lvl for n in names}
+    # when each level last changed and was last computed (a tick counter): a level must be
+    # computed again when a level its edges point into changed since
+    changed = {n: np.zeros(n_lvl, np.int64) for n in names}
+    computed = {n: np.full(n_lvl, -1, np.int64) for n in names}
+    tick = 0
+
+    def compute(name, lvl, src, deg, ends, dst):
+        """The residual sources (positions ``src`` in level ``lvl``) that reach a goal through
+        one of their edges are marked; returns the rest as (src, deg, dst)."""
+        r = reached[name]
+        hit = _segment_any(r[dst], deg, ends)
+        base = store.bases[lvl]
+        r[base + src[hit]] = True
+        stay = ~hit
+        return src[stay], deg[stay], dst[np.repeat(stay, deg)], bool(hit.any())
+
+    # first pass: every level once, deepest first, straight from the store
+    for lvl in reversed(range(n_lvl)):
+        tick += 1
+        e = store.edges[lvl]
+        parts = {n: [] for n in names}
+        hit_any = dict.fromkeys(names, False)
+        for first, deg, ends, dst in e.chunks(spill):
+            pos = np.arange(first, first + len(deg), dtype=np.int32)
+            base = store.bases[lvl]
+            for name in names:
+                need = ~reached[name][base + first:base + first + len(deg)] & (deg > 0)
+                if not need.any():
+                    continue
+                if need.all():
+                    src_r, deg_r, dst_r, hit = compute(name, lvl, pos, deg, ends, dst)
+                else:
+                    d = deg[need]
+                    src_r, deg_r, dst_r, hit = compute(
+                        name, lvl, pos[need], d, np.cumsum(d, dtype=np.int64),
+                        dst[np.repeat(need, deg)])
+                hit_any[name] |= hit
+                if len(src_r):
+                    parts[name].append((src_r, deg_r, dst_r))
+        if release:
+            e.release(spill)
+        for name in names:
+            computed[name][lvl] = tick
+            if hit_any[name]:
+                changed[name][lvl] = tick + 1
+            p = parts[name]
+            if p:
+                src_r = np.concatenate([x[0] for x in p])
+                deg_r = np.concatenate([x[1] for x in p])
+                dst_r = np.concatenate([x[2] for x in p])
+                residual[name][lvl] = _ResidualLevel(src_r, deg_r, dst_r, spill, e.lo, e.hi)
+        tick += 1
+
+    # later passes: only levels whose targets changed since they were computed
+    for name in names:
+        res, ch, co = residual[name], changed[name], computed[name]
+        again = True
+        while again:
+            again = False
+            for lvl in reversed(range(n_lvl)):
+                rl = res[lvl]
+                if rl is None or ch[rl.lo:rl.hi + 1].max() <= co[lvl]:
+                    continue
+                tick += 1
+                src, deg, dst = rl.load(spill)
+                rl.release(spill)
+                src, deg, dst, hit = compute(name, lvl, src, deg,
+                                             np.cumsum(deg, dtype=np.int64), dst)
+                co[lvl] = tick
+                res[lvl] = None
+                if hit:
+                    tick += 1
+                    ch[lvl] = tick
+                    again = True
+                if len(src):
+                    lo, hi = _level_range(store.bases, dst) if hit else (rl.lo, rl.hi)
+                    res[lvl] = _ResidualLevel(src, deg, dst, spill, lo, hi)
+                del src, deg, dst
+        for rl in res:
+            if rl is not None:
+                rl.release(spill)
+
+    out = {}
+    for name in names:
+        r = reached[name]
+        bad = [np.flatnonzero(store.scope_of(lvl) & ~r[store.bases[lvl]:store.bases[lvl + 1]])
+               + store.bases[lvl] for lvl in range(n_lvl)]
+        out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
+        del reached[name]
+    return out
+
+
+def _level_range(bases, dst):
+    if not len(dst):
+        return 0, 0
+    return tuple(int(np.searchsorted(bases, v, side="right")) - 1
+                 for v in (dst.min(), dst.max()))
