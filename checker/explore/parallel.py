@@ -133,11 +133,9 @@ class ProcessExpander:
             return
         Deferral.active += 1  # stopping the pool: an interrupt here waits until it is done
         try:
-            # workers hold nothing worth a clean exit, and SIGKILL cannot be caught or
-            # deferred: terminate()'s SIGTERM alone could leave join() waiting forever
-            for proc in getattr(self._pool, "_pool", ()):
-                if proc.exitcode is None:
-                    proc.kill()
+            # not SIGKILL first: a worker killed while it holds the task queue's lock leaves
+            # terminate() waiting for that lock forever; SIGTERM reaches every worker's
+            # SIG_DFL (see _init)
             self._pool.terminate()
             self._pool.join()
         finally:
