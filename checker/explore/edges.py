@@ -191,11 +191,11 @@ def parse_size(text: str) -> int:
 
 
 class MemoryBudget:
-    """``--memory SIZE``: the stored search (visited set, tree, masks, and the edges while
-    they are in RAM) may take half of it, the other half being headroom for a level's
-    temporaries. Once the edges would push the stored search past its half they move to disk
-    (under ``spill_parent`` or the system's temporary folder); once the rest alone is past
-    it, the run stops (incomplete)."""
+    """``--memory SIZE``: the stored search (visited set, tree, masks) may take half of it,
+    the rest being headroom for a level's temporaries (about 40% of the peak at N=6 P=8).
+    The edges stay in RAM while the stored search with them takes at most 3/8 of it, then
+    move to disk (under ``spill_parent`` or the system's temporary folder); once the stored
+    search alone is past its half, the run stops (incomplete)."""
 
     def __init__(self, total: int, text: str | None = None, spill_parent=None):
         self.total, self.text = int(total), text or f"{total} bytes"
@@ -205,11 +205,15 @@ class MemoryBudget:
     def share(self) -> int:
         return self.total // 2
 
+    @property
+    def edge_limit(self) -> int:
+        return self.total * 3 // 8
+
     def spill_for(self, store, rest_bytes: int) -> "Spill | None":
         """A new Spill when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
-        stored search) together exceed the share, else None."""
+        stored search) together exceed 3/8 of the budget, else None."""
         if store is None or store.spill is not None or not store.ram_edge_bytes or \
-                rest_bytes + store.ram_edge_bytes <= self.share:
+                rest_bytes + store.ram_edge_bytes <= self.edge_limit:
             return None
         parent = self.spill_parent or tempfile.gettempdir()
         return Spill(parent, "--spill" if self.spill_parent else "--memory")
