@@ -317,6 +317,18 @@ def test_spill_needs_the_vector_engine(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_spill_and_checkpoints_are_refused_together(tmp_path):
+    from dnsrace.checker.explore.checkpoint import Checkpointer
+    model = DnsSystem(Config(2, 2, 2, 1), resolve_protocol("cas"))
+    cp = Checkpointer(tmp_path / "run.ckpt", {"--plans": 2}, "test")
+    for engine in (EngineOptions(spill=str(tmp_path)),
+                   EngineOptions(memory=MemoryBudget(1 << 30))):
+        with pytest.raises(EngineError, match="--checkpoint"):
+            run_engine(model, resolve_properties(()), Options(), engine=engine,
+                       vectorize=vector_model, checkpoint=cp)
+    assert os.listdir(tmp_path) == []
+
+
 def test_sigterm_removes_the_spill_folder(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-m", "dnsrace.checker.cli", "check", "-n", "5", "-p", "8", "-k", "2",
