@@ -262,9 +262,11 @@ class _Edges:
             self.file = spill.write((self.dst, self.deg))
             self.deg = self.dst = None
 
-    def chunks(self, spill, max_edges: int = CHUNK_EDGES):
+    def chunks(self, spill, max_edges: int | None = None):
         """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` edges
-        (one source's edges are never split), ``ends`` relative to the chunk."""
+        (default ``CHUNK_EDGES``; one source's edges are never split), ``ends`` relative to
+        the chunk."""
+        max_edges = max_edges or CHUNK_EDGES
         if self.file is None:
             deg = self.deg
         else:

@@ -104,11 +104,16 @@ graph_params = st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integ
 
 
 @settings(max_examples=150, deadline=None)
-@given(graph_params, st.booleans(), st.none() | st.integers(1, 7))
-def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk):
+@given(graph_params, st.booleans(), st.none() | st.integers(1, 7),
+       st.sampled_from([1, 4, edges_module.CHUNK_EDGES]))
+def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk, chunk_edges):
     bases, succ, goals, scope = random_graph(*params)
-    got = unreached(build(bases, succ, goals, scope, drop_self_loops=drop_self_loops,
-                          chunk=chunk))
+    store = build(bases, succ, goals, scope, drop_self_loops=drop_self_loops, chunk=chunk)
+    default, edges_module.CHUNK_EDGES = edges_module.CHUNK_EDGES, chunk_edges
+    try:
+        got = unreached(store)
+    finally:
+        edges_module.CHUNK_EDGES = default
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
         assert got[name].dtype == np.int64
@@ -134,10 +139,12 @@ def test_tiny_chunks_and_a_store_moved_to_disk_midway(tmp_path, monkeypatch):
     bases, succ, goals, scope = random_graph(7, 20, 40, 6, 0.03, 0.3)
     want = {k: reference(succ, g, scope).tolist() for k, g in goals.items()}
     store = build(bases, succ, goals, scope)
+    assert len(list(store.edges[5].chunks(None))) > 1
     store.spill_to(Spill(tmp_path))
     got = unreached(store)
     store.close()
     assert {k: v.tolist() for k, v in got.items()} == want
+    assert unreached(build(bases, succ, goals, scope))["a"].tolist() == want["a"]
 
 
 def test_a_chain_of_back_edges_needs_many_passes_and_gets_them():
