@@ -997,7 +997,9 @@ class DerivedModel:
         if self._rank_n != len(self._recs):
             order = sorted(range(len(self._recs)), key=self._recs.__getitem__)
             self._id_of_rank = np.array(order, dtype=np.int64)
-            self._rank_of_id = np.empty(len(order), dtype=np.int64)
+            # ranks in the narrowest type: numpy's minimum/maximum on int64 is ~10x slower
+            small = np.int16 if len(order) < 2**15 else np.int32
+            self._rank_of_id = np.empty(len(order), dtype=small)
             self._rank_of_id[self._id_of_rank] = np.arange(len(order))
             self._rank_n = len(order)
         return self._rank_of_id, self._id_of_rank

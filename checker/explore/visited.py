@@ -57,6 +57,27 @@ def first_unique(keys: np.ndarray):
 _BLOCK = 1 << 17
 
 
+def _sort_order(h: np.ndarray) -> np.ndarray:
+    """``np.argsort(h)`` for distinct uint64 ``h``, by sorting the values themselves (twice
+    as fast here): each one's low bits are replaced by its index, which comes back out of
+    the sorted values; should two share their remaining high bits (rare for uniform mixes),
+    the order is recomputed by argsort."""
+    k = len(h)
+    b = max(1, (k - 1).bit_length())
+    if k < 2 or b > 40:
+        return np.argsort(h)
+    low = np.uint64((1 << b) - 1)
+    packed = h & ~low
+    packed |= np.arange(k, dtype=np.uint64)
+    packed.sort()
+    packed &= low
+    order = packed.view(np.int64)
+    hs = h[order]
+    if (hs[1:] <= hs[:-1]).any():
+        return np.argsort(h)
+    return order
+
+
 class _ExactVisited:
     """Every stored key (exact), as one sorted array of their 64-bit mixes (a bijection, so
     no two keys share one), with a bucket index over its top bits; with ``ids``, each key's
@@ -81,25 +102,85 @@ class _ExactVisited:
 
     def lookup(self, keys):
         """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
-        n = len(self.h)
-        if n == 0 or len(keys) == 0:
+        if len(self.h) == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        q = _mix(keys, 0)
+        pos, hit = self._search(_mix(keys, 0))
+        if self.ids is None:
+            return np.where(hit, 0, -1)
+        np.minimum(pos, len(self.h) - 1, out=pos)
+        return np.where(hit, self.ids[pos], -1).astype(np.int64)
+
+    def _search(self, q):
+        """``(pos, hit)`` per mix ``q``: the first index whose stored mix is at least ``q``
+        (where ``q`` would be inserted) and whether it equals ``q``. The mixes are uniform,
+        so the search starts where ``q`` falls by interpolation inside its bucket and is
+        almost always within one slot of it; it then steps one slot a round, each round on
+        the few queries still undecided. (A bucket larger than expected falls back to a
+        binary search.)"""
+        return self._bisect(q) if self.steps > 6 else self._interpolate(q)
+
+    def _interpolate(self, q):
+        """``_search`` for buckets of fewer than 2^15 keys."""
+        h, n = self.h, len(self.h)
+        k = self.kbits
+        it = self.starts.dtype
         b = self._bucket(q)
         lo = self.starts[b]
-        hi = self.starts[b + 1]
+        cnt = self.starts[b + 1] - lo
+        del b
+        g = ((q << np.uint64(k)) >> np.uint64(48)).astype(it) if k else \
+            (q >> np.uint64(48)).astype(it)
+        g *= cnt
+        g >>= 16
+        g += lo  # inside the bucket when it is not empty, else where q would go
+        val = h[np.minimum(g, n - 1)]
+        hit = val == q
+        hit &= cnt > 0
+        pos = g
+        right = np.flatnonzero((val < q) & (cnt > 0))  # the answer lies further right
+        left = np.flatnonzero((val > q) & (g > lo))     # it may lie further left
+        del val
+        for todo, step in ((right, 1), (left, -1)):
+            if not len(todo):
+                continue
+            qq = q[todo]
+            if step > 0:  # probe g (from the next slot on) while h[g] < q
+                g = pos[todo] + 1
+                end = lo[todo] + cnt[todo]
+            else:         # probe g - 1 while h[g - 1] > q
+                g = pos[todo]
+                end = lo[todo]
+            while True:
+                probe = g if step > 0 else g - 1
+                inside = probe < end if step > 0 else probe >= end
+                pv = h[np.clip(probe, 0, n - 1)]
+                same = inside & (pv == qq)
+                pos[todo] = np.where(same, probe, g)
+                hit[todo[same]] = True
+                go = inside & ((pv < qq) if step > 0 else (pv > qq))
+                if not go.any():
+                    break
+                s = np.flatnonzero(go)
+                todo, qq, end = todo[s], qq[s], end[s]
+                g = g[s] + step
+        return pos, hit
+
+    def _bisect(self, q):
+        """``_search`` by binary search inside each bucket (any bucket sizes)."""
+        h, n = self.h, len(self.h)
+        b = self._bucket(q)
+        lo = self.starts[b].astype(np.int64)
+        hi = self.starts[b + 1].astype(np.int64)
         del b
         for _ in range(self.steps):
             mid = (lo + hi) >> 1
-            less = self.h[np.minimum(mid, n - 1)] < q
+            less = h[np.minimum(mid, n - 1)] < q
             less &= lo < hi
             np.copyto(lo, mid + 1, where=less)
             np.copyto(hi, mid, where=~less & (lo < hi))
-        hit = self.h[np.minimum(lo, n - 1)] == q
+        hit = h[np.minimum(lo, n - 1)] == q
         hit &= lo < n
-        if self.ids is None:
-            return np.where(hit, 0, -1)
-        return np.where(hit, self.ids[np.minimum(lo, n - 1)], -1).astype(np.int64)
+        return lo, hit
 
     def add(self, keys, ids):
         """Stores ``keys`` (distinct, none stored yet, any order) with their ``ids``."""
@@ -108,7 +189,7 @@ class _ExactVisited:
             return
         hn = _mix(keys, 0)
         if self.ids is not None:
-            order = np.argsort(hn)
+            order = _sort_order(hn)
             hn = hn[order]
             new_ids = np.asarray(ids)[order]
             del order
@@ -118,11 +199,19 @@ class _ExactVisited:
             new_ids = new_ids.astype(self.ids.dtype)
         else:
             hn.sort()
-        pos = np.searchsorted(self.h, hn)
+        if len(self.h):
+            pos, _ = self._search(hn)
+        else:
+            pos = np.zeros(k, dtype=np.int64)
         n0 = len(self.h)
-        self.h = _merge_in_place(self.h, pos, hn)
-        if self.ids is not None:
-            self.ids = _merge_in_place(self.ids, pos, new_ids)
+        if self.ids is None:
+            self._hbuf, = _merge_into([(self._buffer("_hbuf", self.h), hn)], n0, pos)
+        else:
+            self._hbuf, self._ibuf = _merge_into([(self._buffer("_hbuf", self.h), hn),
+                                                  (self._buffer("_ibuf", self.ids), new_ids)],
+                                                 n0, pos)
+            self.ids = self._ibuf[:n0 + k]
+        self.h = self._hbuf[:n0 + k]
         del pos
         self._index(hn)
 
@@ -142,34 +231,70 @@ class _ExactVisited:
         biggest = int(np.diff(self.starts).max())
         self.steps = biggest.bit_length()
 
+    def _buffer(self, name, arr):
+        """The array whose first ``len(arr)`` items are ``arr`` and which has room to grow
+        (none after unpickling: ``__getstate__`` leaves the spare room out)."""
+        buf = self.__dict__.get(name)
+        if buf is None or buf.dtype != arr.dtype or len(buf) < len(arr) or \
+                not np.shares_memory(buf[:1], arr[:1]):
+            buf = arr
+        return buf
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_hbuf", None)
+        state.pop("_ibuf", None)
+        return state
+
     def nbytes(self):
         return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
 
 
-def _merge_in_place(arr, pos, new):
-    """``np.insert(arr, pos, new)`` (``pos`` sorted) without a second copy of ``arr``: grow
-    it, then fill the result block by block from the end; each block takes a contiguous run
-    of old elements (which only move up, past blocks already filled) and the new ones that
-    land in it."""
-    n0, k = len(arr), len(new)
-    if not arr.flags.owndata or arr.base is not None:
-        arr = arr.copy()
-    arr.resize(n0 + k, refcheck=False)
+def _merge_into(pairs, n0, pos):
+    """For each ``(buf, new)``: ``np.insert(buf[:n0], pos, new)`` (``pos`` sorted), written
+    into ``buf`` itself, grown in place (``realloc`` moves pages rather than holding two
+    copies), block by block from the end: each block takes a contiguous run of old elements
+    (which only move up, past blocks already filled) and the new ones that land in it; the
+    blocks' bookkeeping is shared by all pairs. Returns the buffers."""
+    k = len(pos)
+    total = n0 + k
+    out = []
+    for buf, _ in pairs:
+        if len(buf) < total:
+            room = total
+            if buf.flags.owndata and buf.base is None:
+                # realloc moves pages (mremap) rather than holding two copies at once; the
+                # caller's views of ``buf`` are stale from here and replaced by the result
+                buf.resize(room, refcheck=False)
+            else:
+                bigger = np.empty(room, dtype=buf.dtype)
+                bigger[:n0] = buf[:n0]
+                buf = bigger
+        out.append(buf)
     dest = np.arange(k, dtype=np.int64)
     dest += pos  # final index of each new element
-    end = n0 + k
+    end = total
     first = int(dest[0]) if k else end
     while end > first:
         start = max(first, end - _BLOCK)
         ka, kb = np.searchsorted(dest, [start, end])
-        old = arr[start - ka:end - kb].copy()
-        block = arr[start:end]
+        at = dest[ka:kb] - start
         keep = np.ones(end - start, dtype=bool)
-        keep[dest[ka:kb] - start] = False
-        block[keep] = old
-        block[dest[ka:kb] - start] = new[ka:kb]
+        keep[at] = False
+        for buf, (_, new) in zip(out, pairs):
+            old = buf[start - ka:end - kb].copy()
+            block = buf[start:end]
+            block[keep] = old
+            block[at] = new[ka:kb]
         end = start
-    return arr
+    return out
+
+
+def _merge_in_place(arr, pos, new):
+    """``np.insert(arr, pos, new)`` (``pos`` sorted) by ``_merge_into``."""
+    total = len(arr) + len(new)
+    buf, = _merge_into([(arr, new)], len(arr), pos)
+    return buf[:total]
 
 
 class _HashCompactVisited:

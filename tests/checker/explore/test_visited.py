@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dnsrace.checker.explore.visited import _ExactVisited, _merge_in_place, first_unique
+from dnsrace.checker.explore.visited import (_ExactVisited, _merge_in_place, _sort_order,
+                                            first_unique)
 
 keys_st = st.lists(st.one_of(st.integers(0, 40), st.integers(-2**63, 2**63 - 1)), max_size=300)
 
@@ -51,3 +52,36 @@ def test_exact_visited_is_a_dict(levels, extra, with_ids, pickled):
         got = visited.lookup(np.array(queries, dtype=np.int64)).tolist()
         assert got == [(ref[q] if with_ids else 0) if q in ref else -1 for q in queries]
         assert len(visited) == len(ref)
+
+
+mixes_st = st.lists(st.one_of(st.integers(0, 2**64 - 1),  # uniform, and clustered buckets
+                              st.integers(2**63, 2**63 + 2000),
+                              st.integers(0, 300)), unique=True, max_size=600)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mixes_st, st.lists(st.integers(0, 2**64 - 1), max_size=60))
+def test_search_finds_insertion_points_for_any_distribution(stored, extra):
+    """The interpolating search (and its binary-search fallback, taken for oversized buckets)
+    return searchsorted's position and the membership, however the stored mixes cluster."""
+    v = _ExactVisited(ids=False)
+    v.h = np.array(sorted(stored), dtype=np.uint64)
+    if len(v.h):
+        v._index(v.h)
+    queries = np.array(stored[::2] + extra + [0, 2**64 - 1], dtype=np.uint64)
+    if not len(v.h):
+        return
+    want_pos = np.searchsorted(v.h, queries).tolist()
+    want_hit = [int(q) in set(stored) for q in queries.tolist()]
+    for search in (v._search, v._interpolate, v._bisect):
+        pos, hit = search(queries)
+        assert pos.tolist() == want_pos and hit.tolist() == want_hit
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(2**40, 2**40 + 64)),
+                unique=True, max_size=300))
+def test_sort_order_is_argsort(values):
+    """Including values that share their high bits (the packed sort's fallback)."""
+    h = np.array(values, dtype=np.uint64)
+    assert _sort_order(h).tolist() == np.argsort(h).tolist()
