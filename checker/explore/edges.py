@@ -9,6 +9,8 @@ grouped by source, self-loops left out). Two things keep the edges small:
 - a source already known to reach a goal when its level is stored (it is one, or a target
   is, or a target stored earlier was settled) is *settled*: it keeps no edges, since the
   fixpoint can only confirm it;
+- an edge to a state the source discovered first (a breadth-first tree edge) is implied by
+  the tree's per-source child counts (``levels.Levels`` keeps them anyway) and not stored;
 - with a ``Spill`` the edges go to files in a private folder (plain writes and reads, not
   mmap: resident mapped pages would count as the process's memory), read back level by
   level in bounded chunks.
