@@ -268,9 +268,6 @@ class _Edges:
         """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` stored
         edges (default ``CHUNK_EDGES``; one source's edges are never split), ``ends``
         relative to the chunk."""
-        return self._stored_chunks(spill, max_edges)
-
-    def _stored_chunks(self, spill, max_edges):
         max_edges = max_edges or CHUNK_EDGES
         if self.file is None:
             deg = self.deg
