@@ -28,12 +28,19 @@ __all__ = ["ProcessExpander"]
 _WORKER = {}
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _init(vm, symmetry, por, model, properties):
-    # The parent handles Ctrl-C and SIGTERM (and ends the pool with SIGTERM): a worker must
-    # neither raise on them (a traceback per worker) nor run the parent's time limit.
+    # The parent handles Ctrl-C and SIGTERM (and ends the pool): a worker must neither raise
+    # on them (a traceback per worker) nor run the parent's time limit. It is forked with both
+    # blocked (see _start), so one sent before this point waits for SIG_DFL instead of
+    # meeting the parent's handler, which (with the parent's deferral state) could swallow it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 0)
+    Deferral.active, Deferral.soft, Deferral.pending = 0, 0, None
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _die_with_parent()
     _WORKER["args"] = (vm, symmetry, por, ChunkChecks(vm, model, properties))
 
@@ -71,7 +78,12 @@ class ProcessExpander:
         try:
             # kept before a deferred interrupt is raised, so close() still ends its workers
             # (a pool lost here left orphaned workers holding the caller's stdout open)
-            self._pool = self._ctx.Pool(self.workers, initializer=_init, initargs=self._args)
+            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                self._pool = self._ctx.Pool(self.workers, initializer=_init,
+                                            initargs=self._args)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         finally:
             Deferral.active -= 1
         Deferral.raise_pending()
@@ -121,6 +133,11 @@ class ProcessExpander:
             return
         Deferral.active += 1  # stopping the pool: an interrupt here waits until it is done
         try:
+            # workers hold nothing worth a clean exit, and SIGKILL cannot be caught or
+            # deferred: terminate()'s SIGTERM alone could leave join() waiting forever
+            for proc in getattr(self._pool, "_pool", ()):
+                if proc.exitcode is None:
+                    proc.kill()
             self._pool.terminate()
             self._pool.join()
         finally:

@@ -230,3 +230,21 @@ def test_workers_with_no_reduction_reproduce_model_md():
                   engine=EngineOptions(workers=2), vectorize=vector_model)
     assert info.workers == 2 and not info.por
     assert (r.stats.states, r.stats.transitions) == FIGURES["cas"][:2]
+
+
+def test_lookups_overlap_in_one_thread_that_ends_with_the_search(monkeypatch):
+    """Levels of several chunks (a tiny CHUNK) give the same result with their lookups run
+    in the background thread, and no thread outlives the search, even one stopped short."""
+    import importlib
+    import threading
+
+    vector_mod = importlib.import_module("dnsrace.checker.explore.vector")
+    model, props = DnsSystem(Config(3, 4, 3, 1), "original"), resolve_properties()
+    whole = vec(model, props, Options())
+    monkeypatch.setattr(vector_mod, "CHUNK", 64)
+    before = threading.active_count()
+    chunked = vec(model, props, Options())
+    assert summary(chunked) == summary(whole)
+    cut = vec(model, props, Options(max_states=5000))
+    assert cut.verdict in (INCOMPLETE, VIOLATED) and not cut.stats.exhausted
+    assert threading.active_count() == before
