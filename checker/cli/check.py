@@ -111,10 +111,10 @@ def check_spill_dir(folder) -> None:
                    "folder made inside DIR and removed at the end (vector engine; with "
                    "--memory: only once they outgrow their share of it).")
 @click.option("--memory", "memory", type=SIZE, default=None, metavar="SIZE",
-              help="Memory budget (e.g. 4G, 500M; vector engine): the stored search may take "
-                   "half of it; beyond that the graph properties' edges spill to disk (under "
-                   "--spill DIR or the system's temporary folder), then the run stops "
-                   "(incomplete).")
+              help="Memory budget (e.g. 4G, 500M; vector engine): the graph properties' edges "
+                   "spill to disk (under --spill DIR or the system's temporary folder) once "
+                   "the stored search with them passes 3/8 of it; the run stops (incomplete) "
+                   "once the stored search alone passes half of it.")
 @click.option("--full", is_flag=True,
               help="Print every variable at every step of a counterexample (records, store, "
                    "each enactor's phase and plan), changed values marked.")

@@ -9,6 +9,8 @@ grouped by source, self-loops left out). Two things keep the edges small:
 - a source already known to reach a goal when its level is stored (it is one, or a target
   is, or a target stored earlier was settled) is *settled*: it keeps no edges, since the
   fixpoint can only confirm it;
+- an edge to a state the source discovered first (a breadth-first tree edge) is implied by
+  the tree's per-source child counts (``levels.Levels`` keeps them anyway) and not stored;
 - with a ``Spill`` the edges go to files in a private folder (plain writes and reads, not
   mmap: resident mapped pages would count as the process's memory), read back level by
   level in bounded chunks.
@@ -32,7 +34,7 @@ import numpy as np
 __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
            "CHUNK_EDGES"]
 
-CHUNK_EDGES = 1 << 22  # edges per chunk of the fixpoint (its temporaries: ~10 bytes each)
+CHUNK_EDGES = 1 << 20  # edges per chunk of the fixpoint (its temporaries: ~10 bytes each)
 _SPILL_PREFIX = "dnsrace-edges-"
 
 
@@ -191,11 +193,11 @@ def parse_size(text: str) -> int:
 
 
 class MemoryBudget:
-    """``--memory SIZE``: the stored search (visited set, tree, masks, and the edges while
-    they are in RAM) may take half of it, the other half being headroom for a level's
-    temporaries. Once the edges would push the stored search past its half they move to disk
-    (under ``spill_parent`` or the system's temporary folder); once the rest alone is past
-    it, the run stops (incomplete)."""
+    """``--memory SIZE``: the stored search (visited set, tree, masks) may take half of it,
+    the rest being headroom for a level's temporaries (about 40% of the peak at N=6 P=8).
+    The edges stay in RAM while the stored search with them takes at most 3/8 of it, then
+    move to disk (under ``spill_parent`` or the system's temporary folder); once the stored
+    search alone is past its half, the run stops (incomplete)."""
 
     def __init__(self, total: int, text: str | None = None, spill_parent=None):
         self.total, self.text = int(total), text or f"{total} bytes"
@@ -205,11 +207,15 @@ class MemoryBudget:
     def share(self) -> int:
         return self.total // 2
 
+    @property
+    def edge_limit(self) -> int:
+        return self.total * 3 // 8
+
     def spill_for(self, store, rest_bytes: int) -> "Spill | None":
         """A new Spill when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
-        stored search) together exceed the share, else None."""
+        stored search) together exceed 3/8 of the budget, else None."""
         if store is None or store.spill is not None or not store.ram_edge_bytes or \
-                rest_bytes + store.ram_edge_bytes <= self.share:
+                rest_bytes + store.ram_edge_bytes <= self.edge_limit:
             return None
         parent = self.spill_parent or tempfile.gettempdir()
         return Spill(parent, "--spill" if self.spill_parent else "--memory")
@@ -258,14 +264,16 @@ class _Edges:
             self.file = spill.write((self.dst, self.deg))
             self.deg = self.dst = None
 
-    def chunks(self, spill, max_edges: int = CHUNK_EDGES):
-        """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` edges
-        (one source's edges are never split), ``ends`` relative to the chunk."""
+    def chunks(self, spill, max_edges: int | None = None):
+        """``(first source, deg, ends, dst)`` per chunk of at most about ``max_edges`` stored
+        edges (default ``CHUNK_EDGES``; one source's edges are never split), ``ends``
+        relative to the chunk."""
+        max_edges = max_edges or CHUNK_EDGES
         if self.file is None:
             deg = self.deg
         else:
             (deg,) = spill.read(self.file, [(self.deg_dtype, 4 * self.n_edges, self.n_src)])
-        ends = np.cumsum(deg, dtype=np.int64)
+        ends = np.cumsum(deg, dtype=_offsets(self.n_edges))
         cuts = np.searchsorted(ends, np.arange(max_edges, self.n_edges, max_edges),
                                side="left") + 1
         cuts = np.unique(np.concatenate(([0], cuts[cuts < self.n_src], [self.n_src])))
@@ -276,7 +284,7 @@ class _Edges:
                 dst = self.dst[e0:e1]
             else:
                 (dst,) = spill.read(self.file, [(np.int32, 4 * e0, e1 - e0)])
-            yield int(a), deg[a:b], ends[a:b] - e0, dst
+            yield int(a), deg[a:b], (ends[a:b] - e0).astype(np.int64), dst
 
     def release(self, spill) -> None:
         if self.file is not None:
@@ -296,6 +304,10 @@ class GraphStore:
         self.scope = []        # per state level: packed in-scope bits (None: all in scope)
         self.settled = {n: np.zeros(0, np.uint8) for n in self.names}  # packed, all states
         self.edges: list = []  # per expanded level
+        # per level but the last: how many states of the next level each state discovered
+        # first (the breadth-first tree's, shared with ``levels.Levels``); an edge from a
+        # state to a child it discovered first is implied by it and not stored
+        self.children: list = []
         self.spill = spill
         self.settled_sources = 0  # sources whose edges were not kept (settled when stored)
 
@@ -304,10 +316,19 @@ class GraphStore:
         return self.bases[-1]
 
     # -- building (the search) -------------------------------------------------------------
-    def add_states(self, scope, goals: dict) -> None:
-        """Appends a level of states: its in-scope mask (None: all) and each property's goal
-        mask."""
+    def add_states(self, scope, goals: dict, children=None) -> None:
+        """Appends a level of states: its in-scope mask (None: all), each property's goal
+        mask and, but for the first level, ``children``: for each state of the level before,
+        how many of this level's states it discovered first (they are numbered in that
+        order), or None (then every edge into this level is stored)."""
         n0 = self.bases[-1]
+        if len(self.bases) > 1:
+            if children is not None and \
+                    (len(children) != n0 - self.bases[-2] or int(np.sum(children)) != len(
+                        next(iter(goals.values())) if goals else scope)):
+                raise ValueError("children must count, per state of the last level, the "
+                                 "new level's states it discovered first")
+            self.children.append(children)
         n = len(next(iter(goals.values()))) if goals else (0 if scope is None else len(scope))
         self.scope.append(None if scope is None else _bits(scope))
         for name in self.names:
@@ -343,12 +364,16 @@ class GraphStore:
             raise ValueError(f"level {lvl} has {n} states, not {sum(len(d) for d in deg)}")
         kept_deg = []
         span = [None, None]  # smallest and largest target kept
+        kids = self.children[lvl] if lvl < len(self.children) else None
+        # each next-level state's parent: edges to it from there are implied by ``kids``
+        parent = None if kids is None else np.repeat(
+            np.arange(base, base + n, dtype=np.int32), np.asarray(kids, dtype=np.int64))
 
         def filtered():  # consumes the lists, so each chunk is freed once filtered
             first = base
             while deg:
                 d, t = self._settle(first, np.asarray(deg.pop(0)),
-                                    np.asarray(dst.pop(0), dtype=np.int32))
+                                    np.asarray(dst.pop(0), dtype=np.int32), parent)
                 first += len(d)
                 kept_deg.append(d)
                 if len(t):
@@ -377,26 +402,40 @@ class GraphStore:
             e.lo, e.hi = (int(np.searchsorted(self.bases, v, side="right")) - 1 for v in span)
         else:
             e.lo = e.hi = lvl
+        if kids is not None and len(kids) and int(np.max(kids)):
+            e.lo, e.hi = min(e.lo, lvl + 1), max(e.hi, lvl + 1)
         self.edges.append(e)
 
-    def _settle(self, first, deg, dst):
+    def _settle(self, first, deg, dst, parent):
         """One chunk of sources (ids from ``first``): marks those settled now; returns the
-        degrees and targets of those some property still needs."""
-        if not self.names:
-            return deg, dst
+        degrees and targets some property still needs: none of a settled source's, and no
+        edge to a child the source discovered first (``parent``: each next-level state's)."""
         n = len(deg)
-        ends = np.cumsum(deg, dtype=np.int64)
-        keep = np.zeros(n, dtype=bool)  # sources some property still needs the edges of
-        src_ids = np.arange(first, first + n, dtype=np.int64)
-        for name in self.names:
-            done = self.is_settled(name, src_ids) | _segment_any(
-                self.is_settled(name, dst), deg, ends)
-            _set_bits(self.settled[name], first, done)
-            keep |= ~done
-        if keep.all():
+        keep = np.ones(n, dtype=bool)  # sources some property still needs the edges of
+        if self.names:
+            ends = np.cumsum(deg, dtype=np.int64)
+            keep[:] = False
+            src_ids = np.arange(first, first + n, dtype=np.int64)
+            for name in self.names:
+                done = self.is_settled(name, src_ids) | _segment_any(
+                    self.is_settled(name, dst), deg, ends)
+                _set_bits(self.settled[name], first, done)
+                keep |= ~done
+            self.settled_sources += int((~keep & (deg > 0)).sum())
+        drop = None if keep.all() else ~np.repeat(keep, deg)
+        if parent is not None and len(dst):
+            nb = self.bases[len(self.edges) + 1]
+            src = np.repeat(np.arange(first, first + n, dtype=np.int32), deg)
+            fwd = np.flatnonzero(dst >= nb)
+            tree = np.zeros(len(dst), dtype=bool)
+            tree[fwd] = parent[dst[fwd] - nb] == src[fwd]
+            drop = tree if drop is None else drop | tree
+        if drop is None or not drop.any():
             return deg, dst
-        self.settled_sources += int((~keep & (deg > 0)).sum())
-        return np.where(keep, deg, 0), dst[np.repeat(keep, deg)]
+        if parent is None:
+            return np.where(keep, deg, 0), dst[~drop]
+        lost = np.bincount(src[drop] - first, minlength=n)
+        return (deg - lost).astype(deg.dtype), dst[~drop]
 
     def spill_to(self, spill: Spill) -> None:
         """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""
@@ -518,25 +557,46 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         e = store.edges[lvl]
         parts = {n: [] for n in names}
         hit_any = dict.fromkeys(names, False)
+        kids = store.children[lvl] if lvl < len(store.children) else None
+        if kids is not None:
+            kids = np.asarray(kids)
+            kid_ends = np.cumsum(kids, dtype=_offsets(store.bases[lvl + 2] - store.bases[lvl + 1]))
+        base = store.bases[lvl]
         for first, deg, ends, dst in e.chunks(spill):
-            pos = np.arange(first, first + len(deg), dtype=np.int32)
-            base = store.bases[lvl]
+            n = len(deg)
+            c = None if kids is None else kids[first:first + n]
+            if c is not None and not c.any():
+                c = None
+            if c is not None:  # this chunk's children: ids k0.. of the next level, in order
+                k0 = store.bases[lvl + 1] + (int(kid_ends[first - 1]) if first else 0)
+                c_ends = kid_ends[first:first + n].astype(np.int64) - (k0 - store.bases[lvl + 1])
             for name in names:
-                need = ~reached[name][base + first:base + first + len(deg)] & (deg > 0)
+                r = reached[name]
+                need = ~r[base + first:base + first + n] & ((deg > 0) if c is None
+                                                            else (deg > 0) | (c > 0))
                 if not need.any():
                     continue
-                if need.all():
-                    src_r, deg_r, dst_r, hit = compute(name, lvl, pos, deg, ends, dst)
-                else:
-                    d = deg[need]
-                    src_r, deg_r, dst_r, hit = compute(
-                        name, lvl, pos[need], d, np.cumsum(d, dtype=np.int64),
-                        dst[np.repeat(need, deg)])
-                hit_any[name] |= hit
-                if len(src_r):
-                    parts[name].append((src_r, deg_r, dst_r))
+                hit = _segment_any(r[dst], deg, ends)
+                if c is not None:
+                    hit |= _segment_any(r[k0:k0 + int(c_ends[-1])], c, c_ends)
+                hit &= need
+                r[base + first + np.flatnonzero(hit)] = True
+                hit_any[name] |= bool(hit.any())
+                stay = need & ~hit
+                if not stay.any():
+                    continue
+                src_r = np.flatnonzero(stay).astype(np.int32) + first
+                d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
+                if c is not None:  # the residual keeps its edges to children explicitly
+                    c_r = c[stay]
+                    kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
+                                        c_r) + np.arange(int(c_r.sum()))
+                    d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
+                parts[name].append((src_r, _narrow_unsigned(d_r), t_r))
         if release:
             e.release(spill)
+            if lvl < len(store.children):
+                store.children[lvl] = None  # (the tree keeps its own reference)
         for name in names:
             computed[name][lvl] = tick
             if hit_any[name]:
@@ -544,7 +604,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
             p = parts[name]
             if p:
                 src_r = np.concatenate([x[0] for x in p])
-                deg_r = np.concatenate([x[1] for x in p])
+                deg_r = _narrow_unsigned(np.concatenate([x[1] for x in p]))
                 dst_r = np.concatenate([x[2] for x in p])
                 residual[name][lvl] = _ResidualLevel(src_r, deg_r, dst_r, spill, e.lo, e.hi)
         tick += 1
@@ -586,6 +646,24 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
         del reached[name]
     return out
+
+
+def _offsets(total: int):
+    """The integer type for running sums up to ``total``."""
+    return np.int32 if total < 2**31 else np.int64
+
+
+def _merge_groups(deg_a, dst_a, deg_b, dst_b):
+    """Two edge lists grouped by the same sources as one: each source's edges of ``a``, then
+    its edges of ``b``; returns ``(deg, dst)``."""
+    deg_a, deg_b = deg_a.astype(np.int64), deg_b.astype(np.int64)
+    deg = deg_a + deg_b
+    start = np.cumsum(deg) - deg
+    out = np.empty(int(deg.sum()), dtype=np.int32)
+    for d, t, at in ((deg_a, dst_a, start), (deg_b, dst_b, start + deg_a)):
+        if len(t):
+            out[np.repeat(at - (np.cumsum(d) - d), d) + np.arange(len(t))] = t
+    return deg, out
 
 
 def _level_range(bases, dst):

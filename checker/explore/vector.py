@@ -270,7 +270,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
         levels.add(parents, aids)
         scope = in_scope(keys) if in_scope is not None else None
         if keep_edges:
-            graph.add_states(scope, {p.name: is_goal(keys) for p, (_, is_goal) in graph_k})
+            graph.add_states(scope, {p.name: is_goal(keys) for p, (_, is_goal) in graph_k},
+                             children=levels.counts[-1] if len(levels) > 1 else None)
         scoped = keys if scope is None else keys[scope]
         scoped_ids = ids if scope is None else ids[scope]
         if len(scoped):

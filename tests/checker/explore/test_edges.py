@@ -32,7 +32,9 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples",
 
 def random_graph(seed, n_levels, max_level, max_deg, goal_rate, back_rate):
     """Levels of states; each state's successors lie in levels <= its own + 1 (back edges,
-    same-level edges and self-loops included), some states have none."""
+    same-level edges and self-loops included), some states have none; as in a breadth-first
+    search, each state past the first level has a parent in the level before (parents
+    nondecreasing), with an edge (or two) to it somewhere in its list."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, max_level + 1, n_levels)
     bases = np.concatenate(([0], np.cumsum(sizes)))
@@ -46,10 +48,19 @@ def random_graph(seed, n_levels, max_level, max_deg, goal_rate, back_rate):
             t = np.where(forward, rng.integers(lo_fwd, max(hi, lo_fwd + 1), deg),
                          rng.integers(0, hi, deg))
             succ.append(t.astype(np.int64))
+    children = []
+    for lvl in range(n_levels - 1):
+        parents = np.sort(rng.integers(0, sizes[lvl], sizes[lvl + 1])) + bases[lvl]
+        for child, parent in enumerate(parents, start=int(bases[lvl + 1])):
+            ts = succ[parent]
+            for _ in range(1 + int(rng.random() < 0.2)):
+                ts = np.insert(ts, int(rng.integers(0, len(ts) + 1)), child)
+            succ[parent] = ts
+        children.append(np.bincount(parents - bases[lvl], minlength=sizes[lvl]))
     n = int(bases[-1])
     goals = {"a": rng.random(n) < goal_rate, "b": rng.random(n) < goal_rate / 3}
     scope = rng.random(n) < 0.8
-    return bases, succ, goals, scope
+    return bases, succ, goals, scope, children
 
 
 def reference(succ, goal, scope):
@@ -70,15 +81,18 @@ def reference(succ, goal, scope):
     return np.flatnonzero(scope & ~reached)
 
 
-def build(bases, succ, goals, scope, spill=None, drop_self_loops=False, chunk=None):
+def build(bases, succ, goals, scope, spill=None, drop_self_loops=False, chunk=None,
+          kids=None):
     """The store of that graph, each level's edges handed over whole or ``chunk`` sources
-    at a time (as the engine does, per chunk of its frontier)."""
+    at a time (as the engine does, per chunk of its frontier); with ``kids`` (the tree's
+    children counts per level) edges to first-discovered children are implied, not stored."""
     store = GraphStore(sorted(goals), spill)
     n_levels = len(bases) - 1
 
     def add_states(lvl):
         sl = slice(bases[lvl], bases[lvl + 1])
-        store.add_states(scope[sl], {k: v[sl] for k, v in goals.items()})
+        store.add_states(scope[sl], {k: v[sl] for k, v in goals.items()},
+                         children=kids[lvl - 1] if kids is not None and lvl else None)
 
     add_states(0)
     for lvl in range(n_levels):
@@ -104,11 +118,17 @@ graph_params = st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integ
 
 
 @settings(max_examples=150, deadline=None)
-@given(graph_params, st.booleans(), st.none() | st.integers(1, 7))
-def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk):
-    bases, succ, goals, scope = random_graph(*params)
-    got = unreached(build(bases, succ, goals, scope, drop_self_loops=drop_self_loops,
-                          chunk=chunk))
+@given(graph_params, st.booleans(), st.none() | st.integers(1, 7),
+       st.sampled_from([1, 4, edges_module.CHUNK_EDGES]), st.booleans())
+def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk, chunk_edges, tree):
+    bases, succ, goals, scope, kids = random_graph(*params)
+    store = build(bases, succ, goals, scope, drop_self_loops=drop_self_loops, chunk=chunk,
+                  kids=kids if tree else None)
+    default, edges_module.CHUNK_EDGES = edges_module.CHUNK_EDGES, chunk_edges
+    try:
+        got = unreached(store)
+    finally:
+        edges_module.CHUNK_EDGES = default
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
         assert got[name].dtype == np.int64
@@ -117,9 +137,9 @@ def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(graph_params, st.none() | st.integers(1, 7))
 def test_spilled_fixpoint_equals_the_one_in_ram_and_leaves_nothing(tmp_path, params, chunk):
-    bases, succ, goals, scope = random_graph(*params)
+    bases, succ, goals, scope, kids = random_graph(*params)
     spill = Spill(tmp_path)
-    store = build(bases, succ, goals, scope, spill, chunk=chunk)
+    store = build(bases, succ, goals, scope, spill, chunk=chunk, kids=kids)
     assert store.ram_edge_bytes == 0 and os.listdir(tmp_path) == [os.path.basename(spill.path)]
     got = unreached(store)
     assert spill.written == 0  # every file read back was removed
@@ -131,13 +151,15 @@ def test_spilled_fixpoint_equals_the_one_in_ram_and_leaves_nothing(tmp_path, par
 
 def test_tiny_chunks_and_a_store_moved_to_disk_midway(tmp_path, monkeypatch):
     monkeypatch.setattr(edges_module, "CHUNK_EDGES", 3)
-    bases, succ, goals, scope = random_graph(7, 20, 40, 6, 0.03, 0.3)
+    bases, succ, goals, scope, kids = random_graph(7, 20, 40, 6, 0.03, 0.3)
     want = {k: reference(succ, g, scope).tolist() for k, g in goals.items()}
-    store = build(bases, succ, goals, scope)
+    store = build(bases, succ, goals, scope, kids=kids)
+    assert len(list(store.edges[5].chunks(None))) > 1
     store.spill_to(Spill(tmp_path))
     got = unreached(store)
     store.close()
     assert {k: v.tolist() for k, v in got.items()} == want
+    assert unreached(build(bases, succ, goals, scope))["a"].tolist() == want["a"]
 
 
 def test_a_chain_of_back_edges_needs_many_passes_and_gets_them():
@@ -155,8 +177,8 @@ def test_a_chain_of_back_edges_needs_many_passes_and_gets_them():
 
 
 def test_the_store_pickles_in_ram_and_refuses_once_spilled(tmp_path):
-    bases, succ, goals, scope = random_graph(3, 5, 10, 3, 0.1, 0.2)
-    store = build(bases, succ, goals, scope)
+    bases, succ, goals, scope, kids = random_graph(3, 5, 10, 3, 0.1, 0.2)
+    store = build(bases, succ, goals, scope, kids=kids)
     copy = pickle.loads(pickle.dumps(store))
     assert {k: v.tolist() for k, v in unreached(copy).items()} == \
         {k: v.tolist() for k, v in unreached(store).items()}
@@ -164,6 +186,16 @@ def test_the_store_pickles_in_ram_and_refuses_once_spilled(tmp_path):
     with pytest.raises(TypeError, match="does not pickle"):
         pickle.dumps(spilled)
     spilled.close()
+
+
+def test_edges_to_first_discovered_children_are_not_stored():
+    bases, succ, goals, scope, kids = random_graph(11, 8, 20, 4, 0.0, 0.2)
+    plain, tree = build(bases, succ, goals, scope), build(bases, succ, goals, scope, kids=kids)
+    stored = lambda st: sum(e.n_edges for e in st.edges)  # noqa: E731
+    # every state past the first level has at least one edge from its parent
+    assert stored(plain) - stored(tree) >= int(bases[-1] - bases[1])
+    assert {k: v.tolist() for k, v in unreached(tree).items()} == \
+        {k: v.tolist() for k, v in unreached(plain).items()}
 
 
 def test_settled_sources_keep_no_edges():
@@ -314,6 +346,18 @@ def test_spill_needs_the_vector_engine(tmp_path):
                               (EngineOptions(memory=MemoryBudget(1 << 30)), lambda m: None)):
         with pytest.raises(EngineError, match="--spill and --memory need the vector engine"):
             run_engine(model, props, Options(), engine=engine, vectorize=vectorize)
+    assert os.listdir(tmp_path) == []
+
+
+def test_spill_and_checkpoints_are_refused_together(tmp_path):
+    from dnsrace.checker.explore.checkpoint import Checkpointer
+    model = DnsSystem(Config(2, 2, 2, 1), resolve_protocol("cas"))
+    cp = Checkpointer(tmp_path / "run.ckpt", {"--plans": 2}, "test")
+    for engine in (EngineOptions(spill=str(tmp_path)),
+                   EngineOptions(memory=MemoryBudget(1 << 30))):
+        with pytest.raises(EngineError, match="--checkpoint"):
+            run_engine(model, resolve_properties(()), Options(), engine=engine,
+                       vectorize=vector_model, checkpoint=cp)
     assert os.listdir(tmp_path) == []
 
 
