@@ -249,12 +249,29 @@ def test_bad_spill_folders(tmp_path, make, words):
         Spill(target)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_an_unwritable_spill_folder(tmp_path):
+def test_an_unwritable_spill_folder(tmp_path, monkeypatch):
+    """A folder without write permission (root writes anywhere, so there the permission
+    check's answer is what a non-root user would get), and one where creating the private
+    folder fails anyway: each one line naming --spill."""
+    import importlib
+
+    edges = importlib.import_module("dnsrace.checker.explore.edges")
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
+    if os.geteuid() == 0:
+        real = os.access
+        monkeypatch.setattr(edges.os, "access",
+                            lambda path, mode: False if str(path) == str(ro) else real(path, mode))
     with pytest.raises(SpillError, match="--spill .*permission denied"):
         Spill(ro)
+    monkeypatch.undo()
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(edges.tempfile, "mkdtemp", denied)
+    with pytest.raises(SpillError, match="--spill .*cannot create a folder there: Permission"):
+        Spill(tmp_path)
 
 
 def test_a_full_disk_is_one_line(tmp_path, monkeypatch):
