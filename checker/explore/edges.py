@@ -1,5 +1,5 @@
 """What the vector engine keeps to decide graph properties (``recoverable``), and the backward
-fixpoint that decides them. Nothing here knows about DNS; imports numpy only.
+fixpoint that decides them. Nothing here knows about DNS; imports numpy (and levels.py).
 
 A graph property asks, for every in-scope state, whether some path leads to a goal. The
 search hands ``GraphStore`` each level of states (which are in scope, which are goals, one
@@ -31,6 +31,8 @@ import tempfile
 
 import numpy as np
 
+from .levels import narrowest
+
 __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
            "CHUNK_EDGES"]
 
@@ -40,14 +42,6 @@ _SPILL_PREFIX = "dnsrace-edges-"
 
 class SpillError(OSError):
     """A spill folder that cannot be made, written or read; the message is one line."""
-
-
-def _narrow_unsigned(a: np.ndarray) -> np.ndarray:
-    hi = int(a.max()) if len(a) else 0
-    for t in (np.uint8, np.uint16, np.uint32):
-        if hi <= np.iinfo(t).max:
-            return a.astype(t, copy=False)
-    return a.astype(np.int64, copy=False)
 
 
 def _bits(mask: np.ndarray) -> np.ndarray:
@@ -384,7 +378,7 @@ class GraphStore:
         if self.spill is not None:
             sizes = []
             name = self.spill.write(_counted(filtered(), sizes))
-            d = _narrow_unsigned(np.concatenate(kept_deg) if kept_deg else np.zeros(0, np.uint8))
+            d = narrowest(np.concatenate(kept_deg) if kept_deg else np.zeros(0, np.uint8))
             try:
                 self.spill.append(name, d)
             except SpillError:
@@ -396,7 +390,7 @@ class GraphStore:
             parts = list(filtered())
             dst_all = np.concatenate(parts) if parts else np.zeros(0, np.int32)
             del parts
-            e = _Edges(_narrow_unsigned(np.concatenate(kept_deg) if kept_deg
+            e = _Edges(narrowest(np.concatenate(kept_deg) if kept_deg
                                         else np.zeros(0, np.uint8)), dst_all, 0, 0)
         if e.n_edges:
             e.lo, e.hi = (int(np.searchsorted(self.bases, v, side="right")) - 1 for v in span)
@@ -592,7 +586,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
                     kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
                                         c_r) + np.arange(int(c_r.sum()))
                     d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
-                parts[name].append((src_r, _narrow_unsigned(d_r), t_r))
+                parts[name].append((src_r, narrowest(d_r), t_r))
         if release:
             e.release(spill)
             if lvl < len(store.children):
@@ -604,7 +598,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
             p = parts[name]
             if p:
                 src_r = np.concatenate([x[0] for x in p])
-                deg_r = _narrow_unsigned(np.concatenate([x[1] for x in p]))
+                deg_r = narrowest(np.concatenate([x[1] for x in p]))
                 dst_r = np.concatenate([x[2] for x in p])
                 residual[name][lvl] = _ResidualLevel(src_r, deg_r, dst_r, spill, e.lo, e.hi)
         tick += 1

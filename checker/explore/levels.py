@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Levels"]
+__all__ = ["Levels", "narrowest"]
 
 
-def _small(a: np.ndarray, signed: bool = False) -> np.ndarray:
-    """``a`` in the narrowest integer type holding its values."""
+def narrowest(a: np.ndarray, signed: bool = False) -> np.ndarray:
+    """``a`` in the narrowest integer type holding its values (``a`` itself when it has it
+    already)."""
     lo, hi = (int(a.min()), int(a.max())) if len(a) else (0, 0)
     for t in ((np.int8, np.int16, np.int32) if signed or lo < 0 else
               (np.uint8, np.uint16, np.uint32)):
         if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return a.astype(t)
-    return a.astype(np.int64)
+            return a.astype(t, copy=False)
+    return a.astype(np.int64, copy=False)
 
 
 class Levels:
@@ -47,11 +48,11 @@ class Levels:
             rel = np.asarray(parents, dtype=np.int64) - prev
             if len(rel) and (rel[0] < 0 or rel[-1] >= n_prev or (np.diff(rel) < 0).any()):
                 raise ValueError("parents must be nondecreasing ids of the last level")
-            counts = _small(np.bincount(rel, minlength=n_prev))
+            counts = narrowest(np.bincount(rel, minlength=n_prev))
         else:
             counts = np.zeros(0, np.uint8)
         self.counts.append(counts)
-        self.aids.append(_small(np.asarray(aids), signed=True))
+        self.aids.append(narrowest(np.asarray(aids), signed=True))
         self.bases.append(self.bases[-1] + len(aids))
 
     def level_of(self, j: int) -> int:

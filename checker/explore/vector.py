@@ -151,11 +151,13 @@ def overlapped_lookups(results, visited, pool):
         yield done(*pending)
 
 
-def expand_chunk(vm, keys, symmetry, por, checks):
-    """One unit of work for any expander: successors of ``keys``, their local dedup, and
-    ``checks`` (a ``ChunkChecks``) on its transitions."""
+def expand_chunk(vm, keys, symmetry, por, checks, dedup: bool = True):
+    """One unit of work for any expander: successors of ``keys``, their local dedup (three
+    Nones without ``dedup``: left to ``overlapped_lookups``), and ``checks`` (a
+    ``ChunkChecks``) on its transitions."""
     src, aids, nxt = vm.expand(keys, symmetry, por)
-    return (src, aids, nxt) + local_dedup(nxt) + (checks(keys, src, aids, nxt),)
+    return (src, aids, nxt) + (local_dedup(nxt) if dedup else (None, None, None)) + \
+        (checks(keys, src, aids, nxt),)
 
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
@@ -230,8 +232,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
 
         def expander_map(chunks):  # the local dedup is left to overlapped_lookups
             for c in chunks:
-                src, aids, nxt = vm.expand(c, symmetry, por)
-                yield src, aids, nxt, None, None, None, checks(c, src, aids, nxt)
+                yield expand_chunk(vm, c, symmetry, por, checks, dedup=False)
     else:
         expander_map = expander.map
 

@@ -81,16 +81,16 @@ def _sort_order(h: np.ndarray) -> np.ndarray:
 class _ExactVisited:
     """Every stored key (exact), as one sorted array of their 64-bit mixes (a bijection, so
     no two keys share one), with a bucket index over its top bits; with ``ids``, each key's
-    id alongside. A lookup is a short binary search inside one bucket (no sorting of the
-    queries); adding merges the new keys in place (the array grows by ``realloc``, not by a
-    second copy), so the set costs 8 bytes a state (12 with ids) and little more at peak."""
+    id alongside. A lookup interpolates inside one bucket (no sorting of the queries);
+    adding merges the new keys in place (the array grows by ``realloc``, not by a second
+    copy), so the set costs 8 bytes a state (12 with ids) and little more at peak."""
 
     def __init__(self, ids: bool = True):
         self.h = np.empty(0, dtype=np.uint64)
         self.ids = np.empty(0, dtype=np.int32) if ids else None
         self.kbits = 0
         self.starts = np.zeros(2, dtype=np.int64)
-        self.steps = 0  # binary-search rounds that settle the largest bucket
+        self.steps = 0  # bit length of the largest bucket's size
 
     def __len__(self):
         return len(self.h)
@@ -203,15 +203,10 @@ class _ExactVisited:
             pos, _ = self._search(hn)
         else:
             pos = np.zeros(k, dtype=np.int64)
-        n0 = len(self.h)
         if self.ids is None:
-            self._hbuf, = _merge_into([(self._buffer("_hbuf", self.h), hn)], n0, pos)
+            self.h, = _merge_into([(self.h, hn)], pos)
         else:
-            self._hbuf, self._ibuf = _merge_into([(self._buffer("_hbuf", self.h), hn),
-                                                  (self._buffer("_ibuf", self.ids), new_ids)],
-                                                 n0, pos)
-            self.ids = self._ibuf[:n0 + k]
-        self.h = self._hbuf[:n0 + k]
+            self.h, self.ids = _merge_into([(self.h, hn), (self.ids, new_ids)], pos)
         del pos
         self._index(hn)
 
@@ -231,46 +226,30 @@ class _ExactVisited:
         biggest = int(np.diff(self.starts).max())
         self.steps = biggest.bit_length()
 
-    def _buffer(self, name, arr):
-        """The array whose first ``len(arr)`` items are ``arr`` and which has room to grow
-        (none after unpickling: ``__getstate__`` leaves the spare room out)."""
-        buf = self.__dict__.get(name)
-        if buf is None or buf.dtype != arr.dtype or len(buf) < len(arr) or \
-                not np.shares_memory(buf[:1], arr[:1]):
-            buf = arr
-        return buf
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_hbuf", None)
-        state.pop("_ibuf", None)
-        return state
-
     def nbytes(self):
         return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
 
 
-def _merge_into(pairs, n0, pos):
-    """For each ``(buf, new)``: ``np.insert(buf[:n0], pos, new)`` (``pos`` sorted), written
-    into ``buf`` itself, grown in place (``realloc`` moves pages rather than holding two
-    copies), block by block from the end: each block takes a contiguous run of old elements
-    (which only move up, past blocks already filled) and the new ones that land in it; the
-    blocks' bookkeeping is shared by all pairs. Returns the buffers."""
+def _merge_into(pairs, pos):
+    """For each ``(arr, new)``: ``np.insert(arr, pos, new)`` (``pos`` sorted), written into
+    ``arr`` itself, grown in place (``realloc`` moves pages rather than holding two copies),
+    block by block from the end: each block takes a contiguous run of old elements (which
+    only move up, past blocks already filled) and the new ones that land in it; the blocks'
+    bookkeeping is shared by all pairs. Returns the grown arrays."""
     k = len(pos)
+    n0 = len(pairs[0][0])
     total = n0 + k
     out = []
-    for buf, _ in pairs:
-        if len(buf) < total:
-            room = total
-            if buf.flags.owndata and buf.base is None:
-                # realloc moves pages (mremap) rather than holding two copies at once; the
-                # caller's views of ``buf`` are stale from here and replaced by the result
-                buf.resize(room, refcheck=False)
-            else:
-                bigger = np.empty(room, dtype=buf.dtype)
-                bigger[:n0] = buf[:n0]
-                buf = bigger
-        out.append(buf)
+    for arr, _ in pairs:
+        if arr.flags.owndata and arr.base is None:
+            # realloc moves pages (mremap) rather than holding two copies at once; the
+            # caller's views of ``arr`` are stale from here and replaced by the result
+            arr.resize(total, refcheck=False)
+        else:
+            grown = np.empty(total, dtype=arr.dtype)
+            grown[:n0] = arr
+            arr = grown
+        out.append(arr)
     dest = np.arange(k, dtype=np.int64)
     dest += pos  # final index of each new element
     end = total
@@ -288,13 +267,6 @@ def _merge_into(pairs, n0, pos):
             block[at] = new[ka:kb]
         end = start
     return out
-
-
-def _merge_in_place(arr, pos, new):
-    """``np.insert(arr, pos, new)`` (``pos`` sorted) by ``_merge_into``."""
-    total = len(arr) + len(new)
-    buf, = _merge_into([(arr, new)], len(arr), pos)
-    return buf[:total]
 
 
 class _HashCompactVisited:

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dnsrace.checker.explore.visited import (_ExactVisited, _merge_in_place, _sort_order,
+from dnsrace.checker.explore.visited import (_ExactVisited, _merge_into, _sort_order,
                                             first_unique)
 
 keys_st = st.lists(st.one_of(st.integers(0, 40), st.integers(-2**63, 2**63 - 1)), max_size=300)
@@ -27,11 +27,11 @@ def test_first_unique_keeps_first_occurrences_in_order(values):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), unique=True), st.lists(st.integers(0, 2**64 - 1),
                                                                   unique=True))
-def test_merge_in_place_is_np_insert(old, new):
+def test_merge_into_is_np_insert(old, new):
     arr = np.array(sorted(old), dtype=np.uint64)
     add = np.array(sorted(set(new) - set(old)), dtype=np.uint64)
     want = np.insert(arr, np.searchsorted(arr, add), add)
-    got = _merge_in_place(arr.copy(), np.searchsorted(arr, add), add)
+    got, = _merge_into([(arr.copy(), add)], np.searchsorted(arr, add))
     assert got.tolist() == want.tolist()
 
 
