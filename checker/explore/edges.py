@@ -86,19 +86,20 @@ class Spill:
     def __getstate__(self):
         raise TypeError("a spilled edge store does not pickle (its edges are on disk)")
 
-    def write(self, arrays) -> str:
+    def write(self, arrays, what: str = "the graph's edges") -> str:
         """Writes the arrays' bytes (any iterable of arrays, consumed as it is written), in
-        order, to a new file of the folder; returns its name."""
+        order, to a new file of the folder; returns its name. ``what`` names the data in
+        an error's message."""
         self._n += 1
         name = os.path.join(self.path, f"{self._n:07d}.bin")
-        self._put(name, "xb", arrays)
+        self._put(name, "xb", arrays, what)
         return name
 
-    def append(self, name, array) -> None:
+    def append(self, name, array, what: str = "the graph's edges") -> None:
         """Appends an array's bytes to file ``name`` of the folder."""
-        self._put(name, "ab", [array])
+        self._put(name, "ab", [array], what)
 
-    def _put(self, name, mode, arrays) -> None:
+    def _put(self, name, mode, arrays, what) -> None:
         size = 0
         try:
             with open(name, mode) as f:
@@ -110,8 +111,7 @@ class Spill:
                 _unlink(name)
             why = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) \
                 else (exc.strerror or str(exc))
-            raise SpillError(f"{self.option} {self.parent}: cannot write the graph's edges: "
-                             f"{why}") from None
+            raise SpillError(f"{self.option} {self.parent}: cannot write {what}: {why}") from None
         self.written += size
         self.peak = max(self.peak, self.written)
 
@@ -189,13 +189,23 @@ def parse_size(text: str) -> int:
 class MemoryBudget:
     """``--memory SIZE``: the stored search (visited set, tree, masks) may take half of it,
     the rest being headroom for a level's temporaries (about 40% of the peak at N=6 P=8).
-    The edges stay in RAM while the stored search with them takes at most 3/8 of it, then
-    move to disk (under ``spill_parent`` or the system's temporary folder); once the stored
-    search alone is past its half, the run stops (incomplete)."""
+    At each level boundary, in this order:
+
+    - the visited set moves to disk (``diskvisited.DiskVisited``) once it takes more than a
+      quarter of the budget; from then on its RAM generations hold at most an eighth of it
+      (at 12 bytes a state) and the rest lives in sorted runs on disk;
+    - the edges stay in RAM while the stored search with them takes at most 3/8 of it, then
+      move to disk;
+    - once the stored search alone is past its half, the run stops (incomplete).
+
+    Both spill to one private folder under ``spill_parent`` or the system's temporary
+    folder, made when first needed and removed by ``close()`` (the engine calls it at the
+    end of every search)."""
 
     def __init__(self, total: int, text: str | None = None, spill_parent=None):
         self.total, self.text = int(total), text or f"{total} bytes"
         self.spill_parent = spill_parent
+        self._folder = None
 
     @property
     def share(self) -> int:
@@ -205,14 +215,44 @@ class MemoryBudget:
     def edge_limit(self) -> int:
         return self.total * 3 // 8
 
+    @property
+    def visited_limit(self) -> int:
+        return self.total // 4
+
+    @property
+    def visited_entries(self) -> int:
+        """States the visited set keeps in RAM once on disk (an eighth of the budget)."""
+        return max(2, self.total // 8 // 12)
+
+    def visited_spills(self, visited_bytes: int) -> bool:
+        """Whether a visited set of ``visited_bytes`` in RAM goes to disk now."""
+        return visited_bytes > self.visited_limit
+
+    def folder(self) -> Spill:
+        """The spill folder of this search (made on first use)."""
+        if self._folder is None or self._folder.path is None:
+            parent = self.spill_parent or tempfile.gettempdir()
+            self._folder = Spill(parent, "--spill" if self.spill_parent else "--memory")
+        return self._folder
+
+    def close(self) -> None:
+        """Removes the spill folder, if one was made; a next search makes its own."""
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
+
+    def __getstate__(self):  # a budget travels (checkpoints of the options) without its folder
+        state = dict(self.__dict__)
+        state["_folder"] = None
+        return state
+
     def spill_for(self, store, rest_bytes: int) -> "Spill | None":
-        """A new Spill when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
+        """The spill folder when ``store``'s edges in RAM and ``rest_bytes`` (the rest of the
         stored search) together exceed 3/8 of the budget, else None."""
         if store is None or store.spill is not None or not store.ram_edge_bytes or \
                 rest_bytes + store.ram_edge_bytes <= self.edge_limit:
             return None
-        parent = self.spill_parent or tempfile.gettempdir()
-        return Spill(parent, "--spill" if self.spill_parent else "--memory")
+        return self.folder()
 
     def stop_reason(self, rest_bytes: int) -> str:
         """Why the run stops (the stored search outgrew the share), or ''."""

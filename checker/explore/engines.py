@@ -272,9 +272,12 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     info.cluster = getattr(result, "cluster", None)
     info.spill = getattr(result, "spilled", None)
     if info.spill is not None:
-        info.notes.append(f"The graph properties' edges were spilled to a private folder in "
-                          f"{info.spill['folder']} (at most "
-                          f"{info.spill['peak_bytes'] / 2**20:,.1f} MB on disk; removed).")
+        what = "The graph properties' edges were" if not info.spill.get("visited_on_disk") \
+            else "The visited set was" if not info.spill.get("edges") \
+            else "The visited set and the graph properties' edges were"
+        info.notes.append(f"{what} spilled to a private folder in {info.spill['folder']} "
+                          f"(at most {info.spill['peak_bytes'] / 2**20:,.1f} MB on disk; "
+                          f"removed).")
     info.lossy = getattr(result, "lossy", None)
     _lossy_verdict(result, info.lossy)
     stored = getattr(result, "stored_bytes", None)

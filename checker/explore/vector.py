@@ -34,6 +34,7 @@ from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result
 from .levels import Levels
 from .edges import GraphStore, SpillError, unreached
 from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
+from .diskvisited import DiskVisited
 
 __all__ = ["explore", "Unsupported", "vector_kernels", "LossyInfo", "LOSSY_MODES"]
 
@@ -208,21 +209,25 @@ def _explore(vm, model, properties, options, reporter, por, expander, lossy, los
         raise Unsupported("a lossy search cannot decide graph properties "
                           f"({', '.join(p.name for p, _ in graph_k)})")
     from .edges import Spill
-    graph = GraphStore([p.name for p, _ in graph_k],
-                       Spill(spill) if spill is not None and graph_k else None) \
-        if graph_k else None
+    # one private folder for the edges and the visited set, removed whatever happens
+    folder = Spill(spill) if spill is not None and lossy is None else None
+    graph = GraphStore([p.name for p, _ in graph_k], folder) if graph_k else None
     try:
         return _search(vm, model, properties, options, reporter, por, expander, lossy,
                        lossy_bits, traces, stop_at_violation, checkpoint, memory, graph,
-                       state_k, trans_k, graph_k)
+                       state_k, trans_k, graph_k, folder)
     finally:
         if graph is not None:
             graph.close()
+        if folder is not None:
+            folder.close()
+        if memory is not None:
+            memory.close()
 
 
 def _search(vm, model, properties, options, reporter, por, expander, lossy, lossy_bits,
             traces, stop_at_violation, checkpoint, memory, graph, state_k, trans_k,
-            graph_k) -> Result:
+            graph_k, folder=None) -> Result:
     in_scope = graph_k[0][1][0] if graph_k else None
     symmetry = bool(options.symmetry and vm.symmetric)
     if por and not all(vm.por_sound_for(p) for p in properties):
@@ -239,6 +244,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     keep_edges = bool(graph_k)
     if lossy is None:
         visited = _ExactVisited(ids=keep_edges)  # ids only to name edges' targets
+        if folder is not None:  # --spill: older states on disk from the start
+            visited = DiskVisited(folder, ids=keep_edges)
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
     elif lossy == "bitstate":
@@ -334,9 +341,9 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             if stop_reason:
                 break
             if memory is not None:
-                stop_reason = _within_budget(memory, graph, visited.nbytes() + levels.nbytes()
-                                             + frontier.nbytes
-                                             + (graph.mask_bytes() if graph else 0))
+                stop_reason, visited = _within_budget(
+                    memory, graph, visited, levels.nbytes() + frontier.nbytes
+                    + (graph.mask_bytes() if graph else 0))
                 if stop_reason:
                     break
             chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
@@ -447,11 +454,13 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             if len(new_keys):
                 commit_level(new_keys, new_src, new_aid)
             spill_failed = ""
-            if keep_edges and not truncated:
-                try:
+            try:
+                if isinstance(visited, DiskVisited):
+                    visited.settle()  # a full RAM generation goes to disk
+                if keep_edges and not truncated:
                     graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
-                except SpillError as exc:  # the disk filled up: no verdict on graph properties
-                    spill_failed = str(exc)
+            except SpillError as exc:  # the disk filled up: no verdict on graph properties
+                spill_failed = str(exc)
             if keep_edges:
                 del dst
             del lvl_deg
@@ -524,8 +533,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     stored_bytes = (visited.nbytes() + levels.nbytes()
                     + sum(x.nbytes for x in level_keys if x is not None)
                     + (graph.nbytes() if graph is not None else 0))
-    spilled = None if graph is None or graph.spill is None else \
-        {"folder": graph.spill.parent, "peak_bytes": graph.spill.peak}
+    spilled = _spilled(graph, visited)
     unreachable = {}
     if graph is not None and stats.exhausted:
         try:
@@ -556,17 +564,35 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     return result
 
 
-def _within_budget(memory, graph, rest_bytes) -> str:
-    """At a level boundary under ``--memory``: spills the edges once they outgrow their
-    share; returns why the run must stop (the rest outgrew its own, or the spill failed),
-    else ''."""
+def _within_budget(memory, graph, visited, other_bytes):
+    """At a level boundary under ``--memory``: moves the visited set to disk once it
+    outgrows its share, then the edges once they outgrow theirs (``edges.MemoryBudget``);
+    returns ``(why the run must stop or '', the visited set)``: it stops when the rest of
+    the stored search (``other_bytes`` and the visited set's RAM) outgrew its own share, or
+    a spill failed."""
     try:
-        spill = memory.spill_for(graph, rest_bytes)
+        if isinstance(visited, _ExactVisited) and memory.visited_spills(visited.nbytes()):
+            visited = DiskVisited(memory.folder(), ids=visited.ids is not None,
+                                  ram_entries=memory.visited_entries, ram=visited)
+            visited.settle()  # the states so far go to disk now
+        rest = visited.nbytes() + other_bytes
+        spill = memory.spill_for(graph, rest)
         if spill is not None:
             graph.spill_to(spill)
     except SpillError as exc:
-        return str(exc)
-    return memory.stop_reason(rest_bytes)
+        return str(exc), visited
+    return memory.stop_reason(rest), visited
+
+
+def _spilled(graph, visited):
+    """Where the run spilled to disk and how much (for the result), or None."""
+    spill = graph.spill if graph is not None and graph.spill is not None else \
+        visited.spill if isinstance(visited, DiskVisited) and visited.spill.peak else None
+    if spill is None:
+        return None
+    return {"folder": spill.parent, "peak_bytes": spill.peak,
+            "edges": graph is not None and graph.spill is not None,
+            "visited_on_disk": visited.on_disk if isinstance(visited, DiskVisited) else 0}
 
 
 def _property_result(p, model, hit, stats, chain, symmetry, vm) -> PropertyResult:

@@ -1,0 +1,308 @@
+"""An exact visited set whose older states live on disk (``--spill DIR``, ``--memory SIZE``).
+
+The vector engine's search is level-synchronous: during a level the visited set is only read
+(lookups of each chunk's distinct successors), and it grows once per level. ``DiskVisited``
+keeps the newest states in RAM in two generations (``_ExactVisited`` each: most lookups hit
+the last few levels) and everything older in sorted *runs* on disk, like an LSM tree:
+
+- a run is the 64-bit mixes of its keys, sorted, in one file (and their ids, in the same
+  order, in another), with two small things in RAM: the mix at every ``BLOCK``-th position
+  (fence keys) and a Bloom filter of ``BLOOM_BITS`` bits a state, so that a lookup reads a
+  run only for the queries that may be in it (the ones there, and about 1.7% of the others);
+- those queries' blocks are read with explicit ``pread`` calls (contiguous blocks in one
+  read), not through ``mmap``: mapped pages would count as the process's memory;
+- when the young generation fills up, the old one goes to disk as a new run, and runs are
+  merged (streaming, block by block) while the last one is at least half the size of the
+  one before: at most about log2(states / generation) runs.
+
+Files live in the ``edges.Spill`` folder the engine made (private, removed at the end, also
+on SIGTERM and Ctrl-C); a failed write or read raises ``SpillError`` (one line). A lookup
+opens the run files itself (no shared file offsets): a background thread, and forked worker
+processes, may look up while nothing is added. It does not pickle (its states are on disk).
+Imports numpy and the engine's visited.py / edges.py only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import numpy as np
+
+from .edges import Spill, SpillError
+from .visited import _ExactVisited, _mix
+
+__all__ = ["DiskVisited", "RAM_ENTRIES", "BLOCK", "BLOOM_BITS"]
+
+RAM_ENTRIES = 1 << 25   # states both RAM generations hold at most under --spill (~400 MB)
+BLOCK = 512             # states per fence (4 KB of mixes): the unit a lookup reads
+BLOOM_BITS = 10         # Bloom filter bits per state on disk (k = 3: ~1.7% false positives)
+MERGE_BLOCK = 1 << 20   # states per step of a streaming merge
+_BLOOM_MULT = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+_WHAT = "the visited states"
+
+
+def _bloom_positions(h: np.ndarray, m: int):
+    """The 3 bit positions (in 0..m-1) of each mix ``h`` in a Bloom filter of ``m`` bits."""
+    return [(h * np.uint64(c)) % np.uint64(m) for c in _BLOOM_MULT]
+
+
+class _Run:
+    """One sorted run on disk: files of mixes and ids, fences and a Bloom filter in RAM.
+    Written block by block (increasing mixes, ``n`` in all, known in advance)."""
+
+    def __init__(self, spill: Spill, n: int, ids_dtype):
+        self.spill = spill
+        self.n, self.size = 0, int(n)
+        self.hfile = self.ifile = None
+        self.ids_dtype = None if ids_dtype is None else np.dtype(ids_dtype)
+        self._fences: list = []
+        self.fences = np.zeros(0, np.uint64)
+        self.m = max(64, BLOOM_BITS * self.size)
+        self.bloom = np.zeros((self.m + 7) // 8, dtype=np.uint8)
+
+    # -- writing ---------------------------------------------------------------------------
+    def append(self, h: np.ndarray, ids) -> None:
+        if not len(h):
+            return
+        self._fences.append(h[(-self.n) % BLOCK::BLOCK].copy())  # every BLOCK-th position
+        parts = [(h, "hfile")] + ([] if self.ids_dtype is None else
+                                  [(ids.astype(self.ids_dtype, copy=False), "ifile")])
+        for a, attr in parts:
+            if getattr(self, attr) is None:
+                setattr(self, attr, self.spill.write([a], _WHAT))
+            else:
+                self.spill.append(getattr(self, attr), a, _WHAT)
+        self.n += len(h)
+        for pos in _bloom_positions(h, self.m):
+            pos = np.unique(pos)
+            byte = (pos >> np.uint64(3)).astype(np.int64)
+            bit = np.left_shift(np.uint8(1), (pos & np.uint64(7)).astype(np.uint8))
+            starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            self.bloom[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
+
+    def finish(self) -> "_Run":
+        self.fences = np.concatenate(self._fences) if self._fences else self.fences
+        self._fences = []
+        return self
+
+    @property
+    def disk_bytes(self) -> int:
+        return self.n * (8 + (0 if self.ids_dtype is None else self.ids_dtype.itemsize))
+
+    def nbytes(self) -> int:
+        return self.fences.nbytes + self.bloom.nbytes
+
+    def remove(self) -> None:
+        if self.hfile is not None:
+            self.spill.remove(self.hfile, self.n * 8)
+        if self.ifile is not None:
+            self.spill.remove(self.ifile, self.disk_bytes - self.n * 8)
+        self.hfile = self.ifile = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def maybe(self, q: np.ndarray) -> np.ndarray:
+        """Whether each mix ``q`` may be in the run (False: certainly not)."""
+        ok = np.ones(len(q), dtype=bool)
+        for pos in _bloom_positions(q, self.m):
+            ok &= ((self.bloom[(pos >> np.uint64(3)).astype(np.int64)]
+                    >> (pos & np.uint64(7)).astype(np.uint8)) & 1) == 1
+        return ok
+
+    def find(self, q: np.ndarray):
+        """For sorted mixes ``q``: ``(hit, ids)`` (ids None without ids). Reads the blocks
+        the queries fall in, contiguous ones in one read."""
+        hit = np.zeros(len(q), dtype=bool)
+        ids = None if self.ids_dtype is None else np.full(len(q), -1, dtype=np.int64)
+        blk = np.searchsorted(self.fences, q, side="right") - 1
+        ub = np.unique(blk[blk >= 0])
+        if not len(ub):
+            return hit, ids  # every query is below the run's smallest mix
+        cut = np.flatnonzero(np.r_[True, np.diff(ub) > 1])  # where a range of blocks starts
+        lo = ub[cut] * BLOCK
+        hi = np.minimum((np.r_[ub[cut[1:] - 1], ub[-1]] + 1) * BLOCK, self.n)
+        # the ranges are ascending and disjoint, so their concatenation is sorted too
+        hbuf = _pread_ranges(self.spill, self.hfile, np.dtype(np.uint64), lo, hi)
+        pos = np.searchsorted(hbuf, q)
+        np.minimum(pos, len(hbuf) - 1, out=pos)
+        hit = hbuf[pos] == q
+        if ids is not None and hit.any():
+            ibuf = _pread_ranges(self.spill, self.ifile, self.ids_dtype, lo, hi)
+            ids[hit] = ibuf[pos[hit]]
+        return hit, ids
+
+    def blocks(self):
+        """The run's ``(mixes, ids)`` in blocks of ``MERGE_BLOCK``, in order."""
+        for lo in range(0, self.n, MERGE_BLOCK):
+            r = np.array([lo]), np.array([min(self.n, lo + MERGE_BLOCK)])
+            h = _pread_ranges(self.spill, self.hfile, np.dtype(np.uint64), *r)
+            i = None if self.ifile is None else \
+                _pread_ranges(self.spill, self.ifile, self.ids_dtype, *r)
+            yield h, i
+
+
+def _pread_ranges(spill, name, dtype, lo, hi) -> np.ndarray:
+    """Elements ``[lo[j], hi[j])`` of file ``name`` (of ``dtype``), concatenated: explicit
+    reads into one buffer (no shared file offset: safe from several threads)."""
+    size = dtype.itemsize
+    out = np.empty(int((hi - lo).sum()), dtype=dtype)
+    view = memoryview(out).cast("B")
+    at = 0
+    try:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            for a, b in zip(lo.tolist(), hi.tolist()):
+                want = (b - a) * size
+                if os.preadv(fd, [view[at:at + want]], a * size) != want:
+                    raise OSError(errno.EIO, "the file is shorter than written")
+                at += want
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise SpillError(f"{spill.option} {spill.parent}: cannot read {_WHAT} back from "
+                         f"{name}: {exc.strerror or exc}") from None
+    return out
+
+
+def _ram_blocks(h, ids):
+    for lo in range(0, len(h), MERGE_BLOCK):
+        yield h[lo:lo + MERGE_BLOCK], None if ids is None else ids[lo:lo + MERGE_BLOCK]
+
+
+def _merged(a, b):
+    """Two iterators of sorted ``(mixes, ids)`` blocks (no mix in both) as one such
+    iterator: each step emits everything up to the smaller of the two blocks' last mixes,
+    so one of the two blocks is used up."""
+    side = [[None, None, iter(a), False], [None, None, iter(b), False]]  # h, ids, it, done
+    while True:
+        for s in side:
+            while not s[3] and (s[0] is None or not len(s[0])):
+                s[0], s[1] = next(s[2], (None, None))
+                s[3] = s[0] is None
+        live = [s for s in side if s[0] is not None and len(s[0])]
+        if not live:
+            return
+        if len(live) == 1:
+            s = live[0]
+            yield s[0], s[1]
+            s[0] = None
+            continue
+        (ha, ia, *_), (hb, ib, *_) = side
+        limit = min(ha[-1], hb[-1])
+        ka = int(np.searchsorted(ha, limit, side="right"))
+        kb = int(np.searchsorted(hb, limit, side="right"))
+        pos = np.searchsorted(ha[:ka], hb[:kb])
+        h = np.insert(ha[:ka], pos, hb[:kb])
+        i = None if ia is None else np.insert(ia[:ka].astype(np.int64), pos,
+                                              ib[:kb].astype(np.int64))
+        yield h, i
+        side[0][0], side[1][0] = ha[ka:], hb[kb:]
+        if ia is not None:
+            side[0][1], side[1][1] = ia[ka:], ib[kb:]
+
+
+class DiskVisited:
+    """An exact visited set (the interface of ``_ExactVisited``: ``lookup``, ``add``,
+    ``len``, ``nbytes``) keeping at most ``ram_entries`` states in RAM and the rest in sorted
+    runs in ``spill``'s folder. ``ram`` (an ``_ExactVisited``) becomes its old generation."""
+
+    def __init__(self, spill: Spill, ids: bool = True, ram_entries: int | None = None,
+                 ram: _ExactVisited | None = None):
+        self.spill = spill
+        self.with_ids = ids
+        self.ram_entries = max(2, int(ram_entries or RAM_ENTRIES))
+        self.young = _ExactVisited(ids=ids)
+        self.old = ram if ram is not None else _ExactVisited(ids=ids)
+        self.runs: list[_Run] = []
+        self._pending = ram is not None and len(ram) > 0  # the old generation goes out
+
+    def __getstate__(self):
+        raise TypeError("a visited set spilled to disk does not pickle (its states are on "
+                        "disk)")
+
+    def __len__(self):
+        return len(self.young) + len(self.old) + sum(r.n for r in self.runs)
+
+    @property
+    def on_disk(self) -> int:
+        """States stored on disk."""
+        return sum(r.n for r in self.runs)
+
+    @property
+    def disk_bytes(self) -> int:
+        return sum(r.disk_bytes for r in self.runs)
+
+    def nbytes(self) -> int:
+        """Bytes held in RAM."""
+        return self.young.nbytes() + self.old.nbytes() + sum(r.nbytes() for r in self.runs)
+
+    def lookup(self, keys):
+        """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
+        out = self.young.lookup(keys)
+        miss = np.flatnonzero(out < 0)
+        if len(miss) and len(self.old):
+            out[miss] = self.old.lookup(keys[miss])
+            miss = miss[out[miss] < 0]
+        if not len(miss) or not self.runs:
+            return out
+        q = _mix(keys[miss], 0)
+        order = np.argsort(q)
+        q, miss = q[order], miss[order]
+        for run in self.runs:
+            may = np.flatnonzero(run.maybe(q))
+            if not len(may):
+                continue
+            hit, ids = run.find(q[may])
+            if hit.any():
+                out[miss[may[hit]]] = 0 if ids is None else ids[hit]
+                keep = np.ones(len(q), dtype=bool)
+                keep[may[hit]] = False
+                q, miss = q[keep], miss[keep]
+                if not len(q):
+                    break
+        return out
+
+    def add(self, keys, ids) -> None:
+        """Stores ``keys`` (distinct, none stored yet) with their ``ids`` in RAM; the disk is
+        written by ``settle`` (at the level boundary)."""
+        self.young.add(keys, ids)
+        if len(self.young) >= self.ram_entries // 2:
+            self._pending = True
+
+    def settle(self) -> None:
+        """Once the young generation is full: the old one goes to disk (merging runs), the
+        young one becomes old. SpillError when the disk fails (the set stays usable)."""
+        if not self._pending:
+            return
+        if len(self.old):
+            self._to_disk(self.old)
+            self.old = _ExactVisited(ids=self.with_ids)
+        if len(self.young) >= self.ram_entries // 2:
+            self.old, self.young = self.young, _ExactVisited(ids=self.with_ids)
+        self._pending = False
+
+    def _to_disk(self, gen: _ExactVisited) -> None:
+        stream = _ram_blocks(gen.h, gen.ids)
+        n = len(gen)
+        merged = []
+        while self.runs and self.runs[-1].n <= 2 * n:
+            r = self.runs.pop()
+            merged.append(r)
+            stream = _merged(r.blocks(), stream)
+            n += r.n
+        ids_dtype = None
+        if self.with_ids:
+            tops = [gen.ids.dtype] + [r.ids_dtype for r in merged]
+            ids_dtype = np.int64 if any(np.dtype(t).itemsize > 4 for t in tops) else np.int32
+        run = _Run(self.spill, n, ids_dtype)
+        try:
+            for h, i in stream:
+                run.append(h, i)
+        except BaseException:
+            if run.hfile is not None:
+                run.remove()
+            self.runs.extend(reversed(merged))  # unchanged: the merged runs are still there
+            raise
+        for r in merged:
+            r.remove()
+        self.runs.append(run.finish())
