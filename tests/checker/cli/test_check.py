@@ -244,3 +244,29 @@ def test_spill_with_workers(capsys, tmp_path):
     assert code == code_s == 0 and spilled["properties"] == plain["properties"]
     assert spilled["stats"]["explored_states"] == plain["stats"]["explored_states"]
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("protocol", ["original", "cas"])
+def test_the_visited_set_on_disk_gives_the_same_document(capsys, tmp_path, monkeypatch,
+                                                         protocol):
+    """RAM generations of 64 states: the visited set spills and merges runs every level."""
+    from dnsrace.checker.explore import diskvisited
+
+    base = ("--protocol", protocol, "--no-reduction")
+    code, plain, _ = _doc(capsys, *base)
+    monkeypatch.setattr(diskvisited, "RAM_ENTRIES", 64)
+    monkeypatch.setattr(diskvisited, "BLOCK", 8)
+    code_s, spilled, err = _doc(capsys, *base, "--spill", str(tmp_path))
+    code_m, budget, _ = _doc(capsys, *base, "--memory", "64K", "--spill", str(tmp_path))
+    assert code == code_s and err == ""
+    assert spilled["engine"]["spill"]["visited_on_disk"] > 0
+    assert any("visited set" in n for n in spilled["engine"]["notes"])
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("engine", "dnsrace")} | {  # noqa: E731
+        "stats": d["stats"] | {"seconds": 0, "states_per_second": 0}}
+    assert strip(spilled) == strip(plain)
+    # 64 KB: the visited set goes to disk (its share: 16 KB), then the rest outgrows 32 KB
+    assert budget["engine"]["spill"]["visited_on_disk"] > 0
+    assert budget["stats"]["stop_reason"].startswith("memory budget 64K reached")
+    assert code_m == (1 if plain["verdict"] == "violated" and budget["verdict"] == "violated"
+                      else 3)
+    assert os.listdir(tmp_path) == []

@@ -154,3 +154,80 @@ def test_a_spilled_set_does_not_pickle(tmp_path):
     with pytest.raises(TypeError, match="does not pickle"):
         pickle.dumps(DiskVisited(spill))
     spill.close()
+
+
+# -- the engine with its visited set on disk ------------------------------------------------
+
+def _summary(r):
+    return (r.verdict, r.stats.states, r.stats.transitions, r.stats.depth, r.stats.exhausted,
+            r.stats.explored_states, r.stats.explored_transitions, r.stats.violations,
+            r.stats.coverage, r.stats.stop_reason,
+            {k: (v.status, v.trace.actions if v.trace else None,
+                 [str(s) for s in v.trace.states] if v.trace else None)
+             for k, v in r.properties.items()})
+
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples",
+                       "verify_then_cleanup.py") + ":VerifyThenCleanup"
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 2), st.integers(0, 2)),
+       st.sampled_from(["original", "recheck", "cas", "guarded", "lease+fencing", EXAMPLE]),
+       st.booleans(), st.booleans(), st.booleans(), st.integers(2, 64))
+def test_the_engine_gives_the_same_results_with_the_visited_set_on_disk(
+        tmp_path, monkeypatch, config, protocol, symmetry, por, all_props, ram):
+    """A RAM generation of a few states, fences of 4 and merge steps of 16: every level
+    writes and merges runs; counts, verdicts and traces are those of the RAM set."""
+    from dnsrace.checker.explore.edges import MemoryBudget
+    from dnsrace.checker.explore.result import Options
+    from dnsrace.checker.explore.vector import explore
+    from dnsrace.invariants import resolve_properties
+    from dnsrace.model import Config, DnsSystem, resolve_protocol
+    from dnsrace.model.derived import vector_model
+
+    model = DnsSystem(Config(*config), resolve_protocol(protocol))
+    props = resolve_properties(() if all_props else ["no-dangling"])
+    run = lambda **kw: explore(model, props, Options(symmetry=symmetry),  # noqa: E731
+                               vectorize=vector_model, por=por, **kw)
+    plain = run()
+    monkeypatch.setattr(diskvisited, "RAM_ENTRIES", ram)
+    monkeypatch.setattr(diskvisited, "BLOCK", 4)
+    monkeypatch.setattr(diskvisited, "MERGE_BLOCK", 16)
+    spilled = run(spill=str(tmp_path))
+    # a budget whose visited share is nothing and whose generations hold ``ram`` states:
+    # the set moves to disk at the first boundary
+    monkeypatch.setattr(MemoryBudget, "visited_limit", property(lambda self: 0))
+    monkeypatch.setattr(MemoryBudget, "visited_entries", property(lambda self: ram))
+    budget = run(memory=MemoryBudget(1 << 30, "1G", str(tmp_path)))
+    monkeypatch.undo()
+    assert _summary(spilled) == _summary(plain) == _summary(budget)
+    if plain.stats.explored_states > 3 * ram:
+        for r in (spilled, budget):
+            assert r.spilled is not None and r.spilled["visited_on_disk"] > 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_while_the_visited_set_spills_stops_incomplete(tmp_path, monkeypatch):
+    from dnsrace.checker.explore.result import Options
+    from dnsrace.checker.explore.vector import explore
+    from dnsrace.invariants import resolve_properties
+    from dnsrace.model import Config, DnsSystem, resolve_protocol
+    from dnsrace.model.derived import vector_model
+
+    real, calls = Spill.write, []
+
+    def fill_up(self, arrays, what="the graph's edges"):
+        calls.append(what)
+        if calls.count("the visited states") > 2:
+            raise SpillError(f"--spill {self.parent}: cannot write {what}: the disk is full")
+        return real(self, arrays, what)
+    monkeypatch.setattr(Spill, "write", fill_up)
+    monkeypatch.setattr(diskvisited, "RAM_ENTRIES", 16)
+    model = DnsSystem(Config(3, 4, 3, 1), resolve_protocol("cas"))
+    r = explore(model, resolve_properties(["no-dangling"]), Options(), vectorize=vector_model,
+                spill=str(tmp_path))
+    assert r.verdict == "incomplete" and not r.stats.exhausted
+    assert r.stats.stop_reason.endswith("cannot write the visited states: the disk is full")
+    assert os.listdir(tmp_path) == []
