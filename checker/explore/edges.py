@@ -115,7 +115,7 @@ class Spill:
         self.written += size
         self.peak = max(self.peak, self.written)
 
-    def read(self, name, parts):
+    def read(self, name, parts, what: str = "the graph's edges"):
         """The arrays ``parts`` (``(dtype, offset in bytes, count)`` each) of file ``name``."""
         out = []
         try:
@@ -127,8 +127,8 @@ class Spill:
                         raise OSError(errno.EIO, "the file is shorter than written")
                     out.append(a)
         except OSError as exc:
-            raise SpillError(f"{self.option} {self.parent}: cannot read the graph's edges back "
-                             f"from {name}: {exc.strerror or exc}") from None
+            raise SpillError(f"{self.option} {self.parent}: cannot read {what} back from "
+                             f"{name}: {exc.strerror or exc}") from None
         return out
 
     def remove(self, name, size: int) -> None:

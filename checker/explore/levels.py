@@ -4,7 +4,10 @@ A level's states are numbered in discovery order and each was first discovered b
 the level before, in nondecreasing order of that parent. So instead of each state's parent
 id (4 bytes) a level keeps, for each state of the level before, how many states it
 discovered first (1 byte, rarely more), and each state's action from its parent (1 byte
-when the model has fewer than 256 actions). Plain numpy data: it pickles. Imports numpy.
+when the model has fewer than 256 actions). Plain numpy data: it pickles. With a spill folder
+(``spill_to``: ``--spill``, or a ``--memory`` budget once the visited set moves to disk) the
+arrays of every level but the newest go to disk: only traces read them again, at the end.
+Imports numpy (and, for that folder, nothing but its ``write``/``read``/``remove``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,38 @@ class Levels:
         self.bases = [0]   # id of each level's first state, then the total
         self.counts = []   # per level, first discoveries per state of the level before
         self.aids = []     # per level, each state's action from its parent
+        self.spill = None  # a folder (edges.Spill) holding older levels' arrays
+        self.spill_counts = False
+        self.disk_bytes = 0
+
+    def __getstate__(self):
+        if self.spill is not None:
+            raise TypeError("a tree spilled to disk does not pickle (its levels are on disk)")
+        return self.__dict__
+
+    def spill_to(self, spill, counts: bool = True) -> None:
+        """From now on every level's actions (and, with ``counts``, its discovery counts)
+        live in ``spill``'s folder once a newer level is added; the older ones move now."""
+        if self.spill is None:
+            self.spill, self.spill_counts = spill, counts
+            for lvl in range(len(self.counts) - 1):
+                self._to_disk(lvl)
+
+    def _to_disk(self, lvl: int) -> None:
+        lists = (self.aids, self.counts) if self.spill_counts else (self.aids,)
+        for arrays in lists:
+            a = arrays[lvl]
+            if isinstance(a, np.ndarray) and a.nbytes >= 64:
+                arrays[lvl] = (self.spill.write([a], "the search tree"), a.dtype, len(a))
+                self.disk_bytes += a.nbytes
+
+    def _get(self, arrays, lvl: int) -> np.ndarray:
+        a = arrays[lvl]
+        if isinstance(a, np.ndarray):
+            return a
+        name, dtype, n = a
+        (out,) = self.spill.read(name, [(dtype, 0, n)], "the search tree")
+        return out
 
     def __len__(self):
         return len(self.counts)
@@ -54,6 +89,8 @@ class Levels:
         self.counts.append(counts)
         self.aids.append(narrowest(np.asarray(aids), signed=True))
         self.bases.append(self.bases[-1] + len(aids))
+        if self.spill is not None and len(self.counts) > 1:
+            self._to_disk(len(self.counts) - 2)
 
     def level_of(self, j: int) -> int:
         if not 0 <= j < self.total:
@@ -65,14 +102,15 @@ class Levels:
         lvl = self.level_of(j)
         if lvl == 0:
             return -1
-        ends = np.cumsum(self.counts[lvl], dtype=np.int64)
+        ends = np.cumsum(self._get(self.counts, lvl), dtype=np.int64)
         return self.bases[lvl - 1] + int(np.searchsorted(ends, j - self.bases[lvl],
                                                          side="right"))
 
     def aid(self, j: int) -> int:
         """The action that first discovered state ``j`` from its parent."""
         lvl = self.level_of(j)
-        return int(self.aids[lvl][j - self.bases[lvl]])
+        return int(self._get(self.aids, lvl)[j - self.bases[lvl]])
 
     def nbytes(self) -> int:
-        return sum(x.nbytes for x in self.counts) + sum(x.nbytes for x in self.aids)
+        """Bytes held in RAM."""
+        return sum(x.nbytes for x in self.counts + self.aids if isinstance(x, np.ndarray))

@@ -244,7 +244,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     keep_edges = bool(graph_k)
     if lossy is None:
         visited = _ExactVisited(ids=keep_edges)  # ids only to name edges' targets
-        if folder is not None:  # --spill: older states on disk from the start
+        if folder is not None:  # --spill: older states (and levels) on disk from the start
             visited = DiskVisited(folder, ids=keep_edges)
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
@@ -342,7 +342,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                 break
             if memory is not None:
                 stop_reason, visited = _within_budget(
-                    memory, graph, visited, levels.nbytes() + frontier.nbytes
+                    memory, graph, visited, levels, frontier.nbytes
                     + (graph.mask_bytes() if graph else 0))
                 if stop_reason:
                     break
@@ -457,6 +457,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             try:
                 if isinstance(visited, DiskVisited):
                     visited.settle()  # a full RAM generation goes to disk
+                    if visited.runs:  # and the tree's older levels with the first one
+                        levels.spill_to(visited.spill, counts=not keep_edges)
                 if keep_edges and not truncated:
                     graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
             except SpillError as exc:  # the disk filled up: no verdict on graph properties
@@ -482,6 +484,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             stats.exhausted = True
     except KeyboardInterrupt as exc:
         stop_reason = interrupt_reason(exc)
+    except SpillError as exc:  # the visited set or the tree could not be read or written
+        stop_reason = str(exc)
     finally:
         lookups.shutdown(wait=True)  # a lookup still running ends before anything else
         if deferring:  # the level was cut short (a limit) or failed: no boundary to wait for
@@ -564,18 +568,19 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     return result
 
 
-def _within_budget(memory, graph, visited, other_bytes):
+def _within_budget(memory, graph, visited, levels, other_bytes):
     """At a level boundary under ``--memory``: moves the visited set to disk once it
-    outgrows its share, then the edges once they outgrow theirs (``edges.MemoryBudget``);
-    returns ``(why the run must stop or '', the visited set)``: it stops when the rest of
-    the stored search (``other_bytes`` and the visited set's RAM) outgrew its own share, or
-    a spill failed."""
+    outgrows its share (and the tree's older levels with it), then the edges once they
+    outgrow theirs (``edges.MemoryBudget``); returns ``(why the run must stop or '', the
+    visited set)``: it stops when the rest of the stored search (``other_bytes``, the tree's
+    and the visited set's RAM) outgrew its own share, or a spill failed."""
     try:
         if isinstance(visited, _ExactVisited) and memory.visited_spills(visited.nbytes()):
             visited = DiskVisited(memory.folder(), ids=visited.ids is not None,
                                   ram_entries=memory.visited_entries, ram=visited)
             visited.settle()  # the states so far go to disk now
-        rest = visited.nbytes() + other_bytes
+            levels.spill_to(visited.spill, counts=graph is None)  # (counts: the graph's)
+        rest = visited.nbytes() + levels.nbytes() + other_bytes
         spill = memory.spill_for(graph, rest)
         if spill is not None:
             graph.spill_to(spill)

@@ -45,3 +45,28 @@ def test_levels_refuse_parents_out_of_order():
         levels.add(np.array([2, 1]), np.array([0, 0]))
     with pytest.raises(IndexError):
         levels.parent(3)
+
+
+def test_spilled_levels_give_back_the_same_parents_and_actions(tmp_path):
+    from dnsrace.checker.explore.edges import Spill
+
+    rng = np.random.default_rng(3)
+    spill = Spill(tmp_path)
+    for counts_too in (True, False):
+        ram, disk = Levels(), Levels()
+        for lv in (ram, disk):
+            lv.add(np.full(3, -1), np.full(3, -1))
+        disk.spill_to(spill, counts=counts_too)
+        for _ in range(6):
+            prev, n_prev = ram.bases[-2], ram.bases[-1] - ram.bases[-2]
+            par = np.sort(rng.integers(prev, prev + n_prev, size=int(rng.integers(1, 200))))
+            act = rng.integers(0, 300, size=len(par))
+            ram.add(par, act)
+            disk.add(par, act)
+        assert disk.nbytes() < ram.nbytes() and disk.disk_bytes > 0
+        assert [disk.parent(j) for j in range(disk.total)] == \
+            [ram.parent(j) for j in range(ram.total)]
+        assert [disk.aid(j) for j in range(disk.total)] == [ram.aid(j) for j in range(ram.total)]
+        with pytest.raises(TypeError, match="does not pickle"):
+            pickle.dumps(disk)
+    spill.close()
