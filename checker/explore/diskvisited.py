@@ -5,8 +5,8 @@ The vector engine's search is level-synchronous: during a level the visited set 
 keeps the newest states in RAM in two generations (``_ExactVisited`` each: most lookups hit
 the last few levels) and everything older in sorted *runs* on disk, like an LSM tree:
 
-- a run is the 64-bit mixes of its keys, sorted, in one file (and their ids, in the same
-  order, in another), with two small things in RAM: the mix at every ``BLOCK``-th position
+- a run is the 64-bit mixes of its keys, sorted, in one file (each with its id beside it,
+  when ids are kept: one read brings both), with two small things in RAM: the mix at every ``BLOCK``-th position
   (fence keys) and a Bloom filter of ``BLOOM_BITS`` bits a state, so that a lookup reads a
   run only for the queries that may be in it (the ones there, and about 1.7% of the others);
 - those queries' blocks are read with explicit ``pread`` calls (contiguous blocks in one
@@ -57,14 +57,17 @@ def _bloom_mask(h: np.ndarray) -> np.ndarray:
 
 
 class _Run:
-    """One sorted run on disk: files of mixes and ids, fences and a Bloom filter in RAM.
-    Written block by block (increasing mixes, ``n`` in all, known in advance)."""
+    """One sorted run on disk: a file of records (the mix, and its id when kept), fences and
+    a Bloom filter in RAM. Written block by block (increasing mixes, ``n`` in all, known in
+    advance)."""
 
     def __init__(self, spill: Spill, n: int, ids_dtype):
         self.spill = spill
         self.n, self.size = 0, int(n)
-        self.hfile = self.ifile = None
+        self.file = None
         self.ids_dtype = None if ids_dtype is None else np.dtype(ids_dtype)
+        self.rec = np.dtype(np.uint64) if ids_dtype is None else \
+            np.dtype([("h", np.uint64), ("i", self.ids_dtype)])  # packed: 12 or 16 bytes
         self._fences: list = []
         self.fences = np.zeros(0, np.uint64)
         # a blocked Bloom filter: each state's 3 bits lie in one 64-bit word (one read)
@@ -76,13 +79,16 @@ class _Run:
         if not len(h):
             return
         self._fences.append(h[(-self.n) % BLOCK::BLOCK].copy())  # every BLOCK-th position
-        parts = [(h, "hfile")] + ([] if self.ids_dtype is None else
-                                  [(ids.astype(self.ids_dtype, copy=False), "ifile")])
-        for a, attr in parts:
-            if getattr(self, attr) is None:
-                setattr(self, attr, self.spill.write([a], _WHAT))
-            else:
-                self.spill.append(getattr(self, attr), a, _WHAT)
+        if self.ids_dtype is None:
+            rec = h
+        else:
+            rec = np.empty(len(h), self.rec)
+            rec["h"], rec["i"] = h, ids
+        if self.file is None:
+            self.file = self.spill.write([rec], _WHAT)
+        else:
+            self.spill.append(self.file, rec, _WHAT)
+        del rec
         self.n += len(h)
         w = _bloom_word(h, self.words)  # nondecreasing: one group per word
         starts = np.flatnonzero(np.r_[True, w[1:] != w[:-1]])
@@ -95,17 +101,15 @@ class _Run:
 
     @property
     def disk_bytes(self) -> int:
-        return self.n * (8 + (0 if self.ids_dtype is None else self.ids_dtype.itemsize))
+        return self.n * self.rec.itemsize
 
     def nbytes(self) -> int:
         return self.fences.nbytes + self.bloom.nbytes
 
     def remove(self) -> None:
-        if self.hfile is not None:
-            self.spill.remove(self.hfile, self.n * 8)
-        if self.ifile is not None:
-            self.spill.remove(self.ifile, self.disk_bytes - self.n * 8)
-        self.hfile = self.ifile = None
+        if self.file is not None:
+            self.spill.remove(self.file, self.disk_bytes)
+        self.file = None
 
     # -- reading ---------------------------------------------------------------------------
     def maybe(self, q: np.ndarray) -> np.ndarray:
@@ -126,23 +130,24 @@ class _Run:
         lo = ub[cut] * BLOCK
         hi = np.minimum((np.r_[ub[cut[1:] - 1], ub[-1]] + 1) * BLOCK, self.n)
         # the ranges are ascending and disjoint, so their concatenation is sorted too
-        hbuf = _pread_ranges(self.spill, self.hfile, np.dtype(np.uint64), lo, hi)
+        buf = _pread_ranges(self.spill, self.file, self.rec, lo, hi)
+        hbuf = buf if ids is None else np.ascontiguousarray(buf["h"])
         pos = np.searchsorted(hbuf, q)
         np.minimum(pos, len(hbuf) - 1, out=pos)
         hit = hbuf[pos] == q
-        if ids is not None and hit.any():
-            ibuf = _pread_ranges(self.spill, self.ifile, self.ids_dtype, lo, hi)
-            ids[hit] = ibuf[pos[hit]]
+        if ids is not None:
+            ids[hit] = buf["i"][pos[hit]]
         return hit, ids
 
     def blocks(self):
         """The run's ``(mixes, ids)`` in blocks of ``MERGE_BLOCK``, in order."""
         for lo in range(0, self.n, MERGE_BLOCK):
             r = np.array([lo]), np.array([min(self.n, lo + MERGE_BLOCK)])
-            h = _pread_ranges(self.spill, self.hfile, np.dtype(np.uint64), *r)
-            i = None if self.ifile is None else \
-                _pread_ranges(self.spill, self.ifile, self.ids_dtype, *r)
-            yield h, i
+            buf = _pread_ranges(self.spill, self.file, self.rec, *r)
+            if self.ids_dtype is None:
+                yield buf, None
+            else:
+                yield np.ascontiguousarray(buf["h"]), np.ascontiguousarray(buf["i"])
 
 
 def _pread_ranges(spill, name, dtype, lo, hi) -> np.ndarray:
@@ -303,7 +308,7 @@ class DiskVisited:
             for h, i in stream:
                 run.append(h, i)
         except BaseException:
-            if run.hfile is not None:
+            if run.file is not None:
                 run.remove()
             self.runs.extend(reversed(merged))  # unchanged: the merged runs are still there
             raise
