@@ -2,8 +2,8 @@
 
 The vector engine's search is level-synchronous: during a level the visited set is only read
 (lookups of each chunk's distinct successors), and it grows once per level. ``DiskVisited``
-keeps the newest states in RAM in two generations (``_ExactVisited`` each: most lookups hit
-the last few levels) and everything older in sorted *runs* on disk, like an LSM tree:
+keeps the newest states in RAM in generations (``_ExactVisited`` each: most lookups hit the
+last few levels) and everything older in sorted *runs* on disk, like an LSM tree:
 
 - a run is the 64-bit mixes of its keys, sorted, in one file (each with its id beside it,
   when ids are kept: one read brings both), with two small things in RAM: the mix at every ``BLOCK``-th position
@@ -11,9 +11,10 @@ the last few levels) and everything older in sorted *runs* on disk, like an LSM 
   run only for the queries that may be in it (the ones there, and about 1.7% of the others);
 - those queries' blocks are read with explicit ``pread`` calls (contiguous blocks in one
   read), not through ``mmap``: mapped pages would count as the process's memory;
-- when the young generation fills up, the old one goes to disk as a new run, and runs are
-  merged (streaming, block by block) while the last one is at least half the size of the
-  one before: at most about log2(states / generation) runs.
+- at a level boundary, the oldest generation goes to disk as a new run when RAM holds too
+  many states or when it is cold (it answered under 1% of the level's lookups), and runs are
+  merged (streaming, block by block) while the last one is at most twice the new one's
+  size: at most about log2(states / generation) runs.
 
 Files live in the ``edges.Spill`` folder the engine made (private, removed at the end, also
 on SIGTERM and Ctrl-C); a failed write or read raises ``SpillError`` (one line). A lookup
@@ -34,7 +35,9 @@ from .visited import _ExactVisited, _mix
 
 __all__ = ["DiskVisited", "RAM_ENTRIES", "BLOCK", "BLOOM_BITS"]
 
-RAM_ENTRIES = 1 << 25   # states both RAM generations hold at most under --spill (~400 MB)
+RAM_ENTRIES = 1 << 27   # states the RAM generations hold at most under --spill (~1.6 GB)
+GENERATIONS = 8         # RAM generations of RAM_ENTRIES / 8 states each
+COLD = 0.01             # a generation answering under 1% of a level's lookups goes to disk
 BLOCK = 512             # states per fence (4 KB of mixes): the unit a lookup reads
 BLOOM_BITS = 10         # Bloom filter bits per state on disk (k = 3 in one word: ~2.5% pass)
 MERGE_BLOCK = 1 << 20   # states per step of a streaming merge
@@ -212,25 +215,40 @@ def _merged(a, b):
 
 class DiskVisited:
     """An exact visited set (the interface of ``_ExactVisited``: ``lookup``, ``add``,
-    ``len``, ``nbytes``) keeping at most ``ram_entries`` states in RAM and the rest in sorted
-    runs in ``spill``'s folder. ``ram`` (an ``_ExactVisited``) becomes its old generation."""
+    ``len``, ``nbytes``) keeping the newest states in RAM generations (``_ExactVisited``
+    each, newest first, of ``ram_entries / GENERATIONS`` states) and the rest in sorted runs
+    in ``spill``'s folder. At a level boundary (``settle``) the oldest generation goes to disk
+    while RAM holds more than ``ram_entries`` states, or while it is *cold*: fewer than
+    ``COLD`` of the last level's lookups found a state in it (lookups are local: BFS finds
+    most known successors a few levels back). ``ram`` (an ``_ExactVisited``) goes to disk at
+    the first ``settle``."""
 
     def __init__(self, spill: Spill, ids: bool = True, ram_entries: int | None = None,
                  ram: _ExactVisited | None = None):
         self.spill = spill
         self.with_ids = ids
         self.ram_entries = max(2, int(ram_entries or RAM_ENTRIES))
-        self.young = _ExactVisited(ids=ids)
-        self.old = ram if ram is not None else _ExactVisited(ids=ids)
+        self.gen_entries = max(1, self.ram_entries // GENERATIONS)
+        self.gens = [_ExactVisited(ids=ids)]  # newest first
+        self._force = 0  # generations to move out at the next boundary whatever their use
+        if ram is not None and len(ram):
+            self.gens.append(ram)
+            self._force = 1
+        self._hits = [0] * len(self.gens)  # per generation, lookups it answered this level
+        self._queries = 0
         self.runs: list[_Run] = []
-        self._pending = ram is not None and len(ram) > 0  # the old generation goes out
 
     def __getstate__(self):
         raise TypeError("a visited set spilled to disk does not pickle (its states are on "
                         "disk)")
 
     def __len__(self):
-        return len(self.young) + len(self.old) + sum(r.n for r in self.runs)
+        return self.in_ram + self.on_disk
+
+    @property
+    def in_ram(self) -> int:
+        """States stored in RAM."""
+        return sum(len(g) for g in self.gens)
 
     @property
     def on_disk(self) -> int:
@@ -243,15 +261,23 @@ class DiskVisited:
 
     def nbytes(self) -> int:
         """Bytes held in RAM."""
-        return self.young.nbytes() + self.old.nbytes() + sum(r.nbytes() for r in self.runs)
+        return sum(g.nbytes() for g in self.gens) + sum(r.nbytes() for r in self.runs)
 
     def lookup(self, keys):
         """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
-        out = self.young.lookup(keys)
+        out = self.gens[0].lookup(keys)
         miss = np.flatnonzero(out < 0)
-        if len(miss) and len(self.old):
-            out[miss] = self.old.lookup(keys[miss])
-            miss = miss[out[miss] < 0]
+        hits = [len(keys) - len(miss)]
+        for g in self.gens[1:]:
+            if not len(miss):
+                break
+            out[miss] = g.lookup(keys[miss])
+            left = miss[out[miss] < 0]
+            hits.append(len(miss) - len(left))
+            miss = left
+        self._queries += len(keys)  # (counts only: a forked worker's are simply lost)
+        for i, h in enumerate(hits):
+            self._hits[i] += h
         if not len(miss) or not self.runs:
             return out
         q = _mix(keys[miss], 0)
@@ -272,23 +298,27 @@ class DiskVisited:
         return out
 
     def add(self, keys, ids) -> None:
-        """Stores ``keys`` (distinct, none stored yet) with their ``ids`` in RAM; the disk is
-        written by ``settle`` (at the level boundary)."""
-        self.young.add(keys, ids)
-        if len(self.young) >= self.ram_entries // 2:
-            self._pending = True
+        """Stores ``keys`` (distinct, none stored yet) with their ``ids`` in the newest
+        generation; the disk is written by ``settle`` (at the level boundary)."""
+        self.gens[0].add(keys, ids)
 
     def settle(self) -> None:
-        """Once the young generation is full: the old one goes to disk (merging runs), the
-        young one becomes old. SpillError when the disk fails (the set stays usable)."""
-        if not self._pending:
-            return
-        if len(self.old):
-            self._to_disk(self.old)
-            self.old = _ExactVisited(ids=self.with_ids)
-        if len(self.young) >= self.ram_entries // 2:
-            self.old, self.young = self.young, _ExactVisited(ids=self.with_ids)
-        self._pending = False
+        """At a level boundary: a full newest generation makes room for a new one, and old
+        generations go to disk (merging runs) while RAM holds too many states or the oldest
+        is cold. SpillError when the disk fails (the set stays usable)."""
+        if len(self.gens[0]) >= self.gen_entries:
+            self.gens.insert(0, _ExactVisited(ids=self.with_ids))
+            self._hits.insert(0, 0)
+        while len(self.gens) > 1 and len(self.gens[-1]) and (
+                self._force > 0 or self.in_ram > self.ram_entries or
+                (self._queries and self._hits[-1] < COLD * self._queries)):
+            self._to_disk(self.gens[-1])
+            self.gens.pop()
+            self._hits.pop()
+            self._force -= 1
+        self._force = 0
+        self._hits = [0] * len(self.gens)
+        self._queries = 0
 
     def _to_disk(self, gen: _ExactVisited) -> None:
         stream = _ram_blocks(gen.h, gen.ids)

@@ -31,12 +31,8 @@ def test_disk_visited_is_a_dict(tmp_path, small_blocks, levels, extra, with_ids,
     try:
         visited, ram_set, ref = DiskVisited(spill, ids=with_ids, ram_entries=ram), \
             _ExactVisited(ids=with_ids), {}
-        full = young = 0  # times the young generation filled (the second writes a run)
         for batch in levels:
             new = [k for k in dict.fromkeys(batch) if k not in ref]
-            young += len(new)
-            if young >= ram // 2:
-                full, young = full + 1, 0
             ids = np.arange(len(ref), len(ref) + len(new))
             visited.add(np.array(new, dtype=np.int64), ids)
             ram_set.add(np.array(new, dtype=np.int64), ids)
@@ -47,9 +43,8 @@ def test_disk_visited_is_a_dict(tmp_path, small_blocks, levels, extra, with_ids,
             assert visited.lookup(queries).tolist() == want
             assert ram_set.lookup(queries).tolist() == want
             assert len(visited) == len(ref)
-            # after the boundary the young generation has room; the old one is one at most
-            assert len(visited.young) < ram // 2
-        assert bool(visited.runs) == (full >= 2)
+            # after a boundary RAM holds at most ``ram`` states, the rest is on disk
+            assert visited.in_ram <= ram and visited.on_disk == len(ref) - visited.in_ram
         assert visited.disk_bytes == spill.written
     finally:
         spill.close()
