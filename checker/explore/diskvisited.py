@@ -38,7 +38,9 @@ __all__ = ["DiskVisited", "RAM_ENTRIES", "BLOCK", "BLOOM_BITS"]
 RAM_ENTRIES = 1 << 27   # states the RAM generations hold at most under --spill (~1.6 GB)
 GENERATIONS = 8         # RAM generations of RAM_ENTRIES / 8 states each
 COLD = 0.01             # a generation answering under 1% of a level's lookups goes to disk
-BLOCK = 512             # states per fence (4 KB of mixes): the unit a lookup reads
+BLOCK = 64              # states per fence (768 bytes of records): the unit a lookup reads
+GAP = 4                 # blocks between two needed ones that a lookup reads through
+FIND_BATCH = 8192       # queries per read of a run (its buffer: at most ~30 MB)
 BLOOM_BITS = 10         # Bloom filter bits per state on disk (k = 3 in one word: ~2.5% pass)
 MERGE_BLOCK = 1 << 20   # states per step of a streaming merge
 _WHAT = "the visited states"
@@ -121,15 +123,25 @@ class _Run:
         return (self.bloom[_bloom_word(q, self.words)] & mask) == mask
 
     def find(self, q: np.ndarray):
-        """For sorted mixes ``q``: ``(hit, ids)`` (ids None without ids). Reads the blocks
-        the queries fall in, contiguous ones in one read."""
+        """For sorted mixes ``q``: ``(hit, ids)`` (ids None without ids), ``FIND_BATCH``
+        queries at a time (so a read's buffer stays small)."""
+        if len(q) <= FIND_BATCH:
+            return self._find(q)
+        parts = [self._find(q[i:i + FIND_BATCH]) for i in range(0, len(q), FIND_BATCH)]
+        return (np.concatenate([p[0] for p in parts]),
+                None if self.ids_dtype is None else np.concatenate([p[1] for p in parts]))
+
+    def _find(self, q: np.ndarray):
+        """``find`` for one batch: reads the blocks the queries fall in, blocks at most
+        ``GAP`` apart in one read."""
         hit = np.zeros(len(q), dtype=bool)
         ids = None if self.ids_dtype is None else np.full(len(q), -1, dtype=np.int64)
         blk = np.searchsorted(self.fences, q, side="right") - 1
         ub = np.unique(blk[blk >= 0])
         if not len(ub):
             return hit, ids  # every query is below the run's smallest mix
-        cut = np.flatnonzero(np.r_[True, np.diff(ub) > 1])  # where a range of blocks starts
+        # ranges of blocks, read in one call each: gaps of up to GAP blocks are read through
+        cut = np.flatnonzero(np.r_[True, np.diff(ub) > GAP + 1])
         lo = ub[cut] * BLOCK
         hi = np.minimum((np.r_[ub[cut[1:] - 1], ub[-1]] + 1) * BLOCK, self.n)
         # the ranges are ascending and disjoint, so their concatenation is sorted too

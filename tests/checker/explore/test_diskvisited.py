@@ -20,6 +20,7 @@ def small_blocks(monkeypatch):
     """Tiny fences and merge steps, so that small sets span many blocks."""
     monkeypatch.setattr(diskvisited, "BLOCK", 4)
     monkeypatch.setattr(diskvisited, "MERGE_BLOCK", 7)
+    monkeypatch.setattr(diskvisited, "FIND_BATCH", 5)
 
 
 @settings(max_examples=80, deadline=None,
@@ -190,6 +191,7 @@ def test_the_engine_gives_the_same_results_with_the_visited_set_on_disk(
     monkeypatch.setattr(diskvisited, "RAM_ENTRIES", ram)
     monkeypatch.setattr(diskvisited, "BLOCK", 4)
     monkeypatch.setattr(diskvisited, "MERGE_BLOCK", 16)
+    monkeypatch.setattr(diskvisited, "FIND_BATCH", 7)
     spilled = run(spill=str(tmp_path))
     # a budget whose visited share is nothing and whose generations hold ``ram`` states:
     # the set moves to disk at the first boundary
