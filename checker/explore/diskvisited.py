@@ -6,11 +6,13 @@ keeps the newest states in RAM in generations (``_ExactVisited`` each: most look
 last few levels) and everything older in sorted *runs* on disk, like an LSM tree:
 
 - a run is the 64-bit mixes of its keys, sorted, in one file (each with its id beside it,
-  when ids are kept: one read brings both), with two small things in RAM: the mix at every ``BLOCK``-th position
-  (fence keys) and a Bloom filter of ``BLOOM_BITS`` bits a state, so that a lookup reads a
-  run only for the queries that may be in it (the ones there, and about 1.7% of the others);
-- those queries' blocks are read with explicit ``pread`` calls (contiguous blocks in one
-  read), not through ``mmap``: mapped pages would count as the process's memory;
+  when ids are kept: one read brings both), with two small things in RAM: the mix at every
+  ``BLOCK``-th position (fence keys) and a Bloom filter of ``BLOOM_BITS`` bits a state, so
+  that a lookup reads a run only for the queries that may be in it (the ones there, and
+  about 2.5% of the others);
+- those queries' blocks are read with explicit ``preadv`` calls (blocks at most ``GAP``
+  apart in one read), not through ``mmap``: mapped pages would count as the process's
+  memory;
 - at a level boundary, the oldest generation goes to disk as a new run when RAM holds too
   many states or when it is cold (it answered under 1% of the level's lookups), and runs are
   merged (streaming, block by block) while the last one is at most twice the new one's
