@@ -429,10 +429,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                     code[fresh] = cat_inv[co - 1 - code[fresh]] + n_states
                     dst.append(code)
             del cat_inv, succ_inv
-            new_src = np.concatenate(succ_src)[cat_first] if succ_src \
-                else np.empty(0, np.int64)
-            new_aid = np.concatenate(succ_aid)[cat_first] if succ_aid \
-                else np.empty(0, np.int16)
+            new_src = _gather(succ_src, cat_first, cat_base, np.int64)
+            new_aid = _gather(succ_aid, cat_first, cat_base, np.int16)
             del succ_src, succ_aid, cat_first
             truncated = False
             if options.max_states is not None and n_states + len(new_keys) > options.max_states:
@@ -566,6 +564,22 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     result.stored_bytes = stored_bytes
     result.spilled = spilled
     return result
+
+
+def _gather(parts: list, picks: np.ndarray, bases: np.ndarray, dtype) -> np.ndarray:
+    """``np.concatenate(parts)[picks]`` for increasing ``picks`` (``bases``: each part's
+    start in the concatenation), without the concatenation: part by part, each one freed
+    (the list is emptied) once read."""
+    out = np.empty(len(picks), dtype=dtype)
+    cuts = np.searchsorted(picks, bases)
+    for i in range(len(parts)):
+        part = parts[i]
+        parts[i] = None
+        a, b = cuts[i], cuts[i + 1]
+        out[a:b] = part[picks[a:b] - bases[i]]
+        del part
+    parts.clear()
+    return out
 
 
 def _within_budget(memory, graph, visited, levels, other_bytes):
