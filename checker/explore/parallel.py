@@ -137,23 +137,29 @@ class _Level:
         self._queues = [[] for _ in owed]  # per worker, records read, not yet taken
 
     def start(self, work) -> None:
-        """Forks the workers; ``work(w, fd)`` runs in worker ``w`` and writes to ``fd``. Ctrl-C and SIGTERM wait (blocked, and deferred) until every worker forked is
-        recorded here, so that ``stop`` finds them all."""
+        """Forks the workers; ``work(w, fd)`` runs in worker ``w`` and writes to ``fd``.
+        Ctrl-C and SIGTERM wait (blocked, and deferred) until every worker forked is recorded
+        here, so that ``stop`` finds them all."""
         parent = os.getpid()
         Deferral.active += 1
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
             for w in range(self.workers):
                 rfd, wfd = os.pipe()
+                self.fds.append(rfd)  # closed by stop, whatever happens next
                 try:
                     fcntl.fcntl(rfd, fcntl.F_SETPIPE_SZ, 1 << 20)  # fewer, larger writes
                 except OSError:
                     pass
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except BaseException:
+                    os.close(wfd)
+                    raise
                 if pid == 0:  # the worker: never returns into the caller's stack
                     code = 1
                     try:
-                        _become_worker(parent, wfd, [rfd] + [f for f in self.fds if f is not None])
+                        _become_worker(parent, wfd, [f for f in self.fds if f is not None])
                         work(w, wfd)
                         code = 0
                     except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -164,7 +170,6 @@ class _Level:
                     finally:
                         os._exit(code)
                 self.pids.append(pid)
-                self.fds.append(rfd)
                 os.close(wfd)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
@@ -202,6 +207,7 @@ class _Level:
             self._owed[w] -= 1
 
     def _reap(self, w: int) -> str:
+        """Waits for worker ``w`` (whose pipe is at its end); how it ended."""
         pid, self.pids[w] = self.pids[w], None
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):

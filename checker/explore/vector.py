@@ -11,10 +11,12 @@ counterexample it reports are those of the object BFS. Options beyond ``Options`
 
 - ``por``: expand only the model's ample sets (verdicts exact, counts reduced). When the
   reduced run finds a violation, ``checker.engines`` reruns without it for a shortest trace.
-- ``expander``: who computes successors (``checker.parallel`` for worker processes). Either
-  way, one background thread deduplicates each chunk's successors and looks them up in the
-  visited set while the next chunk is expanded (``overlapped_lookups``): numpy releases the
-  GIL, so the two overlap on a second core (cas N5 P8 E3 K2: 7.6 s -> 6.1 s wall).
+- ``expander``: who computes successors: by default ``LocalExpander`` (this process; one
+  background thread deduplicates each chunk's successors and looks them up in the visited set
+  while the next chunk is expanded, ``overlapped_lookups``: numpy releases the GIL, so the two
+  overlap on a second core, cas N5 P8 E3 K2: 7.6 s -> 6.1 s wall), or ``checker.parallel``'s
+  worker processes. Either way the engine consumes one ``ChunkRecord`` per chunk, built by
+  ``chunk_record``.
 - ``lossy``: ``"hashcompact"`` or ``"bitstate"``: remember visited states by a hash only.
   A state whose hash collides is never explored, so "holds" becomes probabilistic; the
   result carries an estimate of how likely a state was omitted.

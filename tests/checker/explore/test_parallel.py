@@ -74,7 +74,7 @@ small_configs = st.builds(lambda n, p, e, k: Config(n, p, e, k), st.integers(1, 
                           st.integers(1, 3), st.integers(1, 2), st.integers(0, 2))
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(small_configs, st.sampled_from(SPECS), st.booleans(), st.booleans(),
        st.sampled_from(PROPERTY_SETS), st.sampled_from([2, 3]))
