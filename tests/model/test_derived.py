@@ -434,9 +434,16 @@ def test_successors_made_canonical_as_built_equal_the_sorting_network(config, sp
     vm = vector_model(system(spec, config))
     if not vm.symmetric:
         return
-    keys = _levels(vm, 12)
-    src, aids, nxt = vm.expand(keys, True)
-    plain_src, plain_aids, plain = vm.expand(keys, False)
+    while True:
+        try:
+            keys = _levels(vm, 12)
+            src, aids, nxt = vm.expand(keys, True)
+            plain_src, plain_aids, plain = vm.expand(keys, False)
+            break
+        except Exception as exc:  # a field outgrew its bits: as the engines do, widen
+            if not getattr(exc, "widen", False):
+                raise
+            vm = vm.widened()
     assert np.array_equal(src, plain_src) and np.array_equal(aids, plain_aids)
     assert np.array_equal(nxt, vm.canonical(plain))
 
