@@ -245,3 +245,27 @@ def test_a_worker_dies_with_its_parent(tmp_path):
         parent.kill()
         parent.wait()
         parent.stdout.close()
+
+
+def test_a_search_widened_mid_run_takes_its_workers_along(fork_every_level):
+    """Fields too narrow for the tables: the engine restarts on a wider model and rebinds
+    the expander, whose workers then expand with it (same answer as the object BFS)."""
+    from dnsrace.checker import explore
+    from dnsrace.model.derived import DerivedModel
+
+    made = {}
+
+    def narrow(m):  # one narrow model per model (the engine and the expander share it)
+        key = (m.config, id(m.protocol))
+        if key not in made:
+            made[key] = DerivedModel(m, record_bits=2)
+        return made[key]
+
+    model = DnsSystem(Config(3, 3, 2, 1), "lease+fencing")
+    props = resolve_properties()
+    options = Options(stop_early=False)
+    got, info = run(model, props, options, engine=EngineOptions(workers=2, por=False),
+                    vectorize=narrow)
+    assert info.workers == 2 and info.engine == "vector"
+    assert summary(got) == summary(explore(model, props, options))
+    assert not _children()
