@@ -5,13 +5,15 @@ keep_edges)`` yields, in order, the ``ChunkRecord`` of each chunk of the frontie
 
 Each level, the workers are forked afresh (``os.fork``), so that their copy of everything is
 that of the level's start: the model (a derived model interns ids lazily in this process,
-``vm.process_local``: ``vm.prepare`` first computes here everything the level needs), the
-frontier and the visited set, which stays read-only until the level's last chunk is in. A
-worker expands its share of the chunks (chunk ``j`` goes to worker ``j mod W``), deduplicates
-each one and looks its distinct successors up in its copy of the visited set
-(``vector.chunk_record``, exactly as the in-process expander does), and sends back only the
-record: the fresh successors, their first discovery, the out-degrees, the checks and (graph
-properties) the edge codes, each array as its raw bytes through the worker's own pipe.
+``vm.process_local``: ``vm.prepare`` first computes here everything the forked workers' chunks
+need), the frontier and the visited set, which stays read-only until the level's last chunk is
+in. Chunk ``j`` of the level goes to worker ``j mod W``, worker 0 being this process, which
+computes its share while the ``W - 1`` forked workers compute theirs. Each chunk is expanded,
+deduplicated and its distinct successors looked up in (the worker's copy of) the visited set
+(``vector.chunk_record``, exactly as the in-process expander does), and a forked worker sends
+back only the record: the fresh successors, their first discovery, the out-degrees, the checks
+and (graph properties) the edge codes, each array as its raw bytes through its own pipe. A
+level of fewer than ``SERIAL_BELOW`` states is computed here alone.
 
 Nothing is shared between this process and a worker but that pipe: no lock, no queue, no
 helper thread. Stopping (the level's end, Ctrl-C, SIGTERM, a time limit, an error) is
