@@ -223,11 +223,15 @@ def test_a_worker_dies_with_its_parent(tmp_path):
     script.write_text(
         "import os, sys, time\n"
         "from dnsrace.checker.explore import parallel\n"
+        "parent = os.getpid()\n"
+        "r, w = os.pipe()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    parallel._become_worker(os.getppid(), -1, [])\n"
+        "    parallel._become_worker(parent, -1, [])\n"
+        "    os.write(w, b'x')\n"
         "    time.sleep(60)\n"
         "    os._exit(0)\n"
+        "os.read(r, 1)\n"  # the worker is set up: only PR_SET_PDEATHSIG can end it now
         "print(pid, flush=True)\n"
         "time.sleep(60)\n")
     import subprocess
@@ -269,3 +273,32 @@ def test_a_search_widened_mid_run_takes_its_workers_along(fork_every_level):
     assert info.workers == 2 and info.engine == "vector"
     assert summary(got) == summary(explore(model, props, options))
     assert not _children()
+
+
+def test_a_worker_whose_parent_died_before_its_setup_ends_there(tmp_path):
+    """The parent gone before PR_SET_PDEATHSIG was set: the worker sees it and exits."""
+    import subprocess
+    import sys
+    script = tmp_path / "parent.py"
+    out = tmp_path / "worker.txt"
+    script.write_text(
+        "import os, time\n"
+        "from dnsrace.checker.explore import parallel\n"
+        "parent = os.getpid()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    while os.getppid() == parent:\n"  # wait until the parent has gone
+        "        time.sleep(0.01)\n"
+        f"    open({str(out)!r}, 'w').write(str(os.getpid()))\n"
+        "    parallel._become_worker(parent, -1, [])\n"
+        f"    open({str(out)!r}, 'w').write('survived')\n"
+        "    os._exit(0)\n"
+        "os._exit(0)\n")
+    subprocess.run([sys.executable, str(script)], timeout=60, check=True)
+    deadline = time.monotonic() + 30
+    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker = int(out.read_text())
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker) and out.read_text() == str(worker)
