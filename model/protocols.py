@@ -24,7 +24,7 @@ What a protocol can declare or override (all optional):
 - ``normalize(c, s)``: applied to every next state (e.g. renumbering tokens so that only their
   order matters: ``lease+fencing``); the identity by default.
 
-Steps must be deterministic and free of side effects: the fast engine (model/derived.py)
+Steps must be deterministic and free of side effects: the fast engine (model/derived/)
 evaluates each one once per distinct (shared part, own enactor) and reuses the result.
 
 Helpers build next states: ``self.move(s, i, pc=..., held=..., local=...)``,

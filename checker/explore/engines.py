@@ -6,7 +6,7 @@ Engines (``--engine``):
   every model (user protocols included); the reference.
 - ``vector``: ``checker.vector``, breadth-first over integer state keys with numpy, for models
   that have a vector form (``vectorize(model)`` returns one: for the DNS model, every
-  protocol, derived by ``model/derived.py``). Same visiting order, counts, verdicts and
+  protocol, derived by ``model/derived/``). Same visiting order, counts, verdicts and
   counterexamples as ``object``, many times faster. Optional: partial-order reduction
   (``por``, where the vector model has it: ``por_off_reason()`` says why not), worker
   processes (``workers``), lossy state storage (``lossy``).
@@ -123,7 +123,7 @@ class EngineInfo:
         text = f"Engine: {self.engine}"
         if self.engine == "vector":
             # the vector model's states are integer keys into tables it derives from the
-            # model's own steps (for the DNS model: model/derived.py)
+            # model's own steps (for the DNS model: model/derived/)
             text += (f" (derived model, integer keys, {self.bytes_per_state:.1f} bytes/state"
                      if self.bytes_per_state else " (derived model, integer keys")
             if self.cluster is not None:

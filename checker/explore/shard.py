@@ -6,7 +6,7 @@ Each level runs in these phases, driven by the caller:
 
 1. ``expand_level`` then ``route``: successors of this shard's frontier, locally
    deduplicated, split by owner. A model whose ids are interned in the driver only
-   (``vm.process_local``, model/derived.py) says which frontier keys its copy cannot expand
+   (``vm.process_local``, model/derived/) says which frontier keys its copy cannot expand
    (``vm.unprepared``); ``expand_level`` returns those, the driver prepares them and
    ``rebind``s every shard to a fresh copy, and ``expand_level`` resumes.
 2. ``receive``: from every shard, the successors this one owns; those not yet visited are

@@ -11,10 +11,12 @@ counterexample it reports are those of the object BFS. Options beyond ``Options`
 
 - ``por``: expand only the model's ample sets (verdicts exact, counts reduced). When the
   reduced run finds a violation, ``checker.engines`` reruns without it for a shortest trace.
-- ``expander``: who computes successors (``checker.parallel`` for worker processes). Either
-  way, one background thread deduplicates each chunk's successors and looks them up in the
-  visited set while the next chunk is expanded (``overlapped_lookups``): numpy releases the
-  GIL, so the two overlap on a second core (cas N5 P8 E3 K2: 7.6 s -> 6.1 s wall).
+- ``expander``: who computes successors: by default ``LocalExpander`` (this process; one
+  background thread deduplicates each chunk's successors and looks them up in the visited set
+  while the next chunk is expanded, ``overlapped_lookups``: numpy releases the GIL, so the two
+  overlap on a second core, cas N5 P8 E3 K2: 7.6 s -> 6.1 s wall), or ``checker.parallel``'s
+  worker processes. Either way the engine consumes one ``ChunkRecord`` per chunk, built by
+  ``chunk_record``.
 - ``lossy``: ``"hashcompact"`` or ``"bitstate"``: remember visited states by a hash only.
   A state whose hash collides is never explored, so "holds" becomes probabilistic; the
   result carries an estimate of how likely a state was omitted.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -127,38 +130,104 @@ class ChunkChecks:
         return len(t_src), cov, viol
 
 
-def overlapped_lookups(results, visited, pool):
-    """``results`` (per chunk, ``expand_chunk``'s tuple, whose three dedup fields may be None:
-    not done yet) completed with the local dedup where missing and with ``visited.lookup`` of
-    the chunk's distinct successors, appended. Both run in ``pool``'s one thread while this
-    one produces the next chunk: numpy releases the GIL, so on two cores they overlap. The
-    thread only reads ``visited``; the caller changes it only after the last chunk (or after
-    ``pool.shutdown(wait=True)``)."""
-    def finish(r):
-        uk, uf, inv = r[3:6] if r[3] is not None else local_dedup(r[2])
-        return uk, uf, inv, visited.lookup(uk)
+class ChunkRecord(NamedTuple):
+    """What the engine needs of one expanded chunk of the frontier, the same from every
+    expander (in this process or a worker's): ``size`` sources, ``fresh`` the chunk's
+    distinct successors not yet visited (in discovery order) with the chunk-relative
+    ``src`` (int32) and action ``aid`` (int16) of each one's first discovery, ``degree``
+    each source's out-degree (uint8 or int32), ``codes`` (graph properties only, else None)
+    each edge's target, self-loops left out and grouped by source: a visited id, or
+    ``-1 - j`` for the chunk's ``j``-th fresh successor; ``transitions`` all the chunk's
+    transitions, ``checked`` what ``ChunkChecks`` found."""
 
-    def done(r, fut):
-        uk, uf, inv, ids = fut.result()
-        return r[:3] + (uk, uf, inv, r[6], ids)
+    size: int
+    fresh: np.ndarray
+    src: np.ndarray
+    aid: np.ndarray
+    degree: np.ndarray
+    codes: np.ndarray | None
+    transitions: int
+    checked: tuple
 
+
+def chunk_record(expanded, size: int, first_id: int, visited, keep_edges: bool) -> ChunkRecord:
+    """The ``ChunkRecord`` of ``expand_chunk``'s tuple for a chunk of ``size`` sources whose
+    first has id ``first_id``: its local dedup (done here when left out), then
+    ``visited.lookup`` of its distinct successors. Only reads ``visited``."""
+    src, aids, nxt, uk, uf, inv, checked = expanded
+    if uk is None:
+        uk, uf, inv = local_dedup(nxt)
+    ids_c = visited.lookup(uk)
+    fresh = ids_c < 0
+    uf = uf[fresh]
+    codes = None
+    if keep_edges:
+        # every edge but self-loops (reachability needs none); deduplicating the edges too
+        # saved 5% of the memory for 15% more time: not done
+        ids_c[fresh] = -1 - np.arange(len(uf))
+        code = ids_c.astype(np.int32)[inv]
+        edge = np.flatnonzero(code != src + first_id)
+        codes = code[edge]
+        deg = np.bincount(src[edge], minlength=size)
+    else:
+        deg = np.bincount(src, minlength=size)
+    return ChunkRecord(size, uk[fresh], src[uf].astype(np.int32), aids[uf].astype(np.int16),
+                       deg.astype(np.uint8 if deg.max(initial=0) < 256 else np.int32),
+                       codes, len(nxt), checked)
+
+
+def overlapped_lookups(expanded, sizes, first_id, visited, pool, keep_edges):
+    """``chunk_record`` of each of ``expanded`` (``expand_chunk``'s tuples, chunks of
+    ``sizes`` sources, the first one's first source with id ``first_id``), computed in
+    ``pool``'s one thread while this one produces the next chunk: numpy releases the GIL, so
+    on two cores they overlap. The thread only reads ``visited``; the caller changes it only
+    after the last chunk (or after ``pool.shutdown(wait=True)``)."""
     pending = None
-    for r in results:
-        fut = pool.submit(finish, r)
+    for r, size in zip(expanded, sizes):
+        fut = pool.submit(chunk_record, r, size, first_id, visited, keep_edges)
+        first_id += size
         if pending is not None:
-            yield done(*pending)
-        pending = r, fut
+            yield pending.result()
+        pending = fut
     if pending is not None:
-        yield done(*pending)
+        yield pending.result()
 
 
 def expand_chunk(vm, keys, symmetry, por, checks, dedup: bool = True):
     """One unit of work for any expander: successors of ``keys``, their local dedup (three
-    Nones without ``dedup``: left to ``overlapped_lookups``), and ``checks`` (a
-    ``ChunkChecks``) on its transitions."""
+    Nones without ``dedup``: left to ``chunk_record``), and ``checks`` (a ``ChunkChecks``)
+    on its transitions."""
     src, aids, nxt = vm.expand(keys, symmetry, por)
     return (src, aids, nxt) + (local_dedup(nxt) if dedup else (None, None, None)) + \
         (checks(keys, src, aids, nxt),)
+
+
+def chunks_of(frontier, size: int) -> list:
+    """``frontier`` cut into consecutive chunks of at most ``size`` states (views)."""
+    return [frontier[i:i + size] for i in range(0, len(frontier), size)]
+
+
+class LocalExpander:
+    """Successors computed in this process, chunk by chunk (``CHUNK`` states), each chunk's
+    dedup and lookups in one background thread while the next is expanded. The expander
+    interface (``checker/explore/parallel.py`` has the other one): ``map(frontier,
+    first_id, visited, keep_edges)`` yields a ``ChunkRecord`` per chunk in order, then
+    ``close()``."""
+
+    def __init__(self, vm, symmetry, por, checks):
+        self.vm, self.symmetry, self.por, self.checks = vm, symmetry, por, checks
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dnsrace-lookup")
+
+    def map(self, frontier, first_id, visited, keep_edges):
+        chunks = chunks_of(frontier, CHUNK)
+        expanded = (expand_chunk(self.vm, c, self.symmetry, self.por, self.checks,
+                                 dedup=False) for c in chunks)
+        return overlapped_lookups(expanded, [len(c) for c in chunks], first_id, visited,
+                                  self._pool, keep_edges)
+
+    def close(self) -> None:
+        """Waits for a lookup still running (before the caller changes the visited set)."""
+        self._pool.shutdown(wait=True)
 
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
@@ -232,14 +301,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     symmetry = bool(options.symmetry and vm.symmetric)
     if por and not all(vm.por_sound_for(p) for p in properties):
         por = False
-    if expander is None:
-        checks = ChunkChecks(vm, model, properties)
-
-        def expander_map(chunks):  # the local dedup is left to overlapped_lookups
-            for c in chunks:
-                yield expand_chunk(vm, c, symmetry, por, checks, dedup=False)
-    else:
-        expander_map = expander.map
+    checks = ChunkChecks(vm, model, properties) if expander is None else None
 
     keep_edges = bool(graph_k)
     if lossy is None:
@@ -323,7 +385,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             "seconds"))
     at_boundary = True  # the loop's state is that of a level boundary (a checkpoint's)
     deferring = False   # interrupts wait for the next boundary (Deferral.soft)
-    lookups = ThreadPoolExecutor(1, thread_name_prefix="dnsrace-lookup")
+    local = LocalExpander(vm, symmetry, por, checks) if expander is None else None
+    expander_map = (local or expander).map
     try:
         while len(frontier):
             if checkpoint is not None:
@@ -346,11 +409,9 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                     + (graph.mask_bytes() if graph else 0))
                 if stop_reason:
                     break
-            chunks = [frontier[i:i + CHUNK] for i in range(0, len(frontier), CHUNK)]
-            # per chunk: its distinct successors not yet visited (in discovery order) with
-            # the source (id) and action of each one's first discovery, each source's
-            # out-degree, and (graph properties) each transition's target: a visited id, or
-            # -1 - j for the chunk's j-th fresh successor
+            # per chunk (ChunkRecord): its distinct successors not yet visited (in discovery
+            # order) with the source (id) and action of each one's first discovery, each
+            # source's out-degree, and (graph properties) each transition's target
             succ_u, succ_src, succ_aid, succ_inv = [], [], [], []
             succ_base, lvl_deg = [], []
             lvl_trans = 0
@@ -360,33 +421,22 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             offset = base
             tbase = 0
             timed_out = False
-            for chunk, (src, aids, nxt, uk, uf, inv, checked, ids_c) in zip(
-                    chunks, overlapped_lookups(expander_map(chunks), visited, lookups)):
+            for rec in expander_map(frontier, base, visited, keep_edges):
                 if options.max_seconds is not None and \
                         time.perf_counter() - start > options.max_seconds:
                     timed_out = True
                     break
-                fresh = ids_c < 0
-                uf = uf[fresh]
-                succ_u.append(uk[fresh])
-                succ_src.append(src[uf].astype(np.int64) + offset)
-                succ_aid.append(aids[uf].astype(np.int16))
+                succ_u.append(rec.fresh)
+                succ_src.append(rec.src.astype(np.int64) + offset)
+                succ_aid.append(rec.aid)
                 if keep_edges:
-                    # every edge but self-loops (reachability needs none); deduplicating the
-                    # edges too saved 5% of the memory for 15% more time: not done
-                    ids_c[fresh] = -1 - np.arange(len(uf))
-                    code = ids_c.astype(np.int32)[inv]
-                    edge = np.flatnonzero(code != src + offset)
-                    succ_inv.append(code[edge])
-                    src = src[edge]
-                    del code, edge
-                del ids_c, fresh
+                    succ_inv.append(rec.codes)
                 succ_base.append(offset)
-                deg = np.bincount(src, minlength=len(chunk))
-                lvl_deg.append(deg.astype(np.uint8 if deg.max(initial=0) < 256 else np.int32))
-                offset += len(chunk)
-                tbase += len(nxt)
-                del deg, src, aids, nxt, uf, inv
+                lvl_deg.append(rec.degree)
+                offset += rec.size
+                tbase += rec.transitions
+                checked = rec.checked
+                del rec
                 # transitions between in-scope states: counted and checked (by the expander)
                 n_in, cov, viol = checked
                 lvl_trans += n_in
@@ -485,7 +535,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     except SpillError as exc:  # the visited set or the tree could not be read or written
         stop_reason = str(exc)
     finally:
-        lookups.shutdown(wait=True)  # a lookup still running ends before anything else
+        if local is not None:  # a lookup still running ends before anything else
+            local.close()
         if deferring:  # the level was cut short (a limit) or failed: no boundary to wait for
             Deferral.soft -= 1
             if isinstance(Deferral.pending, KeyboardInterrupt) and not Deferral.active:

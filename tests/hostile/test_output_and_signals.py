@@ -128,10 +128,24 @@ def test_one_ctrl_c_ends_the_whole_compare_with_the_partial_table(tmp_path):
     assert one_line_error(err, "interrupted after 1 of 3 runs")
 
 
+def _has_workers(pid: int) -> bool:
+    try:
+        return any(open(f"/proc/{pid}/task/{t}/children", encoding="ascii").read().split()
+                   for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return False
+
+
 def test_sigterm_with_workers_gives_partial_results_without_tracebacks():
     child = spawn("check", "-n", "5", "-p", "8", "--workers", "2", "--json", "--continue",
                   "--property", "no-dangling")
     time.sleep(3)  # well inside a run of minutes
+    if os.path.isdir("/proc/self/task"):  # and (on a loaded machine, later) once it has workers
+        deadline = time.monotonic() + 60
+        while not _has_workers(child.pid) and child.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _has_workers(child.pid), "no worker process was forked"
     child.send_signal(signal.SIGTERM)
     out, err = child.communicate(timeout=120)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from dnsrace.model.npmemo import Growable, HashIndex
+from dnsrace.model.derived.npmemo import Growable, HashIndex
 
 keys = st.integers(0, (1 << 63) - 1)
 

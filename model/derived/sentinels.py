@@ -1,4 +1,5 @@
-"""Sentinels for model/derived.py: stand-ins for the enactors a memoised step was not given.
+"""Sentinels for the derived model (model/derived/): stand-ins for the enactors a memoised
+step was not given.
 
 A ``Sentinel`` refuses every use (attribute, comparison, hashing, iteration, truth value,
 arithmetic): each use sets its probe's flag and raises ``Touched``. Tuple slicing and

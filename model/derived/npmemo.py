@@ -1,4 +1,4 @@
-"""Numpy containers for model/derived.py's memo tables: an append-only array and a hash index
+"""Numpy containers for the derived model's memo tables: an append-only array and a hash index
 looked up for a whole array of keys at once."""
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class Growable:
     @property
     def view(self):
         return self.a[:self.n]
-
 
 
 class HashIndex:
