@@ -200,9 +200,21 @@ def test_spill_and_memory_give_the_same_document(capsys, tmp_path, protocol):
 
 
 def test_a_small_budget_stops_incomplete_naming_it(capsys, tmp_path):
-    code, doc, _ = _doc(capsys, "--protocol", "cas", "--memory", "64K", "--spill", str(tmp_path))
+    # (64K sufficed before the visited set could move to disk: it now completes, below)
+    code, doc, _ = _doc(capsys, "--protocol", "cas", "--memory", "16K", "--spill", str(tmp_path))
     assert code == 3 and doc["verdict"] == "incomplete"
-    assert doc["stats"]["stop_reason"].startswith("memory budget 64K reached")
+    assert doc["stats"]["stop_reason"].startswith("memory budget 16K reached")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_budget_the_visited_set_outgrows_still_completes(capsys, tmp_path):
+    code, plain, _ = _doc(capsys, "--protocol", "cas")
+    code_m, doc, _ = _doc(capsys, "--protocol", "cas", "--memory", "64K", "--spill",
+                          str(tmp_path))
+    assert code == code_m == 0 and doc["properties"] == plain["properties"]
+    assert doc["stats"] | {"seconds": 0, "states_per_second": 0} == \
+        plain["stats"] | {"seconds": 0, "states_per_second": 0}
+    assert doc["engine"]["spill"]["visited_on_disk"] > 0
     assert os.listdir(tmp_path) == []
 
 
