@@ -51,13 +51,30 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _children() -> set:
-    """This process's children, zombies included (a worker must be reaped)."""
+def _all_children() -> set:
     out = set()
     for tid in os.listdir(f"/proc/{os.getpid()}/task"):
         with open(f"/proc/{os.getpid()}/task/{tid}/children", encoding="ascii") as f:
             out |= {int(p) for p in f.read().split()}
     return out
+
+
+_OTHERS: set = set()
+
+
+@pytest.fixture(autouse=True)
+def _others_children():
+    """Children this test did not make (a service an earlier test in the same run started,
+    or its not yet reaped zombie) are not the workers' leftovers."""
+    _OTHERS.clear()
+    _OTHERS.update(_all_children())
+    yield
+
+
+def _children() -> set:
+    """This process's children made during the test, zombies included (a worker must be
+    reaped)."""
+    return _all_children() - _OTHERS
 
 
 def summary(r):
