@@ -1,4 +1,4 @@
-"""The derived vector model (model/derived.py) against the object BFS, for every shipped
+"""The derived vector model (model/derived/) against the object BFS, for every shipped
 protocol and the README's example: same counts without reductions, same verdicts, shortest
 lengths and traces with them; and the mechanics (sentinels, widening, process copies)."""
 
