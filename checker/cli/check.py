@@ -148,7 +148,8 @@ def check(ctx, enactors, plans, endpoints, keep, protocol, property_names, no_re
     spilling = spill_dir is not None or memory is not None
     if spilling and checkpointing:
         raise InputError("--spill and --memory cannot be combined with --checkpoint or --resume "
-                         "(a checkpoint does not carry edges spilled to disk); choose one")
+                         "(a checkpoint does not carry what is spilled to disk: edges, visited "
+                         "states); choose one")
     if spilling and timing is not None:
         raise InputError("--spill and --memory apply to the untimed check (vector engine), not "
                          "to --timing")

@@ -172,7 +172,8 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
     spilling = engine.spill is not None or engine.memory is not None
     if spilling and checkpoint is not None:
         raise EngineError("--spill and --memory cannot be combined with --checkpoint or "
-                          "--resume (a checkpoint does not carry edges spilled to disk)")
+                          "--resume (a checkpoint does not carry what is spilled to disk: edges, "
+                          "visited states)")
     if spilling and engine.cluster is not None:
         raise EngineError("--spill and --memory apply to the vector engine in this process; "
                           "--cluster keeps the search on its Ray actors")
