@@ -201,19 +201,6 @@ class _FailingChecks:
         return self.checks(*args)
 
 
-def test_an_error_in_a_worker_is_raised_here(fork_every_level):
-    model = DnsSystem(Config(3, 3, 2, 1), "cas")
-    vm, frontier, visited = _level(model)
-    expander = ProcessExpander(vm, 2, False, False, model, [])
-    expander.checks = _FailingChecks(expander.checks, os.getpid())
-    try:
-        with pytest.raises(ValueError, match="a step failed in the worker"):
-            list(expander.map(frontier, 1, visited, False))
-    finally:
-        expander.close()
-    assert not _children()
-
-
 class _DyingChecks(_FailingChecks):
     def __call__(self, *args):
         if os.getpid() != self.owner:
@@ -221,13 +208,17 @@ class _DyingChecks(_FailingChecks):
         return self.checks(*args)
 
 
-def test_a_worker_that_dies_is_an_error_not_a_verdict(fork_every_level):
+@pytest.mark.parametrize("failing, error, match", [
+    (_FailingChecks, ValueError, "a step failed in the worker"),  # raised here
+    (_DyingChecks, WorkerFailed, "killed by SIGKILL"),  # an error, not a verdict
+])
+def test_a_worker_that_fails_or_dies_is_an_error_here(fork_every_level, failing, error, match):
     model = DnsSystem(Config(3, 3, 2, 1), "cas")
     vm, frontier, visited = _level(model)
     expander = ProcessExpander(vm, 2, False, False, model, [])
-    expander.checks = _DyingChecks(expander.checks, os.getpid())
+    expander.checks = failing(expander.checks, os.getpid())
     try:
-        with pytest.raises(WorkerFailed, match="killed by SIGKILL"):
+        with pytest.raises(error, match=match):
             list(expander.map(frontier, 1, visited, False))
     finally:
         expander.close()
