@@ -305,9 +305,10 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
 
     keep_edges = bool(graph_k)
     if lossy is None:
-        visited = _ExactVisited(ids=keep_edges)  # ids only to name edges' targets
-        if folder is not None:  # --spill: older states (and levels) on disk from the start
-            visited = DiskVisited(folder, ids=keep_edges)
+        # ids only to name edges' targets; --spill: older states (and levels) on disk from
+        # the start
+        visited = DiskVisited(folder, ids=keep_edges) if folder is not None \
+            else _ExactVisited(ids=keep_edges)
     elif lossy == "hashcompact":
         visited = _HashCompactVisited(lossy_bits or 32)
     elif lossy == "bitstate":
