@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -176,21 +177,25 @@ def chunk_record(expanded, size: int, first_id: int, visited, keep_edges: bool) 
                        codes, len(nxt), checked)
 
 
+LOOKAHEAD = 8  # chunks expanded ahead of their lookups (~4 MB each at most)
+
+
 def overlapped_lookups(expanded, sizes, first_id, visited, pool, keep_edges):
     """``chunk_record`` of each of ``expanded`` (``expand_chunk``'s tuples, chunks of
     ``sizes`` sources, the first one's first source with id ``first_id``), computed in
-    ``pool``'s one thread while this one produces the next chunk: numpy releases the GIL, so
-    on two cores they overlap. The thread only reads ``visited``; the caller changes it only
-    after the last chunk (or after ``pool.shutdown(wait=True)``)."""
-    pending = None
+    ``pool``'s one thread while this one produces the next chunks: numpy releases the GIL,
+    so on two cores they overlap. Up to ``LOOKAHEAD`` chunks wait for the thread, so that
+    this one goes on while the thread finishes the last level's ``visited.add`` (queued
+    before them). The thread only reads ``visited``; the caller changes it only after the
+    last chunk (or after ``pool.shutdown(wait=True)``)."""
+    pending = deque()
     for r, size in zip(expanded, sizes):
-        fut = pool.submit(chunk_record, r, size, first_id, visited, keep_edges)
+        pending.append(pool.submit(chunk_record, r, size, first_id, visited, keep_edges))
         first_id += size
-        if pending is not None:
-            yield pending.result()
-        pending = fut
-    if pending is not None:
-        yield pending.result()
+        if len(pending) > LOOKAHEAD or pending[0].done():
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def expand_chunk(vm, keys, symmetry, por, checks, dedup: bool = True):
@@ -224,6 +229,11 @@ class LocalExpander:
                                  dedup=False) for c in chunks)
         return overlapped_lookups(expanded, [len(c) for c in chunks], first_id, visited,
                                   self._pool, keep_edges)
+
+    def submit(self, fn, *args):
+        """Runs ``fn(*args)`` in the lookup thread, after the lookups submitted before it and
+        before those submitted after it (a ``Future``)."""
+        return self._pool.submit(fn, *args)
 
     def close(self) -> None:
         """Waits for a lookup still running (before the caller changes the visited set)."""
@@ -332,11 +342,26 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     n_states = 0
     n_explored_transitions = 0
 
+    adding = None  # the last level's visited.add, running in the lookup thread (a Future)
+
+    def added():
+        """Waits for that ``visited.add`` (raising what it raised): from here this thread may
+        read or change the visited set."""
+        nonlocal adding
+        if adding is not None:
+            done, adding = adding, None
+            done.result()
+
     def commit_level(keys, parents, aids):
-        """Stores a new level (keys in discovery order); checks state invariants."""
-        nonlocal n_states
+        """Stores a new level (keys in discovery order); checks state invariants. The visited
+        set is added to in the lookup thread when there is one (a plain one in RAM): the next
+        level's lookups queue behind it there, and this thread goes on meanwhile."""
+        nonlocal n_states, adding
         ids = np.arange(n_states, n_states + len(keys), dtype=np.int64)
-        visited.add(keys, ids)
+        if local is not None and not isinstance(visited, DiskVisited):
+            adding = local.submit(visited.add, keys, ids)
+        else:
+            visited.add(keys, ids)
         level_keys.append(keys if keep_keys else None)
         levels.add(parents, aids)
         scope = in_scope(keys) if in_scope is not None else None
@@ -357,6 +382,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                     found[p.name] = ("state", int(scoped_ids[np.argmax(bad)]))
         n_states += len(keys)
 
+    local = None  # the in-process expander (below)
     init = vm.init_keys()
     if symmetry:
         init = vm.canonical(init)
@@ -390,6 +416,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     expander_map = (local or expander).map
     try:
         while len(frontier):
+            if checkpoint is not None or memory is not None:
+                added()
             if checkpoint is not None:
                 checkpoint.boundary(search_state)
             if stop_at_violation and found:
@@ -450,6 +478,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                     stats.explored_states = n_states
                     stats.seconds = time.perf_counter() - start
                     reporter(stats, len(frontier) - (offset - base))
+            added()  # (done before the first lookup: it raises here what it raised)
             if timed_out:
                 stop_reason = f"time limit {options.max_seconds:g} s reached"
                 break
@@ -543,6 +572,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             if isinstance(Deferral.pending, KeyboardInterrupt) and not Deferral.active:
                 Deferral.pending = None
                 stop_reason = "interrupted"
+    added()  # the last level's (raising what it raised)
     if checkpoint is not None:  # a run stopped short is saved where it stopped
         checkpoint.finish(search_state if at_boundary else None, stopped=not stats.exhausted
                           and stop_reason not in ("every property violated",

@@ -248,3 +248,33 @@ def test_lookups_overlap_in_one_thread_that_ends_with_the_search(monkeypatch):
     cut = vec(model, props, Options(max_states=5000))
     assert cut.verdict in (INCOMPLETE, VIOLATED) and not cut.stats.exhausted
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("lookahead", [1, 3])
+def test_each_level_is_added_in_the_lookup_thread_behind_nothing_read_early(monkeypatch,
+                                                                             lookahead):
+    """The visited set grows in the lookup thread while this one goes on (chunks of the
+    next level expanded ahead of their lookups): same result at any lookahead, and a level
+    whose ``add`` fails raises that error from the search instead of giving a verdict."""
+    import importlib
+
+    vector_mod = importlib.import_module("dnsrace.checker.explore.vector")
+    visited_mod = importlib.import_module("dnsrace.checker.explore.visited")
+    model, props = DnsSystem(Config(3, 3, 2, 1), "original"), resolve_properties()
+    whole = vec(model, props, Options())
+    monkeypatch.setattr(vector_mod, "CHUNK", 64)
+    monkeypatch.setattr(vector_mod, "LOOKAHEAD", lookahead)
+    assert summary(vec(model, props, Options())) == summary(whole)
+
+    calls = []
+    plain_add = visited_mod._ExactVisited.add
+
+    def failing_add(self, keys, ids):
+        calls.append(len(keys))
+        if len(calls) == 6:
+            raise MemoryError("no room for the level")
+        return plain_add(self, keys, ids)
+    monkeypatch.setattr(visited_mod._ExactVisited, "add", failing_add)
+    with pytest.raises(MemoryError, match="no room"):
+        vec(model, props, Options())
+    assert len(calls) == 6  # nothing was added after the failed level
