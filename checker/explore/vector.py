@@ -113,14 +113,14 @@ class ChunkChecks:
     def __call__(self, chunk, src, aids, nxt):
         """``(transitions in scope, kind counts, {property: (violations, src, dst key)})``
         with ``src`` the chunk-relative source of the first violation."""
-        srckeys = chunk[src]
         if self.in_scope is not None:
-            both = self.in_scope(srckeys) & self.in_scope(nxt)
-            t_src, t_aid, t_dst, t_g = srckeys[both], aids[both], nxt[both], src[both]
+            both = self.in_scope(chunk)[src]  # (per source, not per transition)
+            both &= self.in_scope(nxt)
+            t_g = src[both]
+            t_src, t_aid, t_dst = chunk[t_g], aids[both], nxt[both]
         else:
-            t_src, t_aid, t_dst, t_g = srckeys, aids, nxt, src
-        cov = np.bincount(self.vm.kind_of(t_aid).astype(np.int64),
-                          minlength=self.ncov)[:self.ncov]
+            t_src, t_aid, t_dst, t_g = chunk[src], aids, nxt, src
+        cov = np.bincount(self.vm.kind_of(t_aid), minlength=self.ncov)[:self.ncov]
         viol = {}
         for name, f in self.trans:
             bad = ~f(t_src, t_aid, t_dst)

@@ -85,8 +85,9 @@ class _TransitionPredicate:
             sb = self.SHARED_BITS
             t = (((src >> vm.ssh) << sb) | (dst >> vm.ssh)) * MAX_ACTIONS + aids
             got = self.memo.get(t)
-            if (got < 0).any():
-                miss = np.unique(t[got < 0])
+            absent = got < 0
+            if absent.any():
+                miss, at = np.unique(t[absent], return_inverse=True)
                 mask = (1 << sb) - 1
                 state, act_of, sent2 = vm._sentinel_state, vm._action_of, vm._sent2
                 outs = vm._evaluate(
@@ -98,7 +99,7 @@ class _TransitionPredicate:
                 else:
                     res = np.array([out[0] for out in outs], dtype=np.int64)
                     self.memo.add(miss, res)
-                    got = self.memo.get(t)
+                    got[absent] = res[at.ravel()]
             if not self.per_state:
                 return got == 1
         acts = vm._action_of
