@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dnsrace.checker.explore import edges as edges_module
 from dnsrace.checker.explore.edges import (GraphStore, MemoryBudget, Spill, SpillError,
-                                           parse_size, unreached)
+                                           _segment_any, parse_size, unreached)
 from dnsrace.checker.explore.engines import EngineError, EngineOptions, run as run_engine
 from dnsrace.checker.explore.result import Options
 from dnsrace.checker.explore.vector import explore as vexplore
@@ -399,3 +399,15 @@ def test_sigterm_removes_the_spill_folder(tmp_path):
     assert child.returncode == 3, err
     assert "Traceback" not in err
     assert os.listdir(tmp_path) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.data())
+def test_segment_any_is_any_over_each_sources_edges(degs, data):
+    deg = np.array(degs, dtype=np.uint8)
+    ends = np.cumsum(deg, dtype=np.int64)
+    total = int(deg.sum())
+    flags = np.array(data.draw(st.lists(st.booleans(), min_size=total, max_size=total)),
+                     dtype=bool)
+    expected = [bool(flags[e - d:e].any()) for d, e in zip(deg.tolist(), ends.tolist())]
+    assert _segment_any(flags, deg, ends).tolist() == expected
