@@ -29,6 +29,9 @@ import re
 import shutil
 import tempfile
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .levels import narrowest
@@ -36,6 +39,8 @@ from .levels import narrowest
 __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
            "CHUNK_EDGES"]
 
+FIXPOINT_THREADS = 2      # the fixpoint's first pass: chunks of a level at once
+FIXPOINT_MIN_EDGES = 1 << 15  # smallest chunk it splits a level into
 CHUNK_EDGES = 1 << 20  # edges per chunk of the fixpoint (its temporaries: ~10 bytes each)
 _SPILL_PREFIX = "dnsrace-edges-"
 
@@ -585,92 +590,132 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         stay = ~hit
         return src[stay], deg[stay], dst[np.repeat(stay, deg)], bool(hit.any())
 
-    # first pass: every level once, deepest first, straight from the store
-    for lvl in reversed(range(n_lvl)):
-        tick += 1
-        e = store.edges[lvl]
-        parts = {n: [] for n in names}
-        hit_any = dict.fromkeys(names, False)
-        kids = store.children[lvl] if lvl < len(store.children) else None
-        if kids is not None:
-            kids = np.asarray(kids)
-            kid_ends = np.cumsum(kids, dtype=_offsets(store.bases[lvl + 2] - store.bases[lvl + 1]))
-        base = store.bases[lvl]
-        for first, deg, ends, dst in e.chunks(spill):
-            n = len(deg)
-            c = None if kids is None else kids[first:first + n]
-            if c is not None and not c.any():
-                c = None
-            if c is not None:  # this chunk's children: ids k0.. of the next level, in order
-                k0 = store.bases[lvl + 1] + (int(kid_ends[first - 1]) if first else 0)
-                c_ends = kid_ends[first:first + n].astype(np.int64) - (k0 - store.bases[lvl + 1])
-            for name in names:
-                r = reached[name]
-                need = ~r[base + first:base + first + n] & ((deg > 0) if c is None
-                                                            else (deg > 0) | (c > 0))
-                if not need.any():
-                    continue
-                hit = _segment_any(r[dst], deg, ends)
-                if c is not None:
-                    hit |= _segment_any(r[k0:k0 + int(c_ends[-1])], c, c_ends)
-                hit &= need
-                r[base + first + np.flatnonzero(hit)] = True
-                hit_any[name] |= bool(hit.any())
-                stay = need & ~hit
-                if not stay.any():
-                    continue
-                src_r = np.flatnonzero(stay).astype(np.int32) + first
-                d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
-                if c is not None:  # the residual keeps its edges to children explicitly
-                    c_r = c[stay]
-                    kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
-                                        c_r) + np.arange(int(c_r.sum()))
-                    d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
-                parts[name].append((src_r, narrowest(d_r), t_r))
-        if release:
-            e.release(spill)
-            if lvl < len(store.children):
-                store.children[lvl] = None  # (the tree keeps its own reference)
+    def first_pass(lvl, base, kids, kid_ends, chunk):
+        """One chunk of level ``lvl``'s sources, every property: marks those with an edge
+        (or a child) that reaches a goal; returns, per property, whether it marked any and
+        the rest's residual (or None). Two chunks of a level may run at once (below): each
+        marks only its own sources, and one that misses the other's marks leaves a source in
+        the residual of a level that changed, which a later pass computes again."""
+        first, deg, ends, dst = chunk
+        n = len(deg)
+        c = None if kids is None else kids[first:first + n]
+        if c is not None and not c.any():
+            c = None
+        if c is not None:  # this chunk's children: ids k0.. of the next level, in order
+            k0 = store.bases[lvl + 1] + (int(kid_ends[first - 1]) if first else 0)
+            c_ends = kid_ends[first:first + n].astype(np.int64) - (k0 - store.bases[lvl + 1])
+        out = {}
         for name in names:
-            computed[name][lvl] = tick
-            if hit_any[name]:
-                changed[name][lvl] = tick + 1
-            p = parts[name]
-            if p:
-                src_r = np.concatenate([x[0] for x in p])
-                deg_r = narrowest(np.concatenate([x[1] for x in p]))
-                dst_r = np.concatenate([x[2] for x in p])
-                residual[name][lvl] = _ResidualLevel(src_r, deg_r, dst_r, spill, e.lo, e.hi)
-        tick += 1
+            r = reached[name]
+            need = ~r[base + first:base + first + n] & ((deg > 0) if c is None
+                                                        else (deg > 0) | (c > 0))
+            if not need.any():
+                out[name] = (False, None)
+                continue
+            hit = _segment_any(r[dst], deg, ends)
+            if c is not None:
+                hit |= _segment_any(r[k0:k0 + int(c_ends[-1])], c, c_ends)
+            hit &= need
+            r[base + first + np.flatnonzero(hit)] = True
+            stay = need & ~hit
+            if not stay.any():
+                out[name] = (bool(hit.any()), None)
+                continue
+            src_r = np.flatnonzero(stay).astype(np.int32) + first
+            d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
+            if c is not None:  # the residual keeps its edges to children explicitly
+                c_r = c[stay]
+                kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
+                                    c_r) + np.arange(int(c_r.sum()))
+                d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
+            out[name] = (bool(hit.any()), (src_r, narrowest(d_r), t_r))
+        return out
 
-    # later passes: only levels whose targets changed since they were computed
-    for name in names:
-        res, ch, co = residual[name], changed[name], computed[name]
-        again = True
-        while again:
-            again = False
-            for lvl in reversed(range(n_lvl)):
-                rl = res[lvl]
-                if rl is None or ch[rl.lo:rl.hi + 1].max() <= co[lvl]:
-                    continue
-                tick += 1
-                src, deg, dst = rl.load(spill)
-                rl.release(spill)
-                src, deg, dst, hit = compute(name, lvl, src, deg,
-                                             np.cumsum(deg, dtype=np.int64), dst)
-                co[lvl] = tick
-                res[lvl] = None
-                if hit:
+    def compute_split(name, lvl, src, deg, dst):
+        """``compute`` of a residual level, its sources in two halves on two threads when it
+        has edges enough (as in the first pass, a half that misses the other's marks leaves
+        its level changed: computed again)."""
+        ends = np.cumsum(deg, dtype=np.int64)
+        if FIXPOINT_THREADS < 2 or len(dst) < 2 * FIXPOINT_MIN_EDGES or len(src) < 2:
+            return compute(name, lvl, src, deg, ends, dst)
+        h = len(src) // 2
+        e = int(ends[h - 1])
+        a, b = _in_order(pool, 2, [(compute, name, lvl, src[:h], deg[:h], ends[:h], dst[:e]),
+                                   (compute, name, lvl, src[h:], deg[h:], ends[h:] - e,
+                                    dst[e:])])
+        return (np.concatenate((a[0], b[0])), narrowest(np.concatenate((a[1], b[1]))),
+                np.concatenate((a[2], b[2])), a[3] or b[3])
+
+    # first pass: every level once, deepest first, straight from the store; a level's
+    # chunks two at a time on two threads (numpy releases the GIL)
+    pool = ThreadPoolExecutor(FIXPOINT_THREADS, thread_name_prefix="dnsrace-fixpoint")
+    try:
+        for lvl in reversed(range(n_lvl)):
+            tick += 1
+            e = store.edges[lvl]
+            parts = {n: [] for n in names}
+            hit_any = dict.fromkeys(names, False)
+            kids = store.children[lvl] if lvl < len(store.children) else None
+            kid_ends = None
+            if kids is not None:
+                kids = np.asarray(kids)
+                kid_ends = np.cumsum(kids, dtype=_offsets(store.bases[lvl + 2]
+                                                          - store.bases[lvl + 1]))
+            base = store.bases[lvl]
+            size = min(CHUNK_EDGES, max(FIXPOINT_MIN_EDGES, -(-e.n_edges // FIXPOINT_THREADS)))
+            for out in _in_order(pool, FIXPOINT_THREADS, (
+                    (first_pass, lvl, base, kids, kid_ends, chunk)
+                    for chunk in e.chunks(spill, size))):
+                for name, (hit, part) in out.items():
+                    hit_any[name] |= hit
+                    if part is not None:
+                        parts[name].append(part)
+            if release:
+                e.release(spill)
+                if lvl < len(store.children):
+                    store.children[lvl] = None  # (the tree keeps its own reference)
+            for name in names:
+                computed[name][lvl] = tick
+                if hit_any[name]:
+                    changed[name][lvl] = tick + 1
+                p = parts[name]
+                if p:
+                    src_r = np.concatenate([x[0] for x in p])
+                    deg_r = narrowest(np.concatenate([x[1] for x in p]))
+                    dst_r = np.concatenate([x[2] for x in p])
+                    residual[name][lvl] = _ResidualLevel(src_r, deg_r, dst_r, spill, e.lo,
+                                                         e.hi)
+            tick += 1
+
+        # later passes: only levels whose targets changed since they were computed
+        for name in names:
+            res, ch, co = residual[name], changed[name], computed[name]
+            again = True
+            while again:
+                again = False
+                for lvl in reversed(range(n_lvl)):
+                    rl = res[lvl]
+                    if rl is None or ch[rl.lo:rl.hi + 1].max() <= co[lvl]:
+                        continue
                     tick += 1
-                    ch[lvl] = tick
-                    again = True
-                if len(src):
-                    lo, hi = _level_range(store.bases, dst) if hit else (rl.lo, rl.hi)
-                    res[lvl] = _ResidualLevel(src, deg, dst, spill, lo, hi)
-                del src, deg, dst
-        for rl in res:
-            if rl is not None:
-                rl.release(spill)
+                    src, deg, dst = rl.load(spill)
+                    rl.release(spill)
+                    src, deg, dst, hit = compute_split(name, lvl, src, deg, dst)
+                    co[lvl] = tick
+                    res[lvl] = None
+                    if hit:
+                        tick += 1
+                        ch[lvl] = tick
+                        again = True
+                    if len(src):
+                        lo, hi = _level_range(store.bases, dst) if hit else (rl.lo, rl.hi)
+                        res[lvl] = _ResidualLevel(src, deg, dst, spill, lo, hi)
+                    del src, deg, dst
+            for rl in res:
+                if rl is not None:
+                    rl.release(spill)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
     out = {}
     for name in names:
@@ -680,6 +725,18 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
         del reached[name]
     return out
+
+
+def _in_order(pool, depth: int, calls):
+    """The results of ``fn(*args)`` for each ``(fn, *args)`` of ``calls``, run in ``pool``
+    with at most ``depth`` in flight, in order."""
+    pending = deque()
+    for fn, *args in calls:
+        pending.append(pool.submit(fn, *args))
+        if len(pending) >= depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _offsets(total: int):

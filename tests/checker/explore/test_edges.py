@@ -149,6 +149,23 @@ def test_spilled_fixpoint_equals_the_one_in_ram_and_leaves_nothing(tmp_path, par
     assert {k: v.tolist() for k, v in got.items()} == {k: v.tolist() for k, v in want.items()}
 
 
+@settings(max_examples=60, deadline=None)
+@given(graph_params, st.booleans(), st.sampled_from([1, 2, 3]))
+def test_fixpoint_on_two_threads_equals_a_backward_search(params, tree, threads):
+    """Chunks of a level, and halves of a residual level, computed at once on two threads
+    (each missing marks the other makes) still give exactly the backward search's answer."""
+    bases, succ, goals, scope, kids = random_graph(*params)
+    store = build(bases, succ, goals, scope, kids=kids if tree else None)
+    saved = edges_module.FIXPOINT_MIN_EDGES, edges_module.FIXPOINT_THREADS
+    edges_module.FIXPOINT_MIN_EDGES, edges_module.FIXPOINT_THREADS = 1, threads
+    try:
+        got = unreached(store)
+    finally:
+        edges_module.FIXPOINT_MIN_EDGES, edges_module.FIXPOINT_THREADS = saved
+    for name, goal in goals.items():
+        assert got[name].tolist() == reference(succ, goal, scope).tolist()
+
+
 def test_tiny_chunks_and_a_store_moved_to_disk_midway(tmp_path, monkeypatch):
     monkeypatch.setattr(edges_module, "CHUNK_EDGES", 3)
     bases, succ, goals, scope, kids = random_graph(7, 20, 40, 6, 0.03, 0.3)
