@@ -29,11 +29,11 @@ import re
 import shutil
 import tempfile
 
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .inorder import in_order
 from .levels import narrowest
 
 __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
@@ -617,9 +617,10 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
                 hit |= _segment_any(r[k0:k0 + int(c_ends[-1])], c, c_ends)
             hit &= need
             r[base + first + np.flatnonzero(hit)] = True
+            marked = bool(hit.any())
             stay = need & ~hit
             if not stay.any():
-                out[name] = (bool(hit.any()), None)
+                out[name] = (marked, None)
                 continue
             src_r = np.flatnonzero(stay).astype(np.int32) + first
             d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
@@ -628,7 +629,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
                 kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
                                     c_r) + np.arange(int(c_r.sum()))
                 d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
-            out[name] = (bool(hit.any()), (src_r, narrowest(d_r), t_r))
+            out[name] = (marked, (src_r, narrowest(d_r), t_r))
         return out
 
     def compute_split(name, lvl, src, deg, dst):
@@ -640,7 +641,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
             return compute(name, lvl, src, deg, ends, dst)
         h = len(src) // 2
         e = int(ends[h - 1])
-        a, b = _in_order(pool, 2, [(compute, name, lvl, src[:h], deg[:h], ends[:h], dst[:e]),
+        a, b = in_order(pool, 2, [(compute, name, lvl, src[:h], deg[:h], ends[:h], dst[:e]),
                                    (compute, name, lvl, src[h:], deg[h:], ends[h:] - e,
                                     dst[e:])])
         return (np.concatenate((a[0], b[0])), narrowest(np.concatenate((a[1], b[1]))),
@@ -663,7 +664,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
                                                           - store.bases[lvl + 1]))
             base = store.bases[lvl]
             size = min(CHUNK_EDGES, max(FIXPOINT_MIN_EDGES, -(-e.n_edges // FIXPOINT_THREADS)))
-            for out in _in_order(pool, FIXPOINT_THREADS, (
+            for out in in_order(pool, FIXPOINT_THREADS, (
                     (first_pass, lvl, base, kids, kid_ends, chunk)
                     for chunk in e.chunks(spill, size))):
                 for name, (hit, part) in out.items():
@@ -725,18 +726,6 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
         del reached[name]
     return out
-
-
-def _in_order(pool, depth: int, calls):
-    """The results of ``fn(*args)`` for each ``(fn, *args)`` of ``calls``, run in ``pool``
-    with at most ``depth`` in flight, in order."""
-    pending = deque()
-    for fn, *args in calls:
-        pending.append(pool.submit(fn, *args))
-        if len(pending) >= depth:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _offsets(total: int):

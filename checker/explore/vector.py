@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
 
+from .inorder import in_order
 from .paths import property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
@@ -188,14 +189,9 @@ def overlapped_lookups(expanded, sizes, first_id, visited, pool, keep_edges):
     this one goes on while the thread finishes the last level's ``visited.add`` (queued
     before them). The thread only reads ``visited``; the caller changes it only after the
     last chunk (or after ``pool.shutdown(wait=True)``)."""
-    pending = deque()
-    for r, size in zip(expanded, sizes):
-        pending.append(pool.submit(chunk_record, r, size, first_id, visited, keep_edges))
-        first_id += size
-        if len(pending) > LOOKAHEAD or pending[0].done():
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    firsts = accumulate(sizes, initial=first_id)
+    return in_order(pool, LOOKAHEAD + 1, ((chunk_record, r, size, first, visited, keep_edges)
+                                          for r, size, first in zip(expanded, sizes, firsts)))
 
 
 def expand_chunk(vm, keys, symmetry, por, checks, dedup: bool = True):
