@@ -11,6 +11,10 @@ grouped by source, self-loops left out). Two things keep the edges small:
   fixpoint can only confirm it;
 - an edge to a state the source discovered first (a breadth-first tree edge) is implied by
   the tree's per-source child counts (``levels.Levels`` keeps them anyway) and not stored;
+- during the search, once goals have been stored and the edges in RAM have grown,
+  ``GraphStore.compact`` settles every stored source with a path (along the edges stored so
+  far) to a settled state and drops its edges: where most states reach a goal, few edges
+  stay (cas N6 P8 K2: 522 MB of edges at the end before, 28 MB after);
 - with a ``Spill`` the edges go to files in a private folder (plain writes and reads, not
   mmap: resident mapped pages would count as the process's memory), read back level by
   level in bounded chunks.
@@ -41,6 +45,8 @@ __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "u
 
 FIXPOINT_THREADS = 2      # the fixpoint's first pass: chunks of a level at once
 FIXPOINT_MIN_EDGES = 1 << 15  # smallest chunk it splits a level into
+COMPACT_MIN_BYTES = 32 << 20  # edges in RAM before the search compacts them
+COMPACT_GROWTH = 1.25  # ... and their growth since the last compaction
 CHUNK_EDGES = 1 << 20  # edges per chunk of the fixpoint (its temporaries: ~10 bytes each)
 _SPILL_PREFIX = "dnsrace-edges-"
 
@@ -270,16 +276,36 @@ class MemoryBudget:
 # -- the store -------------------------------------------------------------------------------
 
 class _Edges:
-    """One expanded level's edges: in RAM (``deg``, ``dst``) or in a spill file."""
+    """One expanded level's edges: in RAM (``deg``, ``dst``) or in a spill file. In RAM, a
+    level whose sources mostly keep no edges (after ``GraphStore.compact``) holds only its
+    sources with edges and their degrees (``deg`` builds the full array when read)."""
 
-    __slots__ = ("n_src", "n_edges", "deg", "dst", "deg_dtype", "file", "lo", "hi")
+    __slots__ = ("n_src", "n_edges", "_deg", "_nz", "dst", "deg_dtype", "file", "lo", "hi")
 
     def __init__(self, deg, dst, lo, hi):
         self.n_src, self.n_edges = len(deg), len(dst)
-        self.deg, self.dst = deg, dst
         self.deg_dtype = deg.dtype
+        self.deg, self.dst = deg, dst
         self.file = None
         self.lo, self.hi = lo, hi  # the levels its targets lie in
+
+    @property
+    def deg(self):
+        """Each source's number of stored edges (None once on disk)."""
+        if self._nz is None:
+            return self._deg
+        full = np.zeros(self.n_src, dtype=self.deg_dtype)
+        full[self._nz] = self._deg
+        return full
+
+    @deg.setter
+    def deg(self, deg):
+        self._nz = None
+        if deg is not None:
+            nz = np.flatnonzero(deg)
+            if len(nz) * (4 + deg.itemsize) * 2 < deg.nbytes:
+                self._nz, deg = nz.astype(np.int32), deg[nz]
+        self._deg = deg
 
     def __getstate__(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -290,7 +316,8 @@ class _Edges:
 
     @property
     def ram_bytes(self) -> int:
-        return 0 if self.file is not None else self.deg.nbytes + self.dst.nbytes
+        return 0 if self.file is not None else self._deg.nbytes + self.dst.nbytes + (
+            0 if self._nz is None else self._nz.nbytes)
 
     @property
     def disk_bytes(self) -> int:
@@ -349,6 +376,8 @@ class GraphStore:
         self.children: list = []
         self.spill = spill
         self.settled_sources = 0  # sources whose edges were not kept (settled when stored)
+        self.compacted_bytes = 0  # edges in RAM after the last ``compact``
+        self.new_goals = 0        # goals stored since then
 
     @property
     def n_states(self) -> int:
@@ -373,6 +402,7 @@ class GraphStore:
         for name in self.names:
             bits = self._grow(self.settled[name], n0 + n)
             _set_bits(bits, n0, goals[name])
+            self.new_goals += int(np.count_nonzero(goals[name]))
             self.settled[name] = bits
         self.bases.append(n0 + n)
 
@@ -475,6 +505,76 @@ class GraphStore:
             return np.where(keep, deg, 0), dst[~drop]
         lost = np.bincount(src[drop] - first, minlength=n)
         return (deg - lost).astype(deg.dtype), dst[~drop]
+
+    def maybe_compact(self) -> int:
+        """``compact`` when it may pay: goals were stored since it last ran (only they settle
+        more sources), the edges in RAM hold at least ``COMPACT_MIN_BYTES`` and grew by
+        ``COMPACT_GROWTH`` since (so the edges it keeps are recomputed a bounded number of
+        times: at most 1 / (1 - 1 / COMPACT_GROWTH) = 5 on the whole)."""
+        size = self.ram_edge_bytes
+        if not self.new_goals or size < max(COMPACT_MIN_BYTES,
+                                            COMPACT_GROWTH * self.compacted_bytes):
+            return 0
+        dropped = self.compact()
+        self.compacted_bytes, self.new_goals = self.ram_edge_bytes, 0
+        return dropped
+
+    def compact(self) -> int:
+        """Settles the stored sources with a path to a settled state along the edges stored
+        so far (one pass over the levels, deepest first: enough for paths that lead deeper,
+        which most do) and drops the edges of the sources settled for every property;
+        returns how many edges it dropped. The answer of ``unreached`` stays the same: a
+        settled source reaches a goal, and only a settled source loses edges. In RAM only
+        (a spilled store is left as it is)."""
+        if self.spill is not None or not self.edges:
+            return 0
+        reached = {n: _unbits(self.settled[n], self.n_states) for n in self.names}
+        dropped = 0
+        for lvl in reversed(range(len(self.edges))):
+            e = self.edges[lvl]
+            kids = self.children[lvl] if lvl < len(self.children) else None
+            if kids is not None and not np.any(kids):
+                kids = None
+            if e.n_edges or kids is not None:
+                dropped += self._drop_settled(e, self._settle_level(lvl, e, kids, reached))
+        for name in self.names:
+            packed = _bits(reached[name])
+            self.settled[name][:len(packed)] |= packed
+        return dropped
+
+    def _settle_level(self, lvl, e, kids, reached):
+        """One level of ``compact``: marks its sources with an edge (or a child) into a
+        reached state; returns which sources some property still needs the edges of."""
+        base, n = self.bases[lvl], self.bases[lvl + 1] - self.bases[lvl]
+        deg = e.deg
+        ends = np.cumsum(deg, dtype=np.int64)
+        if kids is not None:
+            kid_ends = np.cumsum(kids, dtype=np.int64)
+            k0 = self.bases[lvl + 1]
+        need = np.zeros(n, dtype=bool)
+        for name in self.names:
+            r = reached[name]
+            hit = _segment_any(r[e.dst], deg, ends)
+            if kids is not None:
+                hit |= _segment_any(r[k0:k0 + int(kid_ends[-1])], kids, kid_ends)
+            mine = r[base:base + n]
+            mine |= hit
+            need |= ~mine
+        return need
+
+    @staticmethod
+    def _drop_settled(e, need) -> int:
+        """Drops the edges of ``e``'s sources not in ``need``; returns how many."""
+        deg = e.deg
+        drop = (deg > 0) & ~need
+        if not drop.any():
+            return 0
+        keep = np.repeat(~drop, deg)
+        before = e.n_edges
+        e.dst = e.dst[keep]
+        e.deg = np.where(drop, 0, deg).astype(deg.dtype)
+        e.n_edges = len(e.dst)
+        return before - e.n_edges
 
     def spill_to(self, spill: Spill) -> None:
         """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""

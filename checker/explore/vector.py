@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .inorder import in_order
+from .malloc import tune_allocator
 from .paths import property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
@@ -257,6 +258,7 @@ def explore(model, properties, options: Options = Options(), reporter=None, *, v
     graph_props = [p for p in properties if p.kind == "graph property"]
     graph_model = graph_props[0].graph_model(model) if graph_props else model
     vm = vectorize(graph_model)
+    tune_allocator()  # (before the lookup thread starts)
     if vm is None:
         raise Unsupported(f"{model!r} has no vector form")
     while True:
@@ -535,6 +537,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                         levels.spill_to(visited.spill, counts=not keep_edges)
                 if keep_edges and not truncated:
                     graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
+                    graph.maybe_compact()
             except SpillError as exc:  # the disk filled up: no verdict on graph properties
                 spill_failed = str(exc)
             if keep_edges:

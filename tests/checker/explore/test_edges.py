@@ -82,10 +82,11 @@ def reference(succ, goal, scope):
 
 
 def build(bases, succ, goals, scope, spill=None, drop_self_loops=False, chunk=None,
-          kids=None):
+          kids=None, compact_after=()):
     """The store of that graph, each level's edges handed over whole or ``chunk`` sources
     at a time (as the engine does, per chunk of its frontier); with ``kids`` (the tree's
-    children counts per level) edges to first-discovered children are implied, not stored."""
+    children counts per level) edges to first-discovered children are implied, not stored;
+    ``compact()`` after storing the edges of each level in ``compact_after``."""
     store = GraphStore(sorted(goals), spill)
     n_levels = len(bases) - 1
 
@@ -109,6 +110,8 @@ def build(bases, succ, goals, scope, spill=None, drop_self_loops=False, chunk=No
             store.add_edges([deg[i:i + chunk] for i in cuts],
                             [np.concatenate(ts[i:i + chunk] + [np.zeros(0, np.int64)])
                              for i in cuts])
+        if lvl in compact_after:
+            store.compact()
     return store
 
 
@@ -164,6 +167,50 @@ def test_fixpoint_on_two_threads_equals_a_backward_search(params, tree, threads)
         edges_module.FIXPOINT_MIN_EDGES, edges_module.FIXPOINT_THREADS = saved
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(graph_params, st.booleans(), st.none() | st.integers(1, 7), st.data())
+def test_compacting_midway_keeps_the_answer_and_settles_only_what_reaches_a_goal(
+        params, tree, chunk, data):
+    """``compact`` during the search (after any levels) settles only states with a path to a
+    goal, drops edges only of those, and leaves ``unreached`` exactly the backward search's."""
+    bases, succ, goals, scope, kids = random_graph(*params)
+    n_levels = len(bases) - 1
+    after = data.draw(st.sets(st.integers(0, n_levels - 1)))
+    plain = build(bases, succ, goals, scope, chunk=chunk, kids=kids if tree else None)
+    store = build(bases, succ, goals, scope, chunk=chunk, kids=kids if tree else None,
+                  compact_after=after)
+    n = int(bases[-1])
+    for name, goal in goals.items():
+        want = reference(succ, goal, scope)
+        reaches = np.ones(n, bool)
+        reaches[reference(succ, goal, np.ones(n, bool))] = False
+        settled = store.is_settled(name, np.arange(n))
+        assert not (settled & ~reaches).any()  # sound: every settled state reaches a goal
+        assert (settled >= plain.is_settled(name, np.arange(n))).all()
+    kept = sum(e.n_edges for e in store.edges)
+    assert kept <= sum(e.n_edges for e in plain.edges)
+    got = unreached(store)
+    for name, goal in goals.items():
+        assert got[name].tolist() == reference(succ, goal, scope).tolist()
+
+
+def test_compacting_drops_the_edges_of_sources_that_reach_a_goal():
+    # tree 0 -> {1, 2}, 1 -> 3 (a goal), 2 -> 4 (no way out), and 2 -> 1 stored: 1 is
+    # settled when its edges are stored, 2 (in the same chunk) and 0 only by compacting
+    store = GraphStore(["g"])
+    store.add_states(None, {"g": np.array([False])})
+    store.add_states(None, {"g": np.array([False, False])}, children=np.array([2]))
+    store.add_edges(np.array([2]), np.array([1, 2]))
+    store.add_states(None, {"g": np.array([True, False])}, children=np.array([1, 1]))
+    store.add_edges(np.array([1, 2]), np.array([3, 1, 4]))
+    store.add_edges(np.array([0, 0]), np.zeros(0, np.int64))
+    assert sum(e.n_edges for e in store.edges) == 1
+    assert store.is_settled("g", np.arange(5)).tolist() == [False, True, False, True, False]
+    assert store.compact() == 1 and sum(e.n_edges for e in store.edges) == 0
+    assert store.is_settled("g", np.arange(5)).tolist() == [True, True, True, True, False]
+    assert unreached(store)["g"].tolist() == [4]
 
 
 def test_tiny_chunks_and_a_store_moved_to_disk_midway(tmp_path, monkeypatch):
@@ -339,6 +386,26 @@ def test_engine_results_are_the_same_in_ram_spilled_and_under_a_budget(
     else:
         assert tiny.stats.stop_reason.startswith("memory budget 1K reached")
         assert tiny.properties["recoverable"].status == "incomplete"
+
+
+@settings(max_examples=25, deadline=None)
+@given(configs, st.sampled_from(["original", "recheck", "cas", "guarded", "lease+fencing",
+                                 "safe-delete", EXAMPLE]), st.booleans(), st.booleans())
+def test_compacting_the_edges_during_the_search_keeps_the_result(config, protocol, symmetry,
+                                                                 por):
+    model = DnsSystem(Config(*config), resolve_protocol(protocol))
+    props = resolve_properties(())
+    run = lambda: vexplore(model, props, Options(symmetry=symmetry),  # noqa: E731
+                           vectorize=vector_model, por=por)
+    saved = edges_module.COMPACT_MIN_BYTES
+    try:
+        edges_module.COMPACT_MIN_BYTES = 1 << 62  # never
+        never = run()
+        edges_module.COMPACT_MIN_BYTES = 0        # whenever the edges doubled, from none
+        often = run()
+    finally:
+        edges_module.COMPACT_MIN_BYTES = saved
+    assert summary(often) == summary(never)
 
 
 def test_a_budget_spills_the_edges_and_keeps_the_result(tmp_path):
