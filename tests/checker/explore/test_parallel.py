@@ -54,8 +54,11 @@ def _alive(pid: int) -> bool:
 def _all_children() -> set:
     out = set()
     for tid in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{tid}/children", encoding="ascii") as f:
-            out |= {int(p) for p in f.read().split()}
+        try:
+            with open(f"/proc/{os.getpid()}/task/{tid}/children", encoding="ascii") as f:
+                out |= {int(p) for p in f.read().split()}
+        except FileNotFoundError:  # a thread (a finished pool's) ended since the listing
+            pass
     return out
 
 
