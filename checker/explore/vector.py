@@ -341,13 +341,21 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     n_explored_transitions = 0
 
     adding = None  # the last level's visited.add, running in the lookup thread (a Future)
+    # the last level's GraphStore.maybe_compact, in a thread of its own (a Future): it uses
+    # whichever core the other two leave idle, and ends before the store is read again
+    compacting = None
+    compactor = ThreadPoolExecutor(1, thread_name_prefix="dnsrace-compact") \
+        if keep_edges else None
 
     def added():
-        """Waits for that ``visited.add`` (raising what it raised): from here this thread may
-        read or change the visited set."""
-        nonlocal adding
+        """Waits for that ``visited.add`` and that compaction (raising what they raised):
+        from here this thread may read or change the visited set and the graph store."""
+        nonlocal adding, compacting
         if adding is not None:
             done, adding = adding, None
+            done.result()
+        if compacting is not None:
+            done, compacting = compacting, None
             done.result()
 
     def commit_level(keys, parents, aids):
@@ -537,7 +545,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
                         levels.spill_to(visited.spill, counts=not keep_edges)
                 if keep_edges and not truncated:
                     graph.add_edges(lvl_deg, dst)  # per chunk of the frontier
-                    graph.maybe_compact()
+                    compacting = compactor.submit(graph.maybe_compact)
             except SpillError as exc:  # the disk filled up: no verdict on graph properties
                 spill_failed = str(exc)
             if keep_edges:
@@ -566,6 +574,8 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     finally:
         if local is not None:  # a lookup still running ends before anything else
             local.close()
+        if compactor is not None:
+            compactor.shutdown(wait=True)
         if deferring:  # the level was cut short (a limit) or failed: no boundary to wait for
             Deferral.soft -= 1
             if isinstance(Deferral.pending, KeyboardInterrupt) and not Deferral.active:

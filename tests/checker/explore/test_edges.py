@@ -495,3 +495,13 @@ def test_segment_any_is_any_over_each_sources_edges(degs, data):
                      dtype=bool)
     expected = [bool(flags[e - d:e].any()) for d, e in zip(deg.tolist(), ends.tolist())]
     assert _segment_any(flags, deg, ends).tolist() == expected
+
+
+def test_a_compaction_that_fails_fails_the_search(monkeypatch):
+    """The compaction runs in a thread of its own; what it raises comes out of the search."""
+    def broken(self):
+        raise RuntimeError("compaction broke")
+    monkeypatch.setattr(GraphStore, "maybe_compact", broken)
+    model = DnsSystem(Config(2, 2, 1, 1), resolve_protocol("cas"))
+    with pytest.raises(RuntimeError, match="compaction broke"):
+        vexplore(model, resolve_properties(()), Options(), vectorize=vector_model)
