@@ -78,6 +78,17 @@ def _segment_any(flags: np.ndarray, deg: np.ndarray, ends: np.ndarray) -> np.nda
     return _segment_count(flags, deg, ends) > 0
 
 
+def _reaching(reached, deg, ends, dst, children=None) -> np.ndarray:
+    """Per source (``deg`` stored edges each, ending at ``ends``, targets ``dst``), whether
+    one of its edges, or one of its ``children`` (``(first child id, child counts, their
+    running ends)``, the children being consecutive ids), leads to a ``reached`` state."""
+    hit = _segment_any(reached[dst], deg, ends)
+    if children is not None:
+        k0, kids, kid_ends = children
+        hit |= _segment_any(reached[k0:k0 + int(kid_ends[-1])], kids, kid_ends)
+    return hit
+
+
 # -- the spill folder ----------------------------------------------------------------------
 
 class Spill:
@@ -545,17 +556,19 @@ class GraphStore:
             if kids is not None and not np.any(kids):
                 kids = None
             if e.n_edges or kids is not None:
-                dropped += self._drop_settled(e, self._settle_level(lvl, e, kids, reached))
+                deg = e.deg  # (built once: a sparse level's is made whole on each read)
+                dropped += self._drop_settled(e, deg, self._settle_level(lvl, e, deg, kids,
+                                                                         reached))
         for name in self.names:
             packed = _bits(reached[name])
             self.settled[name][:len(packed)] |= packed
         return dropped
 
-    def _settle_level(self, lvl, e, kids, reached):
-        """One level of ``compact``: marks its sources with an edge (or a child) into a
-        reached state; returns which sources some property still needs the edges of."""
+    def _settle_level(self, lvl, e, deg, kids, reached):
+        """One level of ``compact`` (``deg``: its ``e.deg``): marks its sources with an edge
+        (or a child) into a reached state; returns which sources some property still needs
+        the edges of."""
         base, n = self.bases[lvl], self.bases[lvl + 1] - self.bases[lvl]
-        deg = e.deg
         ends = np.cumsum(deg, dtype=np.int64)
         if kids is not None:
             kid_ends = np.cumsum(kids, dtype=np.int64)
@@ -563,18 +576,16 @@ class GraphStore:
         need = np.zeros(n, dtype=bool)
         for name in self.names:
             r = reached[name]
-            hit = _segment_any(r[e.dst], deg, ends)
-            if kids is not None:
-                hit |= _segment_any(r[k0:k0 + int(kid_ends[-1])], kids, kid_ends)
+            hit = _reaching(r, deg, ends, e.dst, None if kids is None else (k0, kids, kid_ends))
             mine = r[base:base + n]
             mine |= hit
             need |= ~mine
         return need
 
     @staticmethod
-    def _drop_settled(e, need) -> int:
-        """Drops the edges of ``e``'s sources not in ``need``; returns how many."""
-        deg = e.deg
+    def _drop_settled(e, deg, need) -> int:
+        """Drops the edges of ``e``'s sources (``deg``: its ``e.deg``) not in ``need``;
+        returns how many."""
         drop = (deg > 0) & ~need
         if not drop.any():
             return 0
@@ -693,7 +704,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
         """The residual sources (positions ``src`` in level ``lvl``) that reach a goal through
         one of their edges are marked; returns the rest as (src, deg, dst)."""
         r = reached[name]
-        hit = _segment_any(r[dst], deg, ends)
+        hit = _reaching(r, deg, ends, dst)
         base = store.bases[lvl]
         r[base + src[hit]] = True
         stay = ~hit
@@ -721,9 +732,7 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
             if not need.any():
                 out[name] = (False, None)
                 continue
-            hit = _segment_any(r[dst], deg, ends)
-            if c is not None:
-                hit |= _segment_any(r[k0:k0 + int(c_ends[-1])], c, c_ends)
+            hit = _reaching(r, deg, ends, dst, None if c is None else (k0, c, c_ends))
             hit &= need
             r[base + first + np.flatnonzero(hit)] = True
             marked = bool(hit.any())

@@ -6,8 +6,10 @@ threshold has risen past them (it follows the largest block freed, up to 32 MB),
 freed block inside a heap stays part of the process; with the lookup thread on a second
 heap, the two fragment. So ``cas --enactors 6 --plans 8 --keep 2`` peaked at 995 MB for
 730 MB of live arrays. With a fixed threshold of 4 MB (a block that large gets its own
-mapping, unmapped when freed) and one heap for both threads, it peaks at 836 MB in the
-same time; below 1 MB the page faults of the fresh mappings cost a third more time.
+mapping, unmapped when freed) and one heap for both threads it peaks at 909 to 949 MB in
+the same time, set here at run time (836 MB when set for the whole process through
+glibc's environment variables); below 1 MB the page faults of the fresh mappings cost a
+third more time.
 """
 
 from __future__ import annotations
