@@ -195,9 +195,11 @@ class Memo:
     DENSE_LIMIT = 1 << 24  # entries of the dense memo table (4 bytes each)
 
     def _dense_table(self):
-        """The memo as a dense int32 table over (shared id, record id, i), sized for the ids
-        interned so far (rebuilt from the hash index when they outgrow it); None when that
-        would exceed DENSE_LIMIT entries."""
+        """The memo as a dense int32 table over (shared id, record id, i) holding entry + 1
+        (0: not known), sized for the ids interned so far (rebuilt from the hash index when
+        they outgrow it); None when that would exceed DENSE_LIMIT entries. Zero for unknown
+        lets the table start as ``np.zeros``, fresh pages never written until an entry lands
+        there: filling 64 MB with -1 took 150 ms of page faults here."""
         ns, nr = len(self._shared), len(self._recs)
         d = self._tables.get("dense")
         if d is not None and ns <= self._dense_s and nr <= self._dense_r:
@@ -209,13 +211,13 @@ class Memo:
         if sc < ns:
             self._tables.pop("dense", None)
             return None
-        d = np.full(sc * rc * cols, -1, dtype=np.int32)
+        d = np.zeros(sc * rc * cols, dtype=np.int32)
         ix = self._index
         known = ix.keys >= 0
         t, e = ix.keys[known], ix.vals[known]
         sh = self.w + self.ib
         sid, rid, i = t >> sh, (t >> self.ib) & self._wm, t & ((1 << self.ib) - 1)
-        d[(sid * rc + rid) * cols + i] = e
+        d[(sid * rc + rid) * cols + i] = e + 1
         self._dense_s, self._dense_r = sc, rc
         self._tables["dense"] = d
         return d

@@ -75,13 +75,14 @@ class Successors:
         if dense is not None:  # a plain gather when the (shared, record, i) space is small
             idx = (sid[None, :] * self._dense_r + rids) * (self.n + 1) + pos
             ent = dense[idx].astype(np.int64)
+            ent -= 1  # the table holds entry + 1
             miss = ent < 0
             if miss.any():
                 ck = self._triple(np.broadcast_to(sid, rids.shape)[miss], rids[miss],
                                   np.broadcast_to(pos, rids.shape)[miss])
                 self._fill_enactors(np.unique(ck))
                 ent[miss] = self._index.get(ck)
-                dense[idx[miss]] = ent[miss]
+                dense[idx[miss]] = ent[miss] + 1
         else:
             ck = self._triple(sid[None, :], rids, pos).ravel()
             ent = self._index.get(ck)
