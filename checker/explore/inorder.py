@@ -9,11 +9,13 @@ from collections import deque
 __all__ = ["in_order"]
 
 
-def in_order(pool, depth: int, calls):
+def in_order(pool, depth: int, calls, pending=None):
     """The results of ``fn(*args)`` for each ``(fn, *args)`` of ``calls``, submitted to
     ``pool`` as ``calls`` yields them, at most ``depth`` waiting, and yielded in order: the
-    oldest as soon as it is done, or once ``depth`` wait."""
-    pending = deque()
+    oldest as soon as it is done, or once ``depth`` wait. ``pending`` (an empty deque, if
+    given) holds the futures not yet yielded, for ``calls`` to see how far the pool is
+    behind."""
+    pending = deque() if pending is None else pending
     for fn, *args in calls:
         pending.append(pool.submit(fn, *args))
         if len(pending) >= depth or pending[0].done():

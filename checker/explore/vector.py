@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate
 from typing import NamedTuple
@@ -176,23 +177,24 @@ def chunk_record(expanded, size: int, first_id: int, visited, keep_edges: bool) 
         deg = np.bincount(src, minlength=size)
     return ChunkRecord(size, uk[fresh], src[uf].astype(np.int32), aids[uf].astype(np.int16),
                        deg.astype(np.uint8 if deg.max(initial=0) < 256 else np.int32),
-                       codes, len(nxt), checked)
+                       codes, len(src), checked)
 
 
 LOOKAHEAD = 8  # chunks expanded ahead of their lookups (~4 MB each at most)
 
 
-def overlapped_lookups(expanded, sizes, first_id, visited, pool, keep_edges):
+def overlapped_lookups(expanded, sizes, first_id, visited, pool, keep_edges, pending=None):
     """``chunk_record`` of each of ``expanded`` (``expand_chunk``'s tuples, chunks of
     ``sizes`` sources, the first one's first source with id ``first_id``), computed in
     ``pool``'s one thread while this one produces the next chunks: numpy releases the GIL,
     so on two cores they overlap. Up to ``LOOKAHEAD`` chunks wait for the thread, so that
     this one goes on while the thread finishes the last level's ``visited.add`` (queued
     before them). The thread only reads ``visited``; the caller changes it only after the
-    last chunk (or after ``pool.shutdown(wait=True)``)."""
+    last chunk (or after ``pool.shutdown(wait=True)``). ``pending``: as in ``in_order``."""
     firsts = accumulate(sizes, initial=first_id)
     return in_order(pool, LOOKAHEAD + 1, ((chunk_record, r, size, first, visited, keep_edges)
-                                          for r, size, first in zip(expanded, sizes, firsts)))
+                                          for r, size, first in zip(expanded, sizes, firsts)),
+                    pending)
 
 
 def expand_chunk(vm, keys, symmetry, por, checks, dedup: bool = True):
@@ -220,12 +222,19 @@ class LocalExpander:
         self.vm, self.symmetry, self.por, self.checks = vm, symmetry, por, checks
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="dnsrace-lookup")
 
+    BEHIND = 3  # lookups not done from which this thread dedups its chunks itself
+
     def map(self, frontier, first_id, visited, keep_edges):
         chunks = chunks_of(frontier, CHUNK)
-        expanded = (expand_chunk(self.vm, c, self.symmetry, self.por, self.checks,
-                                 dedup=False) for c in chunks)
+        pending = deque()
+        # a chunk's local dedup is pure: it runs in the lookup thread while that keeps up
+        # (the example's runs, where this thread is the busy one) and here while lookups
+        # queue up (cas at N=6, where the lookup thread is): the records are the same
+        expanded = (_without_successors(expand_chunk(
+            self.vm, c, self.symmetry, self.por, self.checks,
+            dedup=_not_done(pending) >= self.BEHIND)) for c in chunks)
         return overlapped_lookups(expanded, [len(c) for c in chunks], first_id, visited,
-                                  self._pool, keep_edges)
+                                  self._pool, keep_edges, pending)
 
     def submit(self, fn, *args):
         """Runs ``fn(*args)`` in the lookup thread, after the lookups submitted before it and
@@ -235,6 +244,18 @@ class LocalExpander:
     def close(self) -> None:
         """Waits for a lookup still running (before the caller changes the visited set)."""
         self._pool.shutdown(wait=True)
+
+
+def _not_done(futures) -> int:
+    return sum(not f.done() for f in futures)
+
+
+def _without_successors(expanded):
+    """``expand_chunk``'s tuple without the successors once their dedup is in it (all
+    ``chunk_record`` needs then): less memory while it waits for the lookup thread."""
+    if expanded[3] is None:
+        return expanded
+    return expanded[:2] + (None,) + expanded[3:]
 
 
 def explore(model, properties, options: Options = Options(), reporter=None, *, vectorize,
