@@ -29,6 +29,7 @@ def tune_allocator() -> bool:
     global _done
     if _done:
         return True
+    _no_huge_pages()
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
@@ -37,3 +38,14 @@ def tune_allocator() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     _done = bool(mallopt(_M_ARENA_MAX, 1))
     return _done
+
+
+def _no_huge_pages() -> None:
+    """Stops numpy asking for transparent huge pages for the arrays allocated from now on."""
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            module = __import__(name, fromlist=["_set_madvise_hugepage"])
+            module._set_madvise_hugepage(False)
+            return
+        except (ImportError, AttributeError):
+            continue
