@@ -3,11 +3,32 @@
 ``_ExactVisited`` keeps every key (exact); ``_HashCompactVisited`` and ``_BitstateVisited``
 keep only hashes (lossy: a colliding state is never explored). Every class is plain data
 (numpy arrays and numbers), so an engine's state pickles. Imports numpy only.
+
+The exact set's hot loops (``first_unique``, ``lookup``, ``add``'s merge) run compiled
+(``_kernels.c``, built at install) where that module was built, else in numpy: the numpy
+functions here are the reference that tests compare the compiled ones with. Each key costs a
+cache miss or two in arrays larger than the caches; numpy takes several passes over each
+array, the compiled loops one, with the misses of successive keys prefetched and overlapped
+(1.7x to 1.8x faster per call). ``DNSRACE_KERNELS=numpy`` in the environment picks numpy.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+try:
+    from . import _kernels
+except ImportError:  # not built (no C compiler at install): numpy does the same work
+    _kernels = None
+if os.environ.get("DNSRACE_KERNELS", "").strip().lower() == "numpy":
+    _kernels = None
+
+
+def kernels_in_use() -> str:
+    """``"compiled"`` or ``"numpy"``: which loops the exact visited set runs."""
+    return "numpy" if _kernels is None else "compiled"
 
 
 def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
@@ -19,10 +40,23 @@ def _mix(keys: np.ndarray, seed: int) -> np.ndarray:
 
 
 def first_unique(keys: np.ndarray):
-    """The distinct ``keys`` in order of first occurrence: ``(uniq, first, inv)`` with
-    ``first`` the index of each one's first occurrence (increasing) and ``uniq[inv] == keys``.
+    """The distinct ``keys`` (int64) in order of first occurrence: ``(uniq, first, inv)`` with
+    ``first`` the index of each one's first occurrence (increasing) and ``uniq[inv] == keys``
+    (``inv`` int32 below 2^31 keys, else int64)."""
+    n = len(keys)
+    if _kernels is None or n >= 2**31 - 1:
+        return first_unique_numpy(keys)
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    uniq, first = np.empty(n, np.int64), np.empty(n, np.int64)
+    inv = np.empty(n, np.int32)
+    count = _kernels.first_unique(keys, uniq, first, inv)
+    uniq.resize(count, refcheck=False)  # (in place: the arrays are this function's own)
+    first.resize(count, refcheck=False)
+    return uniq, first, inv
 
-    Linear time: open addressing in a table of ``2^bits >= 2 len(keys)`` slots holding the
+
+def first_unique_numpy(keys: np.ndarray):
+    """``first_unique`` in numpy (the reference). Linear time: open addressing in a table of ``2^bits >= 2 len(keys)`` slots holding the
     index of a slot's first key; all keys probe together, one slot further per round."""
     n = len(keys)
     bits = max(4, int(n).bit_length() + 1)
@@ -104,6 +138,15 @@ class _ExactVisited:
         """ids of ``keys`` (0 without ids) where stored, else -1, in any order."""
         if len(self.h) == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
+        if _kernels is None:
+            return self.lookup_numpy(keys)
+        out = np.empty(len(keys), dtype=np.int64)
+        _kernels.lookup(self.h, self.starts, self.kbits, self.ids,
+                        np.ascontiguousarray(keys, dtype=np.int64), out)
+        return out
+
+    def lookup_numpy(self, keys):
+        """``lookup`` in numpy (the reference), for a set that is not empty."""
         pos, hit = self._search(_mix(keys, 0))
         if self.ids is None:
             return np.where(hit, 0, -1)
@@ -199,6 +242,20 @@ class _ExactVisited:
             new_ids = new_ids.astype(self.ids.dtype)
         else:
             hn.sort()
+        if _kernels is not None:
+            n0 = len(self.h)
+            self.h = _grown(self.h, n0 + k)
+            if self.ids is not None:
+                self.ids = _grown(self.ids, n0 + k)
+            _kernels.merge(self.h, n0, hn, self.ids,
+                           None if self.ids is None else new_ids.astype(np.int64))
+        else:
+            self._merge_numpy(hn, None if self.ids is None else new_ids)
+        self._index(hn)
+
+    def _merge_numpy(self, hn, new_ids):
+        """``add``'s merge of the sorted mixes ``hn`` (and ``new_ids``) in numpy."""
+        k = len(hn)
         if len(self.h):
             pos, _ = self._search(hn)
         else:
@@ -207,8 +264,6 @@ class _ExactVisited:
             self.h, = _merge_into([(self.h, hn)], pos)
         else:
             self.h, self.ids = _merge_into([(self.h, hn), (self.ids, new_ids)], pos)
-        del pos
-        self._index(hn)
 
     def _index(self, hn):
         """Brings the bucket index up to date after ``hn`` (sorted) was added."""
@@ -230,6 +285,18 @@ class _ExactVisited:
         return self.h.nbytes + self.starts.nbytes + (0 if self.ids is None else self.ids.nbytes)
 
 
+def _grown(arr: np.ndarray, total: int) -> np.ndarray:
+    """``arr`` with room for ``total`` elements, its own first: grown in place where it owns
+    its data (``realloc`` moves pages, mremap, rather than holding two copies at once; the
+    caller's views of ``arr`` are stale from here and replaced by the result), else a copy."""
+    if arr.flags.owndata and arr.base is None:
+        arr.resize(total, refcheck=False)
+        return arr
+    grown = np.empty(total, dtype=arr.dtype)
+    grown[:len(arr)] = arr
+    return grown
+
+
 def _merge_into(pairs, pos):
     """For each ``(arr, new)``: ``np.insert(arr, pos, new)`` (``pos`` sorted), written into
     ``arr`` itself, grown in place (``realloc`` moves pages rather than holding two copies),
@@ -239,17 +306,7 @@ def _merge_into(pairs, pos):
     k = len(pos)
     n0 = len(pairs[0][0])
     total = n0 + k
-    out = []
-    for arr, _ in pairs:
-        if arr.flags.owndata and arr.base is None:
-            # realloc moves pages (mremap) rather than holding two copies at once; the
-            # caller's views of ``arr`` are stale from here and replaced by the result
-            arr.resize(total, refcheck=False)
-        else:
-            grown = np.empty(total, dtype=arr.dtype)
-            grown[:n0] = arr
-            arr = grown
-        out.append(arr)
+    out = [_grown(arr, total) for arr, _ in pairs]
     dest = np.arange(k, dtype=np.int64)
     dest += pos  # final index of each new element
     end = total

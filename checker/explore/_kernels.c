@@ -1,0 +1,250 @@
+/* Compiled loops of the vector engine's visited set (checker/explore/visited.py).
+
+   Each function is the same computation as a numpy function of visited.py, which stays as
+   the reference (tests/checker/explore/test_kernels.py compares them) and as the fallback
+   where this module was not built. Arrays come in through the buffer protocol (numpy is not
+   needed to build this); the caller allocates every output. The loops release the GIL, so
+   the engine's lookup thread and its main thread run them at once on two cores. Nothing
+   here knows about DNS. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* visited.py's _mix: the splitmix64 finaliser of key + seed's constant */
+static inline uint64_t mix(uint64_t x, uint64_t seed) {
+    x += 0x9E3779B97F4A7C15ULL * (seed + 1);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+#define NBUF 8
+
+typedef struct { Py_buffer b[NBUF]; int n; } Buffers;
+
+static void release(Buffers *bs) {
+    for (int i = 0; i < bs->n; i++) PyBuffer_Release(&bs->b[i]);
+    bs->n = 0;
+}
+
+/* The next buffer of ``bs``: C-contiguous, items of one of the two sizes (0: any). */
+static Py_buffer *take(Buffers *bs, PyObject *o, int writable, Py_ssize_t size1,
+                       Py_ssize_t size2, const char *what) {
+    Py_buffer *b = &bs->b[bs->n];
+    if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT |
+                           (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return NULL;
+    bs->n++;
+    if (size1 && b->itemsize != size1 && b->itemsize != size2) {
+        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes", what, b->itemsize);
+        return NULL;
+    }
+    return b;
+}
+
+static inline int64_t get_index(const void *a, Py_ssize_t itemsize, Py_ssize_t i) {
+    return itemsize == 4 ? ((const int32_t *)a)[i] : ((const int64_t *)a)[i];
+}
+
+PyDoc_STRVAR(first_unique_doc,
+"first_unique(keys, uniq, first, inv) -> count\n\n"
+"visited.first_unique: writes the distinct int64 keys in order of first occurrence to\n"
+"uniq[:count], the index of each one's first occurrence to first[:count] and each key's\n"
+"rank to inv (int32 or int64); keys has fewer than 2**31 items.");
+
+static PyObject *first_unique(PyObject *self, PyObject *args) {
+    PyObject *ok, *ou, *of, *oi;
+    if (!PyArg_ParseTuple(args, "OOOO", &ok, &ou, &of, &oi)) return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bk = take(&bs, ok, 0, 8, 8, "keys"), *bu = bk ? take(&bs, ou, 1, 8, 8, "uniq") : NULL;
+    Py_buffer *bf = bu ? take(&bs, of, 1, 8, 8, "first") : NULL;
+    Py_buffer *bi = bf ? take(&bs, oi, 1, 4, 8, "inv") : NULL;
+    if (!bi) { release(&bs); return NULL; }
+    Py_ssize_t n = bk->len / 8;
+    if (n >= INT32_MAX || bu->len / 8 < n || bf->len / 8 < n || bi->len / bi->itemsize < n) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "first_unique: outputs too short or input too long");
+        return NULL;
+    }
+    const int64_t *keys = bk->buf;
+    int64_t *uniq = bu->buf, *first = bf->buf;
+    int32_t *inv32 = bi->itemsize == 4 ? bi->buf : NULL;
+    int64_t *inv64 = bi->itemsize == 8 ? bi->buf : NULL;
+    int bits = 4;
+    while (((Py_ssize_t)1 << bits) < 2 * n) bits++;
+    size_t mask = ((size_t)1 << bits) - 1;
+    int32_t *table = malloc(((size_t)1 << bits) * sizeof(int32_t));
+    if (!table) { release(&bs); return PyErr_NoMemory(); }
+    int64_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
+    memset(table, 0xff, ((size_t)1 << bits) * sizeof(int32_t));
+    /* each key's slot is computed D keys ahead and its cache line prefetched: the table's
+       misses overlap instead of following one another */
+    enum { D = 32 };
+    size_t ring[D];
+    for (Py_ssize_t j = 0; j < D && j < n; j++) {
+        ring[j] = mix((uint64_t)keys[j], 3) >> (64 - bits);
+        __builtin_prefetch(&table[ring[j]], 1);
+    }
+    for (Py_ssize_t j = 0; j < n; j++) {
+        int64_t k = keys[j];
+        size_t p = ring[j % D];
+        if (j + D < n) {
+            size_t q = mix((uint64_t)keys[j + D], 3) >> (64 - bits);
+            ring[j % D] = q;
+            __builtin_prefetch(&table[q], 1);
+        }
+        int64_t r;
+        for (;;) {
+            r = table[p];
+            if (r < 0) {
+                r = count++;
+                table[p] = (int32_t)r;
+                uniq[r] = k;
+                first[r] = j;
+                break;
+            }
+            if (uniq[r] == k) break;
+            p = (p + 1) & mask;
+        }
+        if (inv32) inv32[j] = (int32_t)r; else inv64[j] = r;
+    }
+    Py_END_ALLOW_THREADS
+    free(table);
+    release(&bs);
+    return PyLong_FromLongLong(count);
+}
+
+PyDoc_STRVAR(lookup_doc,
+"lookup(h, starts, kbits, ids, keys, out)\n\n"
+"_ExactVisited.lookup: for each int64 key, out = the id (from ids, int32 or int64; None:\n"
+"0) of its mix in the sorted uint64 array h, else -1. starts: h's bucket index (int32 or\n"
+"int64, 2**kbits + 1 entries: where each bucket of the mixes' top kbits bits begins).");
+
+static PyObject *lookup(PyObject *self, PyObject *args) {
+    PyObject *oh, *os, *oids, *ok, *oo;
+    int kbits;
+    if (!PyArg_ParseTuple(args, "OOiOOO", &oh, &os, &kbits, &oids, &ok, &oo)) return NULL;
+    if (kbits < 0 || kbits > 40) {
+        PyErr_SetString(PyExc_ValueError, "lookup: kbits out of range");
+        return NULL;
+    }
+    Buffers bs = {.n = 0};
+    Py_buffer *bh = take(&bs, oh, 0, 8, 8, "h"), *bst = bh ? take(&bs, os, 0, 4, 8, "starts") : NULL;
+    Py_buffer *bid = NULL;
+    if (bst && oids != Py_None) bid = take(&bs, oids, 0, 4, 8, "ids");
+    Py_buffer *bk = bst && (oids == Py_None || bid) ? take(&bs, ok, 0, 8, 8, "keys") : NULL;
+    Py_buffer *bo = bk ? take(&bs, oo, 1, 8, 8, "out") : NULL;
+    if (!bo) { release(&bs); return NULL; }
+    Py_ssize_t n = bh->len / 8, m = bk->len / 8, ssz = bst->itemsize;
+    if (bst->len / ssz != ((Py_ssize_t)1 << kbits) + 1 || bo->len / 8 < m ||
+            (bid && bid->len / bid->itemsize < n)) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "lookup: arrays of inconsistent sizes");
+        return NULL;
+    }
+    const uint64_t *h = bh->buf;
+    const int64_t *keys = bk->buf;
+    int64_t *out = bo->buf;
+    const void *starts = bst->buf, *ids = bid ? bid->buf : NULL;
+    Py_ssize_t isz = bid ? bid->itemsize : 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* in blocks of W: mixes, then every bucket's start prefetched, then every bucket's first
+       stored mix prefetched, then the searches (about 2 cache misses a key, overlapped) */
+    enum { W = 64 };
+    uint64_t qs[W];
+    int64_t los[W], his[W];
+    for (Py_ssize_t base = 0; base < m; base += W) {
+        Py_ssize_t e = base + W < m ? base + W : m;
+        for (Py_ssize_t j = base; j < e; j++) {
+            uint64_t q = mix((uint64_t)keys[j], 0);
+            qs[j - base] = q;
+            size_t b = kbits ? (size_t)(q >> (64 - kbits)) : 0;
+            __builtin_prefetch((const char *)starts + b * ssz);
+        }
+        for (Py_ssize_t j = base; j < e; j++) {
+            uint64_t q = qs[j - base];
+            size_t b = kbits ? (size_t)(q >> (64 - kbits)) : 0;
+            int64_t lo = get_index(starts, ssz, b), hi = get_index(starts, ssz, b + 1);
+            los[j - base] = lo;
+            his[j - base] = hi;
+            if (lo < n) __builtin_prefetch(&h[lo]);
+        }
+        for (Py_ssize_t j = base; j < e; j++) {
+            uint64_t q = qs[j - base];
+            int64_t lo = los[j - base], hi = his[j - base];
+            while (lo < hi) {
+                int64_t mid = lo + ((hi - lo) >> 1);
+                if (h[mid] < q) lo = mid + 1; else hi = mid;
+            }
+            out[j] = lo < n && h[lo] == q ? (ids ? get_index(ids, isz, lo) : 0) : -1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(merge_doc,
+"merge(h, n0, new, ids, new_ids)\n\n"
+"_merge_into for a sorted set: h (uint64) holds n0 sorted values followed by room for the\n"
+"len(new) sorted values of new, none equal to an old one; merges them in place, from the\n"
+"end, moving ids (int32 or int64; None: none) and new_ids (int64) alongside.");
+
+static PyObject *merge(PyObject *self, PyObject *args) {
+    PyObject *oh, *onew, *oids, *onid;
+    Py_ssize_t n0;
+    if (!PyArg_ParseTuple(args, "OnOOO", &oh, &n0, &onew, &oids, &onid)) return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bh = take(&bs, oh, 1, 8, 8, "h"), *bn = bh ? take(&bs, onew, 0, 8, 8, "new") : NULL;
+    Py_buffer *bid = NULL, *bnid = NULL;
+    if (bn && oids != Py_None) {
+        bid = take(&bs, oids, 1, 4, 8, "ids");
+        bnid = bid ? take(&bs, onid, 0, 8, 8, "new_ids") : NULL;
+    }
+    if (!bn || (oids != Py_None && !bnid)) { release(&bs); return NULL; }
+    Py_ssize_t k = bn->len / 8, total = bh->len / 8;
+    if (n0 < 0 || n0 + k != total || (bid && (bid->len / bid->itemsize != total ||
+                                              bnid->len / 8 != k))) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "merge: arrays of inconsistent sizes");
+        return NULL;
+    }
+    uint64_t *h = bh->buf;
+    const uint64_t *nw = bn->buf;
+    const int64_t *nid = bnid ? bnid->buf : NULL;
+    int32_t *id32 = bid && bid->itemsize == 4 ? bid->buf : NULL;
+    int64_t *id64 = bid && bid->itemsize == 8 ? bid->buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t i = n0 - 1, j = k - 1, w = total - 1;
+    while (j >= 0) {
+        if (i >= 0 && h[i] > nw[j]) {
+            h[w] = h[i];
+            if (id32) id32[w] = id32[i]; else if (id64) id64[w] = id64[i];
+            i--;
+        } else {
+            h[w] = nw[j];
+            if (id32) id32[w] = (int32_t)nid[j]; else if (id64) id64[w] = nid[j];
+            j--;
+        }
+        w--;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"first_unique", first_unique, METH_VARARGS, first_unique_doc},
+    {"lookup", lookup, METH_VARARGS, lookup_doc},
+    {"merge", merge, METH_VARARGS, merge_doc},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels",
+    "Compiled loops of the vector engine's visited set (see visited.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
