@@ -237,7 +237,51 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(index_add_doc,
+"index_add(starts, kbits, new) -> largest bucket\n\n"
+"_ExactVisited._index without a change of kbits: adds the sorted uint64 values new to the\n"
+"bucket index starts (int32 or int64, 2**kbits + 1 entries) in one sweep of both; returns\n"
+"the largest bucket's size afterwards.");
+
+static PyObject *index_add(PyObject *self, PyObject *args) {
+    PyObject *os, *on;
+    int kbits;
+    if (!PyArg_ParseTuple(args, "OiO", &os, &kbits, &on)) return NULL;
+    if (kbits < 0 || kbits > 40) {
+        PyErr_SetString(PyExc_ValueError, "index_add: kbits out of range");
+        return NULL;
+    }
+    Buffers bs = {.n = 0};
+    Py_buffer *bst = take(&bs, os, 1, 4, 8, "starts"), *bn = bst ? take(&bs, on, 0, 8, 8, "new") : NULL;
+    if (!bn) { release(&bs); return NULL; }
+    Py_ssize_t nb = (Py_ssize_t)1 << kbits, k = bn->len / 8;
+    if (bst->len / bst->itemsize != nb + 1) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "index_add: starts of the wrong size");
+        return NULL;
+    }
+    const uint64_t *nw = bn->buf;
+    int32_t *s32 = bst->itemsize == 4 ? bst->buf : NULL;
+    int64_t *s64 = bst->itemsize == 8 ? bst->buf : NULL;
+    int64_t biggest = 0;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t j = 0;
+    int64_t prev = s32 ? s32[0] : s64[0];
+    for (Py_ssize_t b = 0; b < nb; b++) {  /* j: the new values in buckets up to b */
+        while (j < k && (kbits ? (Py_ssize_t)(nw[j] >> (64 - kbits)) : 0) <= b) j++;
+        int64_t v;
+        if (s32) { s32[b + 1] += (int32_t)j; v = s32[b + 1]; }
+        else { s64[b + 1] += j; v = s64[b + 1]; }
+        if (v - prev > biggest) biggest = v - prev;
+        prev = v;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    return PyLong_FromLongLong(biggest);
+}
+
 static PyMethodDef methods[] = {
+    {"index_add", index_add, METH_VARARGS, index_add_doc},
     {"first_unique", first_unique, METH_VARARGS, first_unique_doc},
     {"lookup", lookup, METH_VARARGS, lookup_doc},
     {"merge", merge, METH_VARARGS, merge_doc},

@@ -275,6 +275,9 @@ class _ExactVisited:
             bounds = np.arange(1 << want, dtype=np.uint64) << np.uint64(64 - want) \
                 if want else np.zeros(1, dtype=np.uint64)
             self.starts = np.append(np.searchsorted(self.h, bounds), n).astype(dtype)
+        elif _kernels is not None:
+            self.steps = _kernels.index_add(self.starts, self.kbits, hn).bit_length()
+            return
         else:
             counts = np.bincount(self._bucket(hn), minlength=1 << self.kbits)
             self.starts[1:] += np.cumsum(counts).astype(dtype)

@@ -66,6 +66,7 @@ def test_the_visited_set_is_the_same_with_either_loops(levels, extra, with_ids, 
             ref.add(np.array(new, dtype=np.int64), ids)
         assert fast.h.tolist() == ref.h.tolist()
         assert fast.starts.tolist() == ref.starts.tolist()
+        assert (fast.kbits, fast.steps) == (ref.kbits, ref.steps)
         if with_ids:
             assert fast.ids.dtype == ref.ids.dtype and fast.ids.tolist() == ref.ids.tolist()
         queries = np.array(list(seen)[::2] + batch + extra, dtype=np.int64)
@@ -97,6 +98,8 @@ def test_the_compiled_loops_refuse_inconsistent_arrays():
         k.merge(h, 5, np.arange(2, dtype=np.uint64), None, None)
     with pytest.raises(ValueError):
         k.lookup(h, np.zeros(2, np.int32), 99, None, keys, np.empty(10, np.int64))
+    with pytest.raises(ValueError):
+        k.index_add(np.zeros(4, np.int32), 1, h)
 
 
 def summary(r):
