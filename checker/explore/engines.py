@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from . import bfs, vector
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options
+from .visited import kernels_in_use
 
 __all__ = ["ENGINES", "EngineOptions", "EngineInfo", "EngineError", "run", "max_workers",
            "LOSSY_MAX_OMISSION"]
@@ -110,6 +111,7 @@ class EngineInfo:
     notes: list = field(default_factory=list)
     cluster: dict | None = None  # actors, nodes, peak memory (checker.explore.cluster)
     spill: dict | None = None  # where the edges spilled, and their peak size on disk
+    kernels: str | None = None  # vector engine: "compiled" or "numpy" (visited.kernels_in_use)
 
     def as_dict(self) -> dict:
         return {"engine": self.engine, "partial_order_reduction": self.por,
@@ -117,7 +119,8 @@ class EngineInfo:
                 "lossy": self.lossy.as_dict() if self.lossy is not None else None,
                 "bytes_per_state": None if self.bytes_per_state is None
                 else round(self.bytes_per_state, 1),
-                "notes": list(self.notes), "cluster": self.cluster, "spill": self.spill}
+                "notes": list(self.notes), "cluster": self.cluster, "spill": self.spill,
+                "kernels": self.kernels}
 
     def describe(self) -> str:
         text = f"Engine: {self.engine}"
@@ -132,7 +135,9 @@ class EngineInfo:
                          f"{c['nodes']} node{'s' if c['nodes'] > 1 else ''}")
             else:
                 text += f", {self.workers} worker{'s' if self.workers > 1 else ''}"
-            text += f", partial-order reduction {'on' if self.por else 'off'})"
+            text += f", partial-order reduction {'on' if self.por else 'off'}"
+            # (said only when it is not the usual: no compiler at install, or DNSRACE_KERNELS)
+            text += ", numpy loops)" if self.kernels == "numpy" else ")"
         for note in self.notes:
             text += f"\n  {note}"
         if self.lossy is not None:
@@ -281,6 +286,7 @@ def run(model, properties, options: Options = Options(), reporter=None, *,
                           f"removed).")
     info.lossy = getattr(result, "lossy", None)
     _lossy_verdict(result, info.lossy)
+    info.kernels = kernels_in_use()
     stored = getattr(result, "stored_bytes", None)
     if stored and result.stats.explored_states:
         info.bytes_per_state = stored / result.stats.explored_states
