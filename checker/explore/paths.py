@@ -11,36 +11,61 @@ def _default_preference(state, action) -> tuple:
     return ()
 
 
-def shortest_dag(model, depth: int, rep, is_target, last_step_ok=None) -> list:
+class _Layers:
+    """The breadth-first layers of one model's classes, grown on demand: ``layers[j]``, the
+    classes at depth ``j``; ``succ[s]``, the successors of ``s`` one level deeper."""
+
+    def __init__(self, model, rep):
+        self.model, self.rep = model, rep
+        self.level, self.layers, self.succ = {}, [[]], {}
+        for s in model.init_states():
+            r = rep(s)
+            if r not in self.level:
+                self.level[r] = 0
+                self.layers[0].append(r)
+
+    def extend_to(self, depth: int) -> None:
+        level, layers, succ, rep = self.level, self.layers, self.succ, self.rep
+        for d in range(len(layers) - 1, depth):
+            nxt_layer = []
+            for s in layers[d]:
+                out = []
+                for _, n in self.model.successors(s):
+                    r = rep(n)
+                    lv = level.get(r)
+                    if lv is None:
+                        level[r] = lv = d + 1
+                        nxt_layer.append(r)
+                    if lv == d + 1:
+                        out.append(r)
+                succ[s] = out
+            layers.append(nxt_layer)
+
+
+# the layers of the last (model, symmetry) asked for: a run's violated properties share them
+_last_layers: list = [None, None, None]
+
+
+def _layers_of(model, rep, symmetry) -> _Layers:
+    if _last_layers[0] is not model or _last_layers[1] != symmetry:
+        _last_layers[:] = [model, symmetry, _Layers(model, rep)]
+    return _last_layers[2]
+
+
+def shortest_dag(model, depth: int, rep, is_target, last_step_ok=None,
+                 layers: _Layers | None = None) -> list:
     """``good[j]``: the classes at breadth-first depth ``j`` that lie on some shortest
     counterexample of length ``depth``, i.e. from which a target (a class at depth ``depth``
     with ``is_target``, or with ``last_step_ok``: a violating step out of depth ``depth - 1``)
     is reachable in ``depth - j`` steps, each going one level deeper.
 
     Explores the model breadth-first again, but only to ``depth``: counterexamples are
-    short, so this costs a fraction of the run that found them."""
-    level = {}
-    layers = [[]]
-    for s in model.init_states():
-        r = rep(s)
-        if r not in level:
-            level[r] = 0
-            layers[0].append(r)
-    succ = {}
-    for d in range(depth):
-        nxt_layer = []
-        for s in layers[d]:
-            out = []
-            for _, n in model.successors(s):
-                r = rep(n)
-                lv = level.get(r)
-                if lv is None:
-                    level[r] = lv = d + 1
-                    nxt_layer.append(r)
-                if lv == d + 1:
-                    out.append(r)
-            succ[s] = out
-        layers.append(nxt_layer)
+    short, so this costs a fraction of the run that found them. ``layers``: that exploration
+    so far (of the same model and ``rep``), reused and extended."""
+    if layers is None:
+        layers = _Layers(model, rep)
+    layers.extend_to(depth)
+    succ, layers = layers.succ, layers.layers
     good = [set() for _ in range(depth + 1)]
     if last_step_ok is not None:
         good[depth] = None  # the last step is judged on the transition, not the class
@@ -82,7 +107,8 @@ def concretize(model, reps: list, symmetry: bool = True, last_step_ok=None,
     state = model.init_states()[0]
     if depth == 0:
         return Path((state,), ())
-    good = shortest_dag(model, depth, rep, is_target, last_step_ok)
+    good = shortest_dag(model, depth, rep, is_target, last_step_ok,
+                        _layers_of(model, rep, symmetry))
     states, actions, actors = [state], [], set()
     for j in range(1, depth + 1):
         options = []

@@ -90,3 +90,21 @@ def test_the_dns_model_puts_planner_steps_late_and_traces_stay_shortest():
     assert kinds == [("plan", None), ("pick", 0), ("plan", None), ("plan", None), ("pick", 1),
                      ("write", 1), ("write", 0), ("write", 1), ("write", 1), ("cleanup", 1)]
     assert len({a.actor for a in nd.actions if a.actor is not None}) == 2
+
+
+def test_shared_layers_give_every_property_the_trace_a_fresh_search_gives():
+    """A run's violated properties share one depth-limited search (paths._layers_of): the
+    traces are those of a search made afresh for each, whichever depth came first."""
+    from dnsrace.checker.explore import paths
+
+    model = DnsSystem(Config(3, 3, 2, 1), "original")
+    props = resolve_properties()
+    shared = explore(model, props, Options(stop_early=False))
+    for name, result in shared.properties.items():
+        assert result.trace is not None
+        paths._last_layers[:] = [None, None, None]  # nothing shared: a fresh search
+        reps = [model.representative(s) for s in result.trace.states]
+        prop = next(p for p in props if p.name == name)
+        fresh = paths.property_result(prop, model, reps, True, True,
+                                      on_transition=prop.kind == "transition invariant")
+        assert fresh.trace == result.trace
