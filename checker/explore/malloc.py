@@ -9,6 +9,17 @@ threshold of 4 MB (every block that large its own mapping, unmapped when freed) 
 30 MB but cost 1.2 M page faults against 0.2 M, about 2.5 s of system time and 2 s of wall
 time of 27 s there; glibc's adaptive threshold (blocks up to 32 MB reused from the heap) is
 kept for that reason.
+
+numpy also asks the kernel for transparent huge pages (``madvise``) for every array of
+4 MB or more. Where the kernel grants them (``transparent_hugepage`` set to ``madvise``), a
+partly used 2 MB page counts whole in the resident set: cas N6 P8 K2 peaked at 994 to
+1,098 MB with them and at 972 to 1,000 MB without, and was no faster with them (two
+interleaved pairs: 55.5 and 49.3 s with, 47.9 and 43.8 s without). In a run that stores
+gigabytes, though, each level's large arrays are fresh mappings whose 4 KB pages fault one
+by one: ``original`` N5 P8 K2 took 50.9 M page faults and 166 s of system time without
+them, 3.1 M and 81 s with them (6 min 57 s against 6 min 16 s; peak 10,065 against
+10,194 MB). So each run starts with them off (``huge_pages(False)``) and turns them on once
+it stores ``HUGE_PAGES_FROM`` bytes (``vector.py``, at each level's start).
 """
 
 from __future__ import annotations
@@ -16,7 +27,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 
-__all__ = ["tune_allocator"]
+__all__ = ["tune_allocator", "huge_pages", "HUGE_PAGES_FROM"]
+
+HUGE_PAGES_FROM = 2 << 30  # bytes a run stores from which its new arrays get huge pages
 
 _M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
 _done = False
@@ -29,7 +42,6 @@ def tune_allocator() -> bool:
     global _done
     if _done:
         return True
-    _no_huge_pages()
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
@@ -40,12 +52,13 @@ def tune_allocator() -> bool:
     return _done
 
 
-def _no_huge_pages() -> None:
-    """Stops numpy asking for transparent huge pages for the arrays allocated from now on."""
+def huge_pages(on: bool) -> bool:
+    """Whether numpy asks for transparent huge pages for the arrays allocated from now on
+    (by default it does); returns the setting it had (False where numpy cannot say)."""
     for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
             module = __import__(name, fromlist=["_set_madvise_hugepage"])
-            module._set_madvise_hugepage(False)
-            return
+            return bool(module._set_madvise_hugepage(bool(on)))
         except (ImportError, AttributeError):
             continue
+    return False

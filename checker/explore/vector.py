@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .inorder import in_order
-from .malloc import tune_allocator
+from .malloc import HUGE_PAGES_FROM, huge_pages, tune_allocator
 from .paths import property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
@@ -442,9 +442,13 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     local = LocalExpander(vm, symmetry, por, checks) if expander is None else None
     expander_map = (local or expander).map
     try:
+        huge_pages(False)
         while len(frontier):
             if checkpoint is not None or memory is not None:
                 added()
+            # (a size read while the lookup thread merges the last level is good enough)
+            huge_pages(visited.nbytes() + levels.nbytes()
+                       + (graph.nbytes() if graph is not None else 0) >= HUGE_PAGES_FROM)
             if checkpoint is not None:
                 checkpoint.boundary(search_state)
             if stop_at_violation and found:
