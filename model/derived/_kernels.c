@@ -1,8 +1,9 @@
-/* A compiled loop of the derived model's expand (model/derived/successors.py).
+/* Compiled loops of the derived model (model/derived/successors.py and npmemo.py).
 
    enactor_successors is the same computation as Successors._scatter with the enactor build
-   of Successors.expand (and _insertion's place under symmetry), which stay as the reference
-   (tests/model/derived/test_kernels.py compares them) and as the fallback where this module
+   of Successors.expand (and _insertion's place under symmetry); hash_get and hash_place are
+   npmemo.HashIndex's lookup and insertion. Their numpy code stays as the reference
+   (tests/model/test_derived_kernels.py compares them) and as the fallback where this module
    was not built. Keys are bit fields of one int64; nothing here knows what the fields mean.
    Every index read from the memo's tables is checked against the table's length. */
 
@@ -139,12 +140,113 @@ static PyObject *enactor_successors(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(hash_get_doc,
+"hash_get(keys, vals, bits, q, out) -> None\n\n"
+"npmemo.HashIndex.get: out = vals at the slot holding each key of q (int64, >= 0) in the\n"
+"open-addressing table keys (2**bits int64 slots, -1 free, multiplicative hash, linear\n"
+"probing), else -1.");
+
+static inline size_t slot_of(int64_t k, int bits) {
+    return (size_t)(((uint64_t)k * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+}
+
+static int table_args(Buffers *bs, PyObject *ok, PyObject *ov, int bits, int writable,
+                      Py_buffer **bk, Py_buffer **bv) {
+    if (bits < 1 || bits > 40) {
+        PyErr_SetString(PyExc_ValueError, "hash table: bits out of range");
+        return -1;
+    }
+    *bk = take(bs, ok, writable, 8, 8, "keys");
+    *bv = *bk ? take(bs, ov, writable, 8, 8, "vals") : NULL;
+    if (!*bv) return -1;
+    if ((*bk)->len / 8 != ((Py_ssize_t)1 << bits) || (*bv)->len / 8 != ((Py_ssize_t)1 << bits)) {
+        PyErr_SetString(PyExc_ValueError, "hash table: keys and vals need 2**bits slots");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *hash_get(PyObject *self, PyObject *args) {
+    PyObject *ok, *ov, *oq, *oo;
+    int bits;
+    if (!PyArg_ParseTuple(args, "OOiOO", &ok, &ov, &bits, &oq, &oo)) return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bk, *bv;
+    if (table_args(&bs, ok, ov, bits, 0, &bk, &bv) < 0) { release(&bs); return NULL; }
+    Py_buffer *bq = take(&bs, oq, 0, 8, 8, "q"), *bo = bq ? take(&bs, oo, 1, 8, 8, "out") : NULL;
+    if (!bo) { release(&bs); return NULL; }
+    Py_ssize_t m = bq->len / 8;
+    if (bo->len / 8 < m) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "hash_get: out too short");
+        return NULL;
+    }
+    const int64_t *keys = bk->buf, *vals = bv->buf, *q = bq->buf;
+    int64_t *out = bo->buf;
+    size_t mask = ((size_t)1 << bits) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < m; j++) {
+        int64_t k = q[j], v = -1;
+        size_t h = slot_of(k, bits);
+        for (size_t probes = 0; probes <= mask; probes++) {  /* (a full table ends too) */
+            int64_t t = keys[h];
+            if (t == k) { v = vals[h]; break; }
+            if (t < 0) break;
+            h = (h + 1) & mask;
+        }
+        out[j] = v;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(hash_place_doc,
+"hash_place(keys, vals, bits, q, v) -> placed\n\n"
+"npmemo.HashIndex._place: puts each key of q (int64, >= 0, distinct, none in the table yet)\n"
+"with its value v in its first free slot; returns how many it placed (all, unless the table\n"
+"filled up).");
+
+static PyObject *hash_place(PyObject *self, PyObject *args) {
+    PyObject *ok, *ov, *oq, *onv;
+    int bits;
+    if (!PyArg_ParseTuple(args, "OOiOO", &ok, &ov, &bits, &oq, &onv)) return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bk, *bv;
+    if (table_args(&bs, ok, ov, bits, 1, &bk, &bv) < 0) { release(&bs); return NULL; }
+    Py_buffer *bq = take(&bs, oq, 0, 8, 8, "q"), *bn = bq ? take(&bs, onv, 0, 8, 8, "v") : NULL;
+    if (!bn) { release(&bs); return NULL; }
+    Py_ssize_t m = bq->len / 8;
+    if (bn->len / 8 != m) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "hash_place: q and v differ in size");
+        return NULL;
+    }
+    int64_t *keys = bk->buf, *vals = bv->buf;
+    const int64_t *q = bq->buf, *nv = bn->buf;
+    size_t mask = ((size_t)1 << bits) - 1;
+    Py_ssize_t placed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < m; j++) {
+        size_t h = slot_of(q[j], bits);
+        for (size_t probes = 0; probes <= mask; probes++) {
+            if (keys[h] < 0) { keys[h] = q[j]; vals[h] = nv[j]; placed++; break; }
+            h = (h + 1) & mask;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    return PyLong_FromSsize_t(placed);
+}
+
 static PyMethodDef methods[] = {
+    {"hash_get", hash_get, METH_VARARGS, hash_get_doc},
+    {"hash_place", hash_place, METH_VARARGS, hash_place_doc},
     {"enactor_successors", enactor_successors, METH_VARARGS, enactor_successors_doc},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels",
-    "A compiled loop of the derived model's expand (see successors.py).", -1, methods};
+    "Compiled loops of the derived model (see successors.py and npmemo.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

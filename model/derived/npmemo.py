@@ -1,9 +1,12 @@
 """Numpy containers for the derived model's memo tables: an append-only array and a hash index
-looked up for a whole array of keys at once."""
+looked up for a whole array of keys at once (by a compiled loop where one was built:
+``compiled.py``; the numpy code here is its reference)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import compiled
 
 __all__ = ["Growable", "HashIndex"]
 
@@ -50,6 +53,15 @@ class HashIndex:
     def get(self, q):
         """The value of each key in ``q``, -1 where absent."""
         q = np.ascontiguousarray(q, dtype=np.int64)
+        if compiled.kernels is not None:
+            out = np.empty(len(q), dtype=np.int64)
+            compiled.kernels.hash_get(self.keys, self.vals, self.bits, q, out)
+            return out
+        return self.get_numpy(q)
+
+    def get_numpy(self, q):
+        """``get`` in numpy (the reference)."""
+        q = np.ascontiguousarray(q, dtype=np.int64)
         h = self._hash(q)
         k = self.keys[h]
         found = k == q
@@ -81,6 +93,12 @@ class HashIndex:
         self._place(np.asarray(new_keys, dtype=np.int64), np.asarray(values, dtype=np.int64))
 
     def _place(self, q, v):
+        if compiled.kernels is not None:
+            q = np.ascontiguousarray(q, dtype=np.int64)
+            placed = compiled.kernels.hash_place(self.keys, self.vals, self.bits, q,
+                                                 np.ascontiguousarray(v, dtype=np.int64))
+            self.size += placed
+            return
         mask = (1 << self.bits) - 1
         h = self._hash(q)
         while len(q):

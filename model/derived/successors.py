@@ -8,18 +8,10 @@ that tests compare it with, and the fallback (``DNSRACE_KERNELS=numpy`` picks it
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from . import compiled
 from .npmemo import Growable
-
-try:
-    from . import _kernels
-except ImportError:  # not built (no C compiler at install): numpy does the same work
-    _kernels = None
-if os.environ.get("DNSRACE_KERNELS", "").strip().lower() == "numpy":
-    _kernels = None
 
 
 class Successors:
@@ -162,14 +154,14 @@ class Successors:
         hi, aid_at = self._delta_tables()
         d_rid = self._d_rid.a
         place = self._insertion(keys) if symmetry and self.symmetric else None
-        compiled = _kernels is not None and n * w <= 64
-        if compiled:  # (without place, symmetry's canonical form is taken afterwards)
+        kernels = compiled.kernels if n * w <= 64 else None
+        if kernels is not None:  # (without place, symmetry's canonical form comes afterwards)
             rank = self._ranks()[0] if place is not None else None
             shared, full = int(~self._emask), (1 << ((n - 1) * w)) - 1
         for i in range(n):
             keep = np.int64(((1 << self.ssh) - 1) & ~(self._wm << (i * w)))
-            if compiled:
-                _kernels.enactor_successors(
+            if kernels is not None:
+                kernels.enactor_successors(
                     keys, np.ascontiguousarray(counts[:, i + 1] * pure[:, i + 1]),
                     ent_start[ent[i]], np.ascontiguousarray(starts[:, i + 1]), int(keep),
                     hi, d_rid, i * w, aid_at, n, i, out_key, out_aid, rank, w, shared, full)

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dnsrace.model import Config, DnsSystem
 from dnsrace.model.derived import DerivedModel
-from dnsrace.model.derived import successors as S
+from dnsrace.model.derived import compiled
+from dnsrace.model.derived.npmemo import HashIndex
 from dnsrace.model.loader import PROTOCOLS, load_protocol
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "verify_then_cleanup.py"
@@ -21,18 +22,18 @@ SPECS = list(PROTOCOLS) + [f"{EXAMPLE}:VerifyThenCleanup"]
 
 @contextlib.contextmanager
 def numpy_expand():
-    saved = S._kernels
-    S._kernels = None
+    saved = compiled.kernels
+    compiled.kernels = None
     try:
         yield
     finally:
-        S._kernels = saved
+        compiled.kernels = saved
 
 
 def test_the_extension_is_built():
     if os.environ.get("DNSRACE_KERNELS", "").lower() == "numpy":
         pytest.skip("DNSRACE_KERNELS=numpy picks the numpy loops")
-    assert S._kernels is not None
+    assert compiled.kernels is not None
 
 
 def compare_levels(vm, symmetry, por, levels):
@@ -84,7 +85,7 @@ def test_random_small_systems_expand_the_same_with_either_loop(config, spec, sym
 
 
 def test_the_compiled_loop_refuses_an_index_outside_its_tables():
-    k = S._kernels
+    k = compiled.kernels
     if k is None:
         pytest.skip("the extension is not built")
     one = np.ones(1, np.int64)
@@ -102,3 +103,26 @@ def test_the_compiled_loop_refuses_an_index_outside_its_tables():
     args[9] = 0  # no enactor
     with pytest.raises(ValueError):
         k.enactor_successors(*args)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**63 - 1) | st.integers(0, 50), max_size=300),
+                max_size=6), st.lists(st.integers(0, 2**63 - 1), max_size=40))
+def test_the_hash_index_answers_the_same_with_either_loop(batches, extra):
+    """Built by either loop (the layouts may differ: both are valid linear probing), looked up
+    by either: every key's value, -1 for every other."""
+    fast, ref, seen = HashIndex(bits=4), HashIndex(bits=4), {}
+    for batch in batches:
+        new = [k for k in dict.fromkeys(batch) if k not in seen]
+        vals = np.arange(len(seen), len(seen) + len(new), dtype=np.int64)
+        seen.update(zip(new, vals.tolist()))
+        fast.add(np.array(new, dtype=np.int64), vals)
+        with numpy_expand():
+            ref.add(np.array(new, dtype=np.int64), vals)
+        assert fast.size == ref.size == len(seen)
+        q = np.array(list(seen) + batch + extra, dtype=np.int64)
+        want = [seen.get(k, -1) for k in q.tolist()]
+        assert fast.get(q).tolist() == want and ref.get_numpy(q).tolist() == want
+        assert fast.get_numpy(q).tolist() == want  # (the compiled layout, read by numpy)
+        with numpy_expand():
+            assert ref.get(q).tolist() == want
