@@ -12,13 +12,13 @@ kept for that reason.
 
 numpy also asks the kernel for transparent huge pages (``madvise``) for every array of
 4 MB or more. Where the kernel grants them (``transparent_hugepage`` set to ``madvise``), a
-partly used 2 MB page counts whole in the resident set: cas N6 P8 K2 peaked at 994 to
-1,098 MB with them and at 972 to 1,000 MB without, and was no faster with them (two
+partly used 2 MB page counts whole in the resident set: cas N6 P8 K2 peaked at 971 to
+1,072 MB with them and at 949 to 977 MB without, and was no faster with them (two
 interleaved pairs: 55.5 and 49.3 s with, 47.9 and 43.8 s without). In a run that stores
 gigabytes, though, each level's large arrays are fresh mappings whose 4 KB pages fault one
 by one: ``original`` N5 P8 K2 took 50.9 M page faults and 166 s of system time without
-them, 3.1 M and 81 s with them (6 min 57 s against 6 min 16 s; peak 10,065 against
-10,194 MB). So each run starts with them off (``huge_pages(False)``) and turns them on once
+them, 3.1 M and 81 s with them (6 min 57 s against 6 min 16 s; peak 9,829 against
+9,955 MB). So each run starts with them off (``huge_pages(False)``) and turns them on once
 it stores ``HUGE_PAGES_FROM`` bytes (``vector.py``, at each level's start).
 """
 
