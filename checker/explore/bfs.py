@@ -11,7 +11,7 @@ from array import array
 
 from .graph import backward_reachable
 from .limits import depth_reason, interrupt_reason, limit_reason
-from .paths import property_result
+from .paths import one_trace_search, property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 
 __all__ = ["explore"]
@@ -137,14 +137,15 @@ def explore(model, properties, options: Options = Options(), reporter=None) -> R
     stats.violations = violations
 
     results = {}
-    for p in properties:
-        hit = found.get(p.name)
-        if p.kind == "graph property":
-            bad = _graph_violations(p, model, states, scoped, edge_src, edge_dst) \
-                if stats.exhausted else []
-            violations[p.name] = len(bad)
-            hit = ("state", bad[0]) if bad else None
-        results[p.name] = _property_result(p, model, hit, stats, states, parent, symmetry)
+    with one_trace_search():
+        for p in properties:
+            hit = found.get(p.name)
+            if p.kind == "graph property":
+                bad = _graph_violations(p, model, states, scoped, edge_src, edge_dst) \
+                    if stats.exhausted else []
+                violations[p.name] = len(bad)
+                hit = ("state", bad[0]) if bad else None
+            results[p.name] = _property_result(p, model, hit, stats, states, parent, symmetry)
     statuses = [r.status for r in results.values()]
     verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
     return Result(verdict, results, stats, symmetry)

@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from .limits import depth_reason, interrupt_reason
-from .paths import property_result
+from .paths import one_trace_search, property_result
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .shard import POS_SHIFT, Shard, owner_of
 from .vector import Unsupported, vector_kernels
@@ -457,15 +457,16 @@ class _Run:
         stats = self.stats
         started = time.perf_counter()
         results = {}
-        for p in self.properties:
-            try:
-                results[p.name] = self._property(p, traces)
-            except self.ray.exceptions.RayError as exc:
-                if self.failure is None:
-                    self.failure = _one_line(exc)
-                    stats.stop_reason = ("a Ray actor failed, the run is incomplete: "
-                                         f"{self.failure}")
-                results[p.name] = PropertyResult(p.name, p.kind, INCOMPLETE)
+        with one_trace_search():
+            for p in self.properties:
+                try:
+                    results[p.name] = self._property(p, traces)
+                except self.ray.exceptions.RayError as exc:
+                    if self.failure is None:
+                        self.failure = _one_line(exc)
+                        stats.stop_reason = ("a Ray actor failed, the run is incomplete: "
+                                             f"{self.failure}")
+                    results[p.name] = PropertyResult(p.name, p.kind, INCOMPLETE)
         self.phases["graph and traces"] = time.perf_counter() - started
         statuses = [r.status for r in results.values()]
         verdict = VIOLATED if VIOLATED in statuses else \

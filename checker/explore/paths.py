@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from .result import HOLDS, INCOMPLETE, VIOLATED, Path, PropertyResult
 
-__all__ = ["concretize", "property_result", "replay", "shortest_dag"]
+__all__ = ["concretize", "one_trace_search", "property_result", "replay", "shortest_dag"]
 
 
 def _default_preference(state, action) -> tuple:
@@ -42,14 +45,33 @@ class _Layers:
             layers.append(nxt_layer)
 
 
-# the layers of the last (model, symmetry) asked for: a run's violated properties share them
-_last_layers: list = [None, None, None]
+_shared = threading.local()
+
+
+@contextmanager
+def one_trace_search():
+    """Within it, in this thread, the readable counterexamples of a run share one
+    depth-limited search per (model, symmetry), each violated property's extending it: an
+    engine wraps the building of its results in it. Outside, each trace searches afresh."""
+    outer = getattr(_shared, "layers", None)
+    if outer is None:
+        _shared.layers = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _shared.layers = None
 
 
 def _layers_of(model, rep, symmetry) -> _Layers:
-    if _last_layers[0] is not model or _last_layers[1] != symmetry:
-        _last_layers[:] = [model, symmetry, _Layers(model, rep)]
-    return _last_layers[2]
+    shared = getattr(_shared, "layers", None)
+    if shared is None:
+        return _Layers(model, rep)
+    key = (id(model), symmetry)  # (the model is held by its layers: the id stays its own)
+    got = shared.get(key)
+    if got is None:
+        got = shared[key] = _Layers(model, rep)
+    return got
 
 
 def shortest_dag(model, depth: int, rep, is_target, last_step_ok=None,

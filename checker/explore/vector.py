@@ -35,7 +35,7 @@ import numpy as np
 
 from .inorder import in_order
 from .malloc import HUGE_PAGES_FROM, huge_pages, tune_allocator
-from .paths import property_result
+from .paths import one_trace_search, property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .levels import Levels
@@ -661,16 +661,17 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
             stats.stop_reason = str(exc)
             stats.never_fired = []
     results = {}
-    for p in properties:
-        hit = found.get(p.name)
-        if p.kind == "graph property":
-            bad = unreachable.get(p.name)
-            violations[p.name] = 0 if bad is None else len(bad)
-            hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
-        if hit is not None and not traces:
-            results[p.name] = PropertyResult(p.name, p.kind, VIOLATED)
-            continue
-        results[p.name] = _property_result(p, model, hit, stats, chain, symmetry, vm)
+    with one_trace_search():
+        for p in properties:
+            hit = found.get(p.name)
+            if p.kind == "graph property":
+                bad = unreachable.get(p.name)
+                violations[p.name] = 0 if bad is None else len(bad)
+                hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
+            if hit is not None and not traces:
+                results[p.name] = PropertyResult(p.name, p.kind, VIOLATED)
+                continue
+            results[p.name] = _property_result(p, model, hit, stats, chain, symmetry, vm)
     statuses = [r.status for r in results.values()]
     verdict = VIOLATED if VIOLATED in statuses else INCOMPLETE if INCOMPLETE in statuses else HOLDS
     result = Result(verdict, results, stats, symmetry)

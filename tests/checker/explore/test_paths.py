@@ -93,8 +93,8 @@ def test_the_dns_model_puts_planner_steps_late_and_traces_stay_shortest():
 
 
 def test_shared_layers_give_every_property_the_trace_a_fresh_search_gives():
-    """A run's violated properties share one depth-limited search (paths._layers_of): the
-    traces are those of a search made afresh for each, whichever depth came first."""
+    """A run's violated properties share one depth-limited search (paths.one_trace_search):
+    the traces are those of a search made afresh for each, whichever depth came first."""
     from dnsrace.checker.explore import paths
 
     model = DnsSystem(Config(3, 3, 2, 1), "original")
@@ -102,9 +102,22 @@ def test_shared_layers_give_every_property_the_trace_a_fresh_search_gives():
     shared = explore(model, props, Options(stop_early=False))
     for name, result in shared.properties.items():
         assert result.trace is not None
-        paths._last_layers[:] = [None, None, None]  # nothing shared: a fresh search
         reps = [model.representative(s) for s in result.trace.states]
         prop = next(p for p in props if p.name == name)
-        fresh = paths.property_result(prop, model, reps, True, True,
+        fresh = paths.property_result(prop, model, reps, True, True,  # (no sharing here)
                                       on_transition=prop.kind == "transition invariant")
         assert fresh.trace == result.trace
+
+
+def test_the_shared_search_lives_as_long_as_its_run():
+    from dnsrace.checker.explore import paths
+
+    model = DnsSystem(Config(2, 2, 1, 1), "original")
+    with paths.one_trace_search():
+        first = paths._layers_of(model, model.representative, True)
+        with paths.one_trace_search():  # (nested: the same one)
+            assert paths._layers_of(model, model.representative, True) is first
+        assert paths._layers_of(model, model.representative, True) is first
+        assert paths._layers_of(model, model.representative, False) is not first
+    assert paths._shared.layers is None
+    assert paths._layers_of(model, model.representative, True) is not first
