@@ -192,7 +192,7 @@ PyDoc_STRVAR(merge_doc,
 "merge(h, n0, new, ids, new_ids)\n\n"
 "_merge_into for a sorted set: h (uint64) holds n0 sorted values followed by room for the\n"
 "len(new) sorted values of new, none equal to an old one; merges them in place, from the\n"
-"end, moving ids (int32 or int64; None: none) and new_ids (int64) alongside.");
+"end, moving ids (int32 or int64; None: none) and new_ids (the same type) alongside.");
 
 static PyObject *merge(PyObject *self, PyObject *args) {
     PyObject *oh, *onew, *oids, *onid;
@@ -203,21 +203,22 @@ static PyObject *merge(PyObject *self, PyObject *args) {
     Py_buffer *bid = NULL, *bnid = NULL;
     if (bn && oids != Py_None) {
         bid = take(&bs, oids, 1, 4, 8, "ids");
-        bnid = bid ? take(&bs, onid, 0, 8, 8, "new_ids") : NULL;
+        bnid = bid ? take(&bs, onid, 0, bid->itemsize, bid->itemsize, "new_ids") : NULL;
     }
     if (!bn || (oids != Py_None && !bnid)) { release(&bs); return NULL; }
     Py_ssize_t k = bn->len / 8, total = bh->len / 8;
     if (n0 < 0 || n0 + k != total || (bid && (bid->len / bid->itemsize != total ||
-                                              bnid->len / 8 != k))) {
+                                              bnid->len / bnid->itemsize != k))) {
         release(&bs);
         PyErr_SetString(PyExc_ValueError, "merge: arrays of inconsistent sizes");
         return NULL;
     }
     uint64_t *h = bh->buf;
     const uint64_t *nw = bn->buf;
-    const int64_t *nid = bnid ? bnid->buf : NULL;
     int32_t *id32 = bid && bid->itemsize == 4 ? bid->buf : NULL;
     int64_t *id64 = bid && bid->itemsize == 8 ? bid->buf : NULL;
+    const int32_t *nid32 = id32 ? bnid->buf : NULL;
+    const int64_t *nid64 = id64 ? bnid->buf : NULL;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t i = n0 - 1, j = k - 1, w = total - 1;
     while (j >= 0) {
@@ -227,7 +228,7 @@ static PyObject *merge(PyObject *self, PyObject *args) {
             i--;
         } else {
             h[w] = nw[j];
-            if (id32) id32[w] = (int32_t)nid[j]; else if (id64) id64[w] = nid[j];
+            if (id32) id32[w] = nid32[j]; else if (id64) id64[w] = nid64[j];
             j--;
         }
         w--;

@@ -56,8 +56,9 @@ def first_unique(keys: np.ndarray):
 
 
 def first_unique_numpy(keys: np.ndarray):
-    """``first_unique`` in numpy (the reference). Linear time: open addressing in a table of ``2^bits >= 2 len(keys)`` slots holding the
-    index of a slot's first key; all keys probe together, one slot further per round."""
+    """``first_unique`` in numpy (the reference). Linear time: open addressing in a table of
+    ``2^bits >= 2 len(keys)`` slots holding the index of a slot's first key; all keys probe
+    together, one slot further per round."""
     n = len(keys)
     bits = max(4, int(n).bit_length() + 1)
     mask = (1 << bits) - 1
@@ -247,8 +248,7 @@ class _ExactVisited:
             self.h = _grown(self.h, n0 + k)
             if self.ids is not None:
                 self.ids = _grown(self.ids, n0 + k)
-            _kernels.merge(self.h, n0, hn, self.ids,
-                           None if self.ids is None else new_ids.astype(np.int64))
+            _kernels.merge(self.h, n0, hn, self.ids, None if self.ids is None else new_ids)
         else:
             self._merge_numpy(hn, None if self.ids is None else new_ids)
         self._index(hn)

@@ -96,6 +96,9 @@ def test_the_compiled_loops_refuse_inconsistent_arrays():
         k.lookup(h, np.zeros(3, np.int32), 1, None, keys, np.empty(9, np.int64))
     with pytest.raises(ValueError):
         k.merge(h, 5, np.arange(2, dtype=np.uint64), None, None)
+    with pytest.raises(TypeError):  # new ids of another type than the stored ones
+        k.merge(np.zeros(3, np.uint64), 1, np.arange(2, dtype=np.uint64), np.zeros(3, np.int32),
+                np.arange(2, dtype=np.int64))
     with pytest.raises(ValueError):
         k.lookup(h, np.zeros(2, np.int32), 99, None, keys, np.empty(10, np.int64))
     with pytest.raises(ValueError):
