@@ -21,7 +21,10 @@ static inline uint64_t mix(uint64_t x, uint64_t seed) {
     return x ^ (x >> 31);
 }
 
-#define NBUF 8
+/* The buffers a call holds, released together. (model/derived/_kernels.c has the same
+   helpers: the engine and the model are built as two extensions that may not depend on each
+   other.) */
+#define NBUF 12
 
 typedef struct { Py_buffer b[NBUF]; int n; } Buffers;
 
@@ -30,7 +33,7 @@ static void release(Buffers *bs) {
     bs->n = 0;
 }
 
-/* The next buffer of ``bs``: C-contiguous, items of one of the two sizes (0: any). */
+/* The next buffer of ``bs``: C-contiguous, items of one of the two sizes. */
 static Py_buffer *take(Buffers *bs, PyObject *o, int writable, Py_ssize_t size1,
                        Py_ssize_t size2, const char *what) {
     Py_buffer *b = &bs->b[bs->n];
@@ -38,7 +41,7 @@ static Py_buffer *take(Buffers *bs, PyObject *o, int writable, Py_ssize_t size1,
                            (writable ? PyBUF_WRITABLE : 0)) < 0)
         return NULL;
     bs->n++;
-    if (size1 && b->itemsize != size1 && b->itemsize != size2) {
+    if (b->itemsize != size1 && b->itemsize != size2) {
         PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes", what, b->itemsize);
         return NULL;
     }

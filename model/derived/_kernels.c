@@ -11,8 +11,12 @@
 #include <Python.h>
 #include <stdint.h>
 
-#define NBUF 12
 #define MAX_N 64
+
+/* The buffers a call holds, released together. (checker/explore/_kernels.c has the same
+   helpers: the engine and the model are built as two extensions that may not depend on each
+   other.) */
+#define NBUF 12
 
 typedef struct { Py_buffer b[NBUF]; int n; } Buffers;
 
@@ -21,6 +25,7 @@ static void release(Buffers *bs) {
     bs->n = 0;
 }
 
+/* The next buffer of ``bs``: C-contiguous, items of one of the two sizes. */
 static Py_buffer *take(Buffers *bs, PyObject *o, int writable, Py_ssize_t size1,
                        Py_ssize_t size2, const char *what) {
     Py_buffer *b = &bs->b[bs->n];
