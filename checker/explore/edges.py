@@ -41,7 +41,7 @@ from .inorder import in_order
 from .levels import narrowest
 
 __all__ = ["GraphStore", "Spill", "SpillError", "MemoryBudget", "parse_size", "unreached",
-           "CHUNK_EDGES"]
+           "unreached_count", "CHUNK_EDGES"]
 
 FIXPOINT_THREADS = 2      # the fixpoint's first pass: chunks of a level at once
 FIXPOINT_MIN_EDGES = 1 << 15  # smallest chunk it splits a level into
@@ -483,10 +483,13 @@ class GraphStore:
                 raise
             e = _Edges(d, np.zeros(0, np.int32), 0, 0)
             e.n_edges, e.file, e.deg = sum(sizes), name, None
-        else:
-            parts = list(filtered())
-            dst_all = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-            del parts
+        else:  # one array, written as the chunks are filtered, then shrunk in place
+            dst_all = np.empty(sum(len(t) for t in dst), dtype=np.int32)
+            at = 0
+            for t in filtered():
+                dst_all[at:at + len(t)] = t
+                at += len(t)
+            dst_all.resize(at, refcheck=False)
             e = _Edges(narrowest(np.concatenate(kept_deg) if kept_deg
                                         else np.zeros(0, np.uint8)), dst_all, 0, 0)
         if e.n_edges:
@@ -567,34 +570,57 @@ class GraphStore:
     def _settle_level(self, lvl, e, deg, kids, reached):
         """One level of ``compact`` (``deg``: its ``e.deg``): marks its sources with an edge
         (or a child) into a reached state; returns which sources some property still needs
-        the edges of."""
+        the edges of. Chunk by chunk of sources (``_source_chunks``): it runs beside the
+        search's next level, so its temporaries stay a few MB, not ~10 bytes an edge."""
         base, n = self.bases[lvl], self.bases[lvl + 1] - self.bases[lvl]
-        ends = np.cumsum(deg, dtype=np.int64)
-        if kids is not None:
-            kid_ends = np.cumsum(kids, dtype=np.int64)
-            k0 = self.bases[lvl + 1]
+        k0 = self.bases[lvl + 1]
+        kids = None if kids is None else np.asarray(kids)
+        # (the level's own bits change only once it is done, so that the chunks' size never
+        # changes what is settled)
+        hits = {name: np.zeros(n, dtype=bool) for name in self.names}
+        for a, b, ends, e0, e1, c0 in _source_chunks(deg, kids):
+            d = deg[a:b]
+            children = None
+            if kids is not None:
+                kd = kids[a:b]
+                children = (k0 + c0, kd, np.cumsum(kd, dtype=np.int64))
+            dst = e.dst[e0:e1]
+            for name in self.names:
+                hits[name][a:b] = _reaching(reached[name], d, ends, dst, children)
         need = np.zeros(n, dtype=bool)
         for name in self.names:
-            r = reached[name]
-            hit = _reaching(r, deg, ends, e.dst, None if kids is None else (k0, kids, kid_ends))
-            mine = r[base:base + n]
-            mine |= hit
+            mine = reached[name][base:base + n]
+            mine |= hits[name]
             need |= ~mine
         return need
 
     @staticmethod
     def _drop_settled(e, deg, need) -> int:
         """Drops the edges of ``e``'s sources (``deg``: its ``e.deg``) not in ``need``;
-        returns how many."""
+        returns how many. In a level of more than CHUNK_EDGES edges the kept ones move down
+        within ``e.dst`` chunk by chunk (a write never passes a read), then the array shrinks
+        in place: no second copy of a large level beside the search."""
         drop = (deg > 0) & ~need
         if not drop.any():
             return 0
-        keep = np.repeat(~drop, deg)
         before = e.n_edges
-        e.dst = e.dst[keep]
+        dst = e.dst
+        if before <= CHUNK_EDGES or not (dst.flags.owndata and dst.base is None
+                                         and dst.flags.writeable):
+            e.dst = dst[np.repeat(~drop, deg)]  # (small: one pass)
+            e.deg = np.where(drop, 0, deg).astype(deg.dtype)
+            e.n_edges = len(e.dst)
+            return before - e.n_edges
+        out = 0
+        for a, b, _, e0, e1, _ in _source_chunks(deg, None):
+            kept = dst[e0:e1][np.repeat(~drop[a:b], deg[a:b])]
+            dst[out:out + len(kept)] = kept
+            out += len(kept)
+        dst.resize(out, refcheck=False)
+        e.dst = dst
         e.deg = np.where(drop, 0, deg).astype(deg.dtype)
-        e.n_edges = len(e.dst)
-        return before - e.n_edges
+        e.n_edges = out
+        return before - out
 
     def spill_to(self, spill: Spill) -> None:
         """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""
@@ -687,6 +713,38 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
     a goal: the complement of the least fixpoint of "is a goal, or has an edge to a state
     that reaches one". With ``release`` the store's edges are dropped as soon as they are
     read (the store cannot be decided twice)."""
+    reached = _reached(store, release)
+    out = {}
+    for name in store.names:
+        bad = list(_unreached_levels(store, reached.pop(name)))
+        out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
+    return out
+
+
+def unreached_count(store: GraphStore, release: bool = True) -> dict:
+    """Per property, ``(how many, the first id or None)`` of ``unreached``'s ids, without
+    holding them all (a violated ``recoverable`` at original N=5 P=8 has 57 M of them)."""
+    reached = _reached(store, release)
+    out = {}
+    for name in store.names:
+        count, first = 0, None
+        for bad in _unreached_levels(store, reached.pop(name)):
+            if first is None and len(bad):
+                first = int(bad[0])
+            count += len(bad)
+        out[name] = (count, first)
+    return out
+
+
+def _unreached_levels(store, r):
+    """Per level, the ids of its in-scope states not ``r`` (reached)."""
+    for lvl in range(len(store.bases) - 1):
+        yield np.flatnonzero(store.scope_of(lvl) & ~r[store.bases[lvl]:store.bases[lvl + 1]]) \
+            + store.bases[lvl]
+
+
+def _reached(store: GraphStore, release: bool) -> dict:
+    """Per property, the fixpoint: one bool per state, whether it reaches a goal."""
     n_lvl = len(store.edges)
     if n_lvl != len(store.bases) - 1:
         raise ValueError("the store holds edges for every level only after a complete search")
@@ -836,14 +894,30 @@ def unreached(store: GraphStore, release: bool = True) -> dict:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    out = {}
-    for name in names:
-        r = reached[name]
-        bad = [np.flatnonzero(store.scope_of(lvl) & ~r[store.bases[lvl]:store.bases[lvl + 1]])
-               + store.bases[lvl] for lvl in range(n_lvl)]
-        out[name] = np.concatenate(bad).astype(np.int64) if bad else np.zeros(0, np.int64)
-        del reached[name]
-    return out
+    return reached
+
+
+SOURCE_CHUNK = 1 << 18  # sources per chunk of a compaction (CHUNK_EDGES edges at most too)
+
+
+def _source_chunks(deg, kids):
+    """``(a, b, ends, e0, e1, c0)`` per chunk of sources ``a:b`` of a level with out-degrees
+    ``deg``: their edges' running ends (relative to the chunk), its edges ``e0:e1`` and (with
+    ``kids``, each source's child count) the offset of its first child. At most SOURCE_CHUNK
+    sources and, but for a single source, CHUNK_EDGES edges a chunk."""
+    n = len(deg)
+    e0 = c0 = a = 0
+    while a < n:
+        b = min(n, a + SOURCE_CHUNK)
+        ends = np.cumsum(deg[a:b], dtype=np.int64)
+        if ends[-1] > CHUNK_EDGES:
+            b = a + max(1, int(np.searchsorted(ends, CHUNK_EDGES, side="right")))
+            ends = ends[:b - a]
+        e1 = e0 + int(ends[-1])
+        yield a, b, ends, e0, e1, c0
+        if kids is not None:
+            c0 += int(np.sum(kids[a:b], dtype=np.int64))
+        a, e0 = b, e1
 
 
 def _offsets(total: int):

@@ -39,7 +39,7 @@ from .paths import one_trace_search, property_result
 from .limits import Deferral, depth_reason, interrupt_reason
 from .result import HOLDS, INCOMPLETE, VIOLATED, Options, PropertyResult, Result, Stats
 from .levels import Levels
-from .edges import GraphStore, SpillError, unreached
+from .edges import GraphStore, SpillError, unreached_count
 from .visited import _BitstateVisited, _ExactVisited, _HashCompactVisited, first_unique
 from .diskvisited import DiskVisited
 
@@ -655,7 +655,7 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
     unreachable = {}
     if graph is not None and stats.exhausted:
         try:
-            unreachable = unreached(graph)
+            unreachable = unreached_count(graph)
         except SpillError as exc:  # read back failed: the graph properties stay undecided
             stats.exhausted = False
             stats.stop_reason = str(exc)
@@ -665,9 +665,9 @@ def _search(vm, model, properties, options, reporter, por, expander, lossy, loss
         for p in properties:
             hit = found.get(p.name)
             if p.kind == "graph property":
-                bad = unreachable.get(p.name)
-                violations[p.name] = 0 if bad is None else len(bad)
-                hit = ("state", int(bad[0])) if bad is not None and len(bad) else None
+                count, first = unreachable.get(p.name, (0, None))
+                violations[p.name] = count
+                hit = ("state", first) if first is not None else None
             if hit is not None and not traces:
                 results[p.name] = PropertyResult(p.name, p.kind, VIOLATED)
                 continue

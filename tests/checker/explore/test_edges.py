@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from dnsrace.checker.explore import edges as edges_module
 from dnsrace.checker.explore.bfs import explore as object_bfs
 from dnsrace.checker.explore.edges import (GraphStore, MemoryBudget, Spill, SpillError,
-                                           _segment_any, parse_size, unreached)
+                                           _segment_any, parse_size, unreached,
+                                           unreached_count)
 from dnsrace.checker.explore.engines import EngineError, EngineOptions, run as run_engine
 from dnsrace.checker.explore.result import Options
 from dnsrace.checker.explore.vector import explore as vexplore
@@ -136,6 +137,11 @@ def test_fixpoint_equals_a_backward_search(params, drop_self_loops, chunk, chunk
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
         assert got[name].dtype == np.int64
+    counted = unreached_count(build(bases, succ, goals, scope, drop_self_loops=drop_self_loops,
+                                    chunk=chunk, kids=kids if tree else None))
+    for name, goal in goals.items():  # what the engine asks for: how many, and the first
+        want = reference(succ, goal, scope).tolist()
+        assert counted[name] == (len(want), want[0] if want else None)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -195,6 +201,31 @@ def test_compacting_midway_keeps_the_answer_and_settles_only_what_reaches_a_goal
     got = unreached(store)
     for name, goal in goals.items():
         assert got[name].tolist() == reference(succ, goal, scope).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(graph_params, st.booleans(), st.none() | st.integers(1, 7), st.data())
+def test_compacting_in_small_chunks_equals_compacting_whole_levels(params, tree, chunk, data):
+    """A compaction goes through each level a chunk of sources at a time (and moves the
+    kept edges down in place): with chunks of one source or a few edges it settles and keeps
+    exactly what it does in one chunk a level."""
+    bases, succ, goals, scope, kids = random_graph(*params)
+    after = data.draw(st.sets(st.integers(0, len(bases) - 2)))
+    sizes = data.draw(st.tuples(st.integers(1, 5), st.sampled_from([1, 2, 5])))
+    args = dict(chunk=chunk, kids=kids if tree else None, compact_after=after)
+    whole = build(bases, succ, goals, scope, **args)
+    saved = edges_module.SOURCE_CHUNK, edges_module.CHUNK_EDGES
+    try:
+        edges_module.SOURCE_CHUNK, edges_module.CHUNK_EDGES = sizes
+        small = build(bases, succ, goals, scope, **args)
+    finally:
+        edges_module.SOURCE_CHUNK, edges_module.CHUNK_EDGES = saved
+    n = np.arange(int(bases[-1]))
+    for name in goals:
+        assert small.is_settled(name, n).tolist() == whole.is_settled(name, n).tolist()
+    for a, b in zip(small.edges, whole.edges):
+        assert a.n_edges == b.n_edges == len(a.dst)
+        assert a.dst.tolist() == b.dst.tolist() and a.deg.tolist() == b.deg.tolist()
 
 
 def test_compacting_drops_the_edges_of_sources_that_reach_a_goal():
