@@ -1,9 +1,10 @@
-/* Compiled loops of the vector engine's visited set (checker/explore/visited.py).
+/* Compiled loops of the vector engine's visited set (checker/explore/visited.py) and of its
+   edge store (edges.py: segment_any, the compaction's and the fixpoint's inner loop).
 
-   Each function is the same computation as a numpy function of visited.py, which stays as
-   the reference (tests/checker/explore/test_kernels.py compares them) and as the fallback
-   where this module was not built. Arrays come in through the buffer protocol (numpy is not
-   needed to build this); the caller allocates every output. The loops release the GIL, so
+   Each function is the same computation as a numpy function of visited.py or edges.py,
+   which stays as the reference (tests/checker/explore/test_kernels.py compares them) and
+   as the fallback where this module was not built. Arrays come in through the buffer
+   protocol (numpy is not needed to build this); the caller allocates every output. The loops release the GIL, so
    the engine's lookup thread and its main thread run them at once on two cores. Nothing
    here knows about DNS. */
 
@@ -284,15 +285,98 @@ static PyObject *index_add(PyObject *self, PyObject *args) {
     return PyLong_FromLongLong(biggest);
 }
 
+PyDoc_STRVAR(segment_any_doc,
+"segment_any(flags, dst, offset, ends, deg, out, accumulate)\n\n"
+"edges._segment_any over gathered flags: for each segment s (the deg[s] positions before\n"
+"ends[s], int64), out[s] = whether flags (bool) is set at any dst[e] (int32; None: at\n"
+"offset + e) for e in it; with accumulate, out[s] |= that. deg holds items of 1, 2, 4\n"
+"(unsigned) or 8 bytes. Every position and index is checked.");
+
+static PyObject *segment_any(PyObject *self, PyObject *args) {
+    PyObject *of, *od, *oe, *og, *oo;
+    long long offset;
+    int acc;
+    if (!PyArg_ParseTuple(args, "OOLOOOp", &of, &od, &offset, &oe, &og, &oo, &acc)) return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bf = take(&bs, of, 0, 1, 1, "flags"), *bd = NULL;
+    if (bf && od != Py_None) bd = take(&bs, od, 0, 4, 4, "dst");
+    Py_buffer *be = bf && (od == Py_None || bd) ? take(&bs, oe, 0, 8, 8, "ends") : NULL;
+    Py_buffer *bg = NULL;  /* (take() admits two item sizes; deg comes in any of four) */
+    if (be) {
+        bg = &bs.b[bs.n];
+        if (PyObject_GetBuffer(og, bg, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            bg = NULL;
+        } else {
+            bs.n++;
+            if (bg->itemsize != 1 && bg->itemsize != 2 && bg->itemsize != 4 &&
+                    bg->itemsize != 8) {
+                PyErr_Format(PyExc_TypeError, "deg: items of %zd bytes", bg->itemsize);
+                bg = NULL;
+            }
+        }
+    }
+    Py_buffer *bo = bg ? take(&bs, oo, 1, 1, 1, "out") : NULL;
+    if (!bo) { release(&bs); return NULL; }
+    Py_ssize_t nf = bf->len, ns = be->len / 8, ne = bd ? bd->len / 4 : 0;
+    Py_ssize_t gsz = bg->itemsize;
+    if (bg->len / gsz != ns || bo->len < ns) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "segment_any: arrays of inconsistent sizes");
+        return NULL;
+    }
+    const uint8_t *flags = bf->buf;
+    const int32_t *dst = bd ? bd->buf : NULL;
+    const int64_t *ends = be->buf;
+    const void *deg = bg->buf;
+    uint8_t *out = bo->buf;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t s = 0; s < ns && !bad; s++) {
+        /* every 32 segments, the flags of the next ones' edges (up to 256) are prefetched:
+           their reads are random, and their misses then overlap */
+        if (dst && (s & 31) == 0) {
+            Py_ssize_t last = s + 31 < ns ? s + 31 : ns - 1;
+            int64_t a = s ? ends[s - 1] : 0, b = ends[last];
+            if (a < 0) a = 0;
+            if (b > ne) b = ne;
+            if (b > a + 256) b = a + 256;
+            for (int64_t e = a; e < b; e++) {
+                int64_t j = dst[e];
+                if (j >= 0 && j < nf) __builtin_prefetch(&flags[j]);
+            }
+        }
+        int64_t d = gsz == 1 ? ((const uint8_t *)deg)[s] : gsz == 2 ? ((const uint16_t *)deg)[s]
+                  : gsz == 4 ? (int64_t)((const uint32_t *)deg)[s] : ((const int64_t *)deg)[s];
+        int64_t hi = ends[s], lo = hi - d;
+        if (d < 0 || lo < 0 || (dst && hi > ne)) { bad = 1; break; }
+        uint8_t hit = acc ? (out[s] != 0) : 0;
+        for (int64_t e = lo; e < hi && !hit; e++) {
+            int64_t j = dst ? (int64_t)dst[e] : offset + e;
+            if (j < 0 || j >= nf) { bad = 1; break; }
+            hit = flags[j] != 0;
+        }
+        out[s] = hit;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "segment_any: a segment or an index out of range");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"index_add", index_add, METH_VARARGS, index_add_doc},
     {"first_unique", first_unique, METH_VARARGS, first_unique_doc},
     {"lookup", lookup, METH_VARARGS, lookup_doc},
     {"merge", merge, METH_VARARGS, merge_doc},
+    {"segment_any", segment_any, METH_VARARGS, segment_any_doc},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernels",
-    "Compiled loops of the vector engine's visited set (see visited.py).", -1, methods};
+    "Compiled loops of the vector engine's visited set (see visited.py) and of the graph\n"
+    "properties' edge store (edges.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

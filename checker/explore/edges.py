@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import visited
 from .inorder import in_order
 from .levels import narrowest
 
@@ -81,7 +82,26 @@ def _segment_any(flags: np.ndarray, deg: np.ndarray, ends: np.ndarray) -> np.nda
 def _reaching(reached, deg, ends, dst, children=None) -> np.ndarray:
     """Per source (``deg`` stored edges each, ending at ``ends``, targets ``dst``), whether
     one of its edges, or one of its ``children`` (``(first child id, child counts, their
-    running ends)``, the children being consecutive ids), leads to a ``reached`` state."""
+    running ends)``, the children being consecutive ids), leads to a ``reached`` state.
+    One compiled loop where ``_kernels.c`` was built (it stops at a source's first hit and
+    makes no array an edge long); ``_reaching_numpy`` is the reference."""
+    kernels = visited._kernels
+    if kernels is None or reached.dtype != bool:
+        return _reaching_numpy(reached, deg, ends, dst, children)
+    reached = np.ascontiguousarray(reached)
+    hit = np.empty(len(deg), dtype=bool)
+    kernels.segment_any(reached, np.ascontiguousarray(dst, dtype=np.int32), 0,
+                        np.ascontiguousarray(ends, dtype=np.int64), np.ascontiguousarray(deg),
+                        hit, False)
+    if children is not None:
+        k0, kids, kid_ends = children
+        kernels.segment_any(reached, None, int(k0), np.ascontiguousarray(kid_ends, dtype=np.int64),
+                            np.ascontiguousarray(kids), hit, True)
+    return hit
+
+
+def _reaching_numpy(reached, deg, ends, dst, children=None) -> np.ndarray:
+    """``_reaching`` in numpy."""
     hit = _segment_any(reached[dst], deg, ends)
     if children is not None:
         k0, kids, kid_ends = children

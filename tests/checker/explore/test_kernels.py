@@ -1,4 +1,5 @@
-"""The compiled loops of the visited set (``_kernels.c``) against their numpy reference."""
+"""The compiled loops of the visited set and the edge store (``_kernels.c``) against their
+numpy reference."""
 
 import contextlib
 import os
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dnsrace.checker import Options
-from dnsrace.checker.explore import visited as V
+from dnsrace.checker.explore import edges as E, visited as V
 from dnsrace.checker.explore.vector import explore as vexplore
 from dnsrace.invariants import resolve_properties
 from dnsrace.model import Config, DnsSystem
@@ -103,6 +104,52 @@ def test_the_compiled_loops_refuse_inconsistent_arrays():
         k.lookup(h, np.zeros(2, np.int32), 99, None, keys, np.empty(10, np.int64))
     with pytest.raises(ValueError):
         k.index_add(np.zeros(4, np.int32), 1, h)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([np.uint8, np.uint16, np.uint32, np.int64]), st.booleans())
+def test_reaching_is_the_numpy_reference(data, deg_type, with_children):
+    """The compaction's and the fixpoint's inner loop: per source, whether an edge (or a
+    child) leads to a reached state."""
+    n_states = data.draw(st.integers(1, 60))
+    reached = np.array(data.draw(st.lists(st.booleans(), min_size=n_states,
+                                          max_size=n_states)), dtype=bool)
+    deg = np.array(data.draw(st.lists(st.integers(0, 6), min_size=1, max_size=40)),
+                   dtype=deg_type)
+    ends = np.cumsum(deg, dtype=np.int64)
+    dst = np.array(data.draw(st.lists(st.integers(0, n_states - 1), min_size=int(deg.sum()),
+                                      max_size=int(deg.sum()))), dtype=np.int32)
+    children = None
+    if with_children:
+        kids = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(deg),
+                                           max_size=len(deg))), dtype=np.uint8)
+        total = int(kids.sum())
+        k0 = data.draw(st.integers(0, n_states - total)) if total <= n_states else None
+        if k0 is not None:
+            children = (k0, kids, np.cumsum(kids, dtype=np.int64))
+    got = E._reaching(reached, deg, ends, dst, children)
+    want = E._reaching_numpy(reached, deg, ends, dst, children)
+    assert got.dtype == want.dtype == bool and got.tolist() == want.tolist()
+
+
+def test_segment_any_refuses_out_of_range_segments_and_indices():
+    k = V._kernels
+    if k is None:
+        pytest.skip("the extension is not built")
+    flags, out = np.zeros(4, bool), np.zeros(2, bool)
+    deg, ends = np.array([1, 2], np.uint8), np.array([1, 3], np.int64)
+    k.segment_any(flags, np.array([0, 1, 3], np.int32), 0, ends, deg, out, False)  # fine
+    with pytest.raises(ValueError):  # an index past the flags
+        k.segment_any(flags, np.array([0, 1, 4], np.int32), 0, ends, deg, out, False)
+    with pytest.raises(ValueError):  # a segment past the edges
+        k.segment_any(flags, np.array([0, 1], np.int32), 0, ends, deg, out, False)
+    with pytest.raises(ValueError):  # a segment before the first edge
+        k.segment_any(flags, np.array([0, 1, 3], np.int32), 0, np.array([0, 3], np.int64),
+                      deg, out, False)
+    with pytest.raises(ValueError):  # children past the flags
+        k.segment_any(flags, None, 2, ends, deg, out, True)
+    with pytest.raises(ValueError):  # out too short
+        k.segment_any(flags, np.array([0, 1, 3], np.int32), 0, ends, deg, out[:1], False)
 
 
 def summary(r):
