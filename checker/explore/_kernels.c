@@ -285,6 +285,24 @@ static PyObject *index_add(PyObject *self, PyObject *args) {
     return PyLong_FromLongLong(biggest);
 }
 
+/* Per-source counts (degrees) come in the narrowest type that holds them: items of 1, 2 or
+   4 bytes (unsigned) or 8 (int64). take() admits two item sizes; this any of the four. */
+static Py_buffer *take_counts(Buffers *bs, PyObject *o, const char *what) {
+    Py_buffer *b = &bs->b[bs->n];
+    if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    bs->n++;
+    if (b->itemsize != 1 && b->itemsize != 2 && b->itemsize != 4 && b->itemsize != 8) {
+        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes", what, b->itemsize);
+        return NULL;
+    }
+    return b;
+}
+
+static inline int64_t get_count(const void *a, Py_ssize_t itemsize, Py_ssize_t i) {
+    return itemsize == 1 ? ((const uint8_t *)a)[i] : itemsize == 2 ? ((const uint16_t *)a)[i]
+         : itemsize == 4 ? (int64_t)((const uint32_t *)a)[i] : ((const int64_t *)a)[i];
+}
+
 PyDoc_STRVAR(segment_any_doc,
 "segment_any(flags, dst, offset, ends, deg, out, accumulate)\n\n"
 "edges._segment_any over gathered flags: for each segment s (the deg[s] positions before\n"
@@ -301,20 +319,7 @@ static PyObject *segment_any(PyObject *self, PyObject *args) {
     Py_buffer *bf = take(&bs, of, 0, 1, 1, "flags"), *bd = NULL;
     if (bf && od != Py_None) bd = take(&bs, od, 0, 4, 4, "dst");
     Py_buffer *be = bf && (od == Py_None || bd) ? take(&bs, oe, 0, 8, 8, "ends") : NULL;
-    Py_buffer *bg = NULL;  /* (take() admits two item sizes; deg comes in any of four) */
-    if (be) {
-        bg = &bs.b[bs.n];
-        if (PyObject_GetBuffer(og, bg, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-            bg = NULL;
-        } else {
-            bs.n++;
-            if (bg->itemsize != 1 && bg->itemsize != 2 && bg->itemsize != 4 &&
-                    bg->itemsize != 8) {
-                PyErr_Format(PyExc_TypeError, "deg: items of %zd bytes", bg->itemsize);
-                bg = NULL;
-            }
-        }
-    }
+    Py_buffer *bg = be ? take_counts(&bs, og, "deg") : NULL;
     Py_buffer *bo = bg ? take(&bs, oo, 1, 1, 1, "out") : NULL;
     if (!bo) { release(&bs); return NULL; }
     Py_ssize_t nf = bf->len, ns = be->len / 8, ne = bd ? bd->len / 4 : 0;
@@ -345,8 +350,7 @@ static PyObject *segment_any(PyObject *self, PyObject *args) {
                 if (j >= 0 && j < nf) __builtin_prefetch(&flags[j]);
             }
         }
-        int64_t d = gsz == 1 ? ((const uint8_t *)deg)[s] : gsz == 2 ? ((const uint16_t *)deg)[s]
-                  : gsz == 4 ? (int64_t)((const uint32_t *)deg)[s] : ((const int64_t *)deg)[s];
+        int64_t d = get_count(deg, gsz, s);
         int64_t hi = ends[s], lo = hi - d;
         if (d < 0 || lo < 0 || (dst && hi > ne)) { bad = 1; break; }
         uint8_t hit = acc ? (out[s] != 0) : 0;
@@ -366,12 +370,76 @@ static PyObject *segment_any(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(residual_doc,
+"residual(stay, deg, ends, dst, kids, kid_ends, k0, out_deg, out_dst) -> edges written\n\n"
+"The fixpoint's residual of a chunk: for each source s with stay[s] (bool), in order, its\n"
+"edges dst[ends[s] - deg[s]:ends[s]] (int32; ends int64) and then, with kids (None: none;\n"
+"kid_ends int64, their running ends), its children's ids k0 + kid_ends[s] - kids[s] and\n"
+"up, written to out_dst (int32); out_deg (int64) gets each one's count. deg and kids hold\n"
+"items of 1, 2, 4 (unsigned) or 8 bytes. Every position is checked.");
+
+static PyObject *residual(PyObject *self, PyObject *args) {
+    PyObject *ost, *og, *oe, *od, *ok, *oke, *ood, *oot;
+    long long k0;
+    if (!PyArg_ParseTuple(args, "OOOOOOLOO", &ost, &og, &oe, &od, &ok, &oke, &k0, &ood, &oot))
+        return NULL;
+    Buffers bs = {.n = 0};
+    Py_buffer *bst = take(&bs, ost, 0, 1, 1, "stay");
+    Py_buffer *bg = bst ? take_counts(&bs, og, "deg") : NULL;
+    Py_buffer *be = bg ? take(&bs, oe, 0, 8, 8, "ends") : NULL;
+    Py_buffer *bd = be ? take(&bs, od, 0, 4, 4, "dst") : NULL;
+    Py_buffer *bk = NULL, *bke = NULL;
+    if (bd && ok != Py_None) {
+        bk = take_counts(&bs, ok, "kids");
+        bke = bk ? take(&bs, oke, 0, 8, 8, "kid_ends") : NULL;
+    }
+    Py_buffer *bod = bd && (ok == Py_None || bke) ? take(&bs, ood, 1, 8, 8, "out_deg") : NULL;
+    Py_buffer *bot = bod ? take(&bs, oot, 1, 4, 4, "out_dst") : NULL;
+    if (!bot) { release(&bs); return NULL; }
+    Py_ssize_t n = bst->len, ne = bd->len / 4, nod = bod->len / 8, not_ = bot->len / 4;
+    if (bg->len / bg->itemsize != n || be->len / 8 != n ||
+            (bk && (bk->len / bk->itemsize != n || bke->len / 8 != n))) {
+        release(&bs);
+        PyErr_SetString(PyExc_ValueError, "residual: arrays of inconsistent sizes");
+        return NULL;
+    }
+    const uint8_t *stay = bst->buf;
+    const void *deg = bg->buf, *kids = bk ? bk->buf : NULL;
+    Py_ssize_t gsz = bg->itemsize, ksz = bk ? bk->itemsize : 0;
+    const int64_t *ends = be->buf, *kid_ends = bke ? bke->buf : NULL;
+    const int32_t *dst = bd->buf;
+    int64_t *out_deg = bod->buf;
+    int32_t *out_dst = bot->buf;
+    int bad = 0;
+    int64_t w = 0, r = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t s = 0; s < n; s++) {
+        if (!stay[s]) continue;
+        int64_t d = get_count(deg, gsz, s), hi = ends[s], lo = hi - d;
+        int64_t c = kids ? get_count(kids, ksz, s) : 0;
+        if (d < 0 || lo < 0 || hi > ne || r >= nod || w + d + c > not_) { bad = 1; break; }
+        for (int64_t e = lo; e < hi; e++) out_dst[w++] = dst[e];
+        int64_t first = kids ? k0 + kid_ends[s] - c : 0;
+        if (first < 0 || first + c > INT32_MAX) { bad = 1; break; }
+        for (int64_t j = 0; j < c; j++) out_dst[w++] = (int32_t)(first + j);
+        out_deg[r++] = d + c;
+    }
+    Py_END_ALLOW_THREADS
+    release(&bs);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "residual: a segment or an output out of range");
+        return NULL;
+    }
+    return PyLong_FromLongLong(w);
+}
+
 static PyMethodDef methods[] = {
     {"index_add", index_add, METH_VARARGS, index_add_doc},
     {"first_unique", first_unique, METH_VARARGS, first_unique_doc},
     {"lookup", lookup, METH_VARARGS, lookup_doc},
     {"merge", merge, METH_VARARGS, merge_doc},
     {"segment_any", segment_any, METH_VARARGS, segment_any_doc},
+    {"residual", residual, METH_VARARGS, residual_doc},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {

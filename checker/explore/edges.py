@@ -95,7 +95,8 @@ def _reaching(reached, deg, ends, dst, children=None) -> np.ndarray:
                         hit, False)
     if children is not None:
         k0, kids, kid_ends = children
-        kernels.segment_any(reached, None, int(k0), np.ascontiguousarray(kid_ends, dtype=np.int64),
+        kernels.segment_any(reached, None, int(k0),
+                            np.ascontiguousarray(kid_ends, dtype=np.int64),
                             np.ascontiguousarray(kids), hit, True)
     return hit
 
@@ -819,12 +820,7 @@ def _reached(store: GraphStore, release: bool) -> dict:
                 out[name] = (marked, None)
                 continue
             src_r = np.flatnonzero(stay).astype(np.int32) + first
-            d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
-            if c is not None:  # the residual keeps its edges to children explicitly
-                c_r = c[stay]
-                kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
-                                    c_r) + np.arange(int(c_r.sum()))
-                d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
+            d_r, t_r = _residual(stay, deg, ends, dst, None if c is None else (k0, c, c_ends))
             out[name] = (marked, (src_r, narrowest(d_r), t_r))
         return out
 
@@ -943,6 +939,42 @@ def _source_chunks(deg, kids):
 def _offsets(total: int):
     """The integer type for running sums up to ``total``."""
     return np.int32 if total < 2**31 else np.int64
+
+
+def _residual(stay, deg, ends, dst, children=None):
+    """The sources ``stay`` keep of a chunk (``deg`` edges each, ending at ``ends``, targets
+    ``dst``): their degrees and edges, each source's ``children`` (``(first child id, child
+    counts, their running ends)``) made explicit edges after its own. One compiled loop where
+    ``_kernels.c`` was built; ``_residual_numpy`` is the reference."""
+    kernels = visited._kernels
+    if kernels is None:
+        return _residual_numpy(stay, deg, ends, dst, children)
+    stay = np.ascontiguousarray(stay, dtype=bool)
+    n_edges = int(deg[stay].sum(dtype=np.int64))
+    kids = kid_ends = None
+    k0 = 0
+    if children is not None:
+        k0, kids, kid_ends = children
+        n_edges += int(kids[stay].sum(dtype=np.int64))
+        kids = np.ascontiguousarray(kids)
+        kid_ends = np.ascontiguousarray(kid_ends, dtype=np.int64)
+    d_r = np.empty(int(np.count_nonzero(stay)), dtype=np.int64)
+    t_r = np.empty(n_edges, dtype=np.int32)
+    kernels.residual(stay, np.ascontiguousarray(deg), np.ascontiguousarray(ends, dtype=np.int64),
+                     np.ascontiguousarray(dst, dtype=np.int32), kids, kid_ends, int(k0), d_r, t_r)
+    return d_r, t_r
+
+
+def _residual_numpy(stay, deg, ends, dst, children=None):
+    """``_residual`` in numpy."""
+    d_r, t_r = deg[stay], dst[np.repeat(stay, deg)]
+    if children is not None:  # the residual keeps its edges to children explicitly
+        k0, c, c_ends = children
+        c_r = c[stay]
+        kid_ids = np.repeat((k0 + c_ends - c)[stay] - (np.cumsum(c_r) - c_r),
+                            c_r) + np.arange(int(c_r.sum()))
+        d_r, t_r = _merge_groups(d_r, t_r, c_r, kid_ids.astype(np.int32))
+    return d_r, t_r
 
 
 def _merge_groups(deg_a, dst_a, deg_b, dst_b):

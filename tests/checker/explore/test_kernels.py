@@ -132,6 +132,46 @@ def test_reaching_is_the_numpy_reference(data, deg_type, with_children):
     assert got.dtype == want.dtype == bool and got.tolist() == want.tolist()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from([np.uint8, np.uint16, np.uint32, np.int64]), st.booleans())
+def test_residual_is_the_numpy_reference(data, deg_type, with_children):
+    """The fixpoint's residual: the edges of the sources that stay, children made explicit."""
+    deg = np.array(data.draw(st.lists(st.integers(0, 6), min_size=1, max_size=40)),
+                   dtype=deg_type)
+    ends = np.cumsum(deg, dtype=np.int64)
+    dst = np.array(data.draw(st.lists(st.integers(0, 2**31 - 1), min_size=int(deg.sum()),
+                                      max_size=int(deg.sum()))), dtype=np.int32)
+    stay = np.array(data.draw(st.lists(st.booleans(), min_size=len(deg), max_size=len(deg))))
+    children = None
+    if with_children:
+        kids = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(deg),
+                                           max_size=len(deg))), dtype=np.uint8)
+        children = (data.draw(st.integers(0, 10**6)), kids, np.cumsum(kids, dtype=np.int64))
+    got = E._residual(stay, deg, ends, dst, children)
+    want = E._residual_numpy(stay, deg, ends, dst, children)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    assert got[1].dtype == want[1].dtype == np.int32
+
+
+def test_residual_refuses_short_outputs_and_segments():
+    k = V._kernels
+    if k is None:
+        pytest.skip("the extension is not built")
+    stay, deg, ends = np.ones(2, bool), np.array([1, 2], np.uint8), np.array([1, 3], np.int64)
+    dst = np.arange(3, dtype=np.int32)
+    assert k.residual(stay, deg, ends, dst, None, None, 0, np.empty(2, np.int64),
+                      np.empty(3, np.int32)) == 3
+    with pytest.raises(ValueError):  # out_dst too short
+        k.residual(stay, deg, ends, dst, None, None, 0, np.empty(2, np.int64),
+                   np.empty(2, np.int32))
+    with pytest.raises(ValueError):  # out_deg too short
+        k.residual(stay, deg, ends, dst, None, None, 0, np.empty(1, np.int64),
+                   np.empty(3, np.int32))
+    with pytest.raises(ValueError):  # a segment past the edges
+        k.residual(stay, deg, ends, dst[:2], None, None, 0, np.empty(2, np.int64),
+                   np.empty(3, np.int32))
+
+
 def test_segment_any_refuses_out_of_range_segments_and_indices():
     k = V._kernels
     if k is None:
