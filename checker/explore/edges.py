@@ -628,20 +628,18 @@ class GraphStore:
         dst = e.dst
         if before <= CHUNK_EDGES or not (dst.flags.owndata and dst.base is None
                                          and dst.flags.writeable):
-            e.dst = dst[np.repeat(~drop, deg)]  # (small: one pass)
-            e.deg = np.where(drop, 0, deg).astype(deg.dtype)
-            e.n_edges = len(e.dst)
-            return before - e.n_edges
-        out = 0
-        for a, b, _, e0, e1, _ in _source_chunks(deg, None):
-            kept = dst[e0:e1][np.repeat(~drop[a:b], deg[a:b])]
-            dst[out:out + len(kept)] = kept
-            out += len(kept)
-        dst.resize(out, refcheck=False)
+            dst = dst[np.repeat(~drop, deg)]  # (small: one pass)
+        else:
+            out = 0
+            for a, b, _, e0, e1, _ in _source_chunks(deg, None):
+                kept = dst[e0:e1][np.repeat(~drop[a:b], deg[a:b])]
+                dst[out:out + len(kept)] = kept
+                out += len(kept)
+            dst.resize(out, refcheck=False)
         e.dst = dst
         e.deg = np.where(drop, 0, deg).astype(deg.dtype)
-        e.n_edges = out
-        return before - out
+        e.n_edges = len(dst)
+        return before - e.n_edges
 
     def spill_to(self, spill: Spill) -> None:
         """From now on the edges live in ``spill``'s folder (those in RAM are moved there)."""
@@ -787,7 +785,8 @@ def _reached(store: GraphStore, release: bool) -> dict:
         base = store.bases[lvl]
         r[base + src[hit]] = True
         stay = ~hit
-        return src[stay], deg[stay], dst[np.repeat(stay, deg)], bool(hit.any())
+        d_r, t_r = _residual(stay, deg, ends, dst)
+        return src[stay], narrowest(d_r), t_r, bool(hit.any())
 
     def first_pass(lvl, base, kids, kid_ends, chunk):
         """One chunk of level ``lvl``'s sources, every property: marks those with an edge
