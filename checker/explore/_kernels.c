@@ -4,9 +4,9 @@
    Each function is the same computation as a numpy function of visited.py or edges.py,
    which stays as the reference (tests/checker/explore/test_kernels.py compares them) and
    as the fallback where this module was not built. Arrays come in through the buffer
-   protocol (numpy is not needed to build this); the caller allocates every output. The loops release the GIL, so
-   the engine's lookup thread and its main thread run them at once on two cores. Nothing
-   here knows about DNS. */
+   protocol (numpy is not needed to build this); the caller allocates every output. The
+   loops release the GIL, so the engine's lookup thread and its main thread run them at
+   once on two cores. Nothing here knows about DNS. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
