@@ -113,8 +113,9 @@ def check_spill_dir(folder) -> None:
 @click.option("--memory", "memory", type=SIZE, default=None, metavar="SIZE",
               help="Memory budget (e.g. 4G, 500M; vector engine): the graph properties' edges "
                    "spill to disk (under --spill DIR or the system's temporary folder) once "
-                   "the stored search with them passes 3/8 of it; the run stops (incomplete) "
-                   "once the stored search alone passes half of it.")
+                   "the stored search with them passes 3/8 of it, the visited set once it "
+                   "passes half of it; the run stops (incomplete) once the stored search "
+                   "alone passes 5/8 of it.")
 @click.option("--full", is_flag=True,
               help="Print every variable at every step of a counterexample (records, store, "
                    "each enactor's phase and plan), changed values marked.")

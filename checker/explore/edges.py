@@ -235,16 +235,18 @@ def parse_size(text: str) -> int:
 
 
 class MemoryBudget:
-    """``--memory SIZE``: the stored search (visited set, tree, masks) may take half of it,
-    the rest being headroom for a level's temporaries (about 40% of the peak at N=6 P=8).
-    At each level boundary, in this order:
+    """``--memory SIZE``: the stored search (visited set, tree, masks) may take 5/8 of it,
+    the rest being headroom for a level's temporaries (about 35% of the peak at
+    ``original`` N=5 P=8, 40% at ``cas`` N=6 P=8). The cheaper spill comes first: the edges
+    are written once and read once (by the fixpoint), the visited set is read at every
+    lookup. At each level boundary, in this order:
 
-    - the visited set moves to disk (``diskvisited.DiskVisited``) once it takes more than a
-      quarter of the budget; from then on its RAM generations hold at most an eighth of it
+    - the visited set moves to disk (``diskvisited.DiskVisited``) once it takes more than
+      half the budget, or the stored search more than 5/8 of it; from then on its RAM generations hold at most an eighth of it
       (at 12 bytes a state) and the rest lives in sorted runs on disk;
     - the edges stay in RAM while the stored search with them takes at most 3/8 of it, then
       move to disk;
-    - once the stored search alone is past its half, the run stops (incomplete).
+    - once the stored search alone is past its 5/8, the run stops (incomplete).
 
     Both spill to one private folder under ``spill_parent`` or the system's temporary
     folder, made when first needed and removed by ``close()`` (the engine calls it at the
@@ -257,7 +259,7 @@ class MemoryBudget:
 
     @property
     def share(self) -> int:
-        return self.total // 2
+        return self.total * 5 // 8
 
     @property
     def edge_limit(self) -> int:
@@ -265,7 +267,7 @@ class MemoryBudget:
 
     @property
     def visited_limit(self) -> int:
-        return self.total // 4
+        return self.total // 2
 
     @property
     def visited_entries(self) -> int:
@@ -307,7 +309,7 @@ class MemoryBudget:
         if rest_bytes <= self.share:
             return ""
         return (f"memory budget {self.text} reached (the stored search holds "
-                f"{rest_bytes / 2**20:,.1f} MB, more than half the budget)")
+                f"{rest_bytes / 2**20:,.1f} MB, more than 5/8 of the budget)")
 
 
 # -- the store -------------------------------------------------------------------------------

@@ -701,12 +701,15 @@ def _gather(parts: list, picks: np.ndarray, bases: np.ndarray, dtype) -> np.ndar
 
 def _within_budget(memory, graph, visited, levels, other_bytes):
     """At a level boundary under ``--memory``: moves the visited set to disk once it
-    outgrows its share (and the tree's older levels with it), then the edges once they
-    outgrow theirs (``edges.MemoryBudget``); returns ``(why the run must stop or '', the
+    outgrows its share or the run would stop otherwise (and the tree's older levels with
+    it), then the edges once they outgrow theirs (``edges.MemoryBudget``); returns ``(why the run must stop or '', the
     visited set)``: it stops when the rest of the stored search (``other_bytes``, the tree's
     and the visited set's RAM) outgrew its own share, or a spill failed."""
     try:
-        if isinstance(visited, _ExactVisited) and memory.visited_spills(visited.nbytes()):
+        # the visited set also goes to disk before the run would stop for lack of room
+        if isinstance(visited, _ExactVisited) and (
+                memory.visited_spills(visited.nbytes()) or memory.stop_reason(
+                    visited.nbytes() + levels.nbytes() + other_bytes)):
             visited = DiskVisited(memory.folder(), ids=visited.ids is not None,
                                   ram_entries=memory.visited_entries, ram=visited)
             visited.settle()  # the states so far go to disk now
