@@ -78,7 +78,7 @@ MEMORY = [
 
 # issue 15: the graph property's edges and the visited set in RAM, spilled to disk (--spill,
 # a folder the bench makes and checks is left empty), under a --memory budget (the edges
-# move to disk first; the visited set past half the budget: 6G for original N5, 512M);
+# move to disk first, the visited set past half the budget or where the run would stop);
 # (row, wall limit, MB limit). The last two rows are long: with the first policy of the
 # visited set on disk they had not finished after 22 and 26 minutes (README).
 SPILL = [

@@ -236,14 +236,15 @@ def parse_size(text: str) -> int:
 
 class MemoryBudget:
     """``--memory SIZE``: the stored search (visited set, tree, masks) may take 5/8 of it,
-    the rest being headroom for a level's temporaries (about 35% of the peak at
-    ``original`` N=5 P=8, 40% at ``cas`` N=6 P=8). The cheaper spill comes first: the edges
+    the rest being headroom for a level's temporaries (about 40% of the peak at
+    ``original`` N=5 P=8 and at ``cas`` N=6 P=8). The cheaper spill comes first: the edges
     are written once and read once (by the fixpoint), the visited set is read at every
     lookup. At each level boundary, in this order:
 
     - the visited set moves to disk (``diskvisited.DiskVisited``) once it takes more than
-      half the budget, or the stored search more than 5/8 of it; from then on its RAM generations hold at most an eighth of it
-      (at 12 bytes a state) and the rest lives in sorted runs on disk;
+      half the budget, or the stored search more than 5/8 of it (the run would stop);
+      from then on its RAM generations hold at most an eighth of it (at 12 bytes a state)
+      and the rest lives in sorted runs on disk;
     - the edges stay in RAM while the stored search with them takes at most 3/8 of it, then
       move to disk;
     - once the stored search alone is past its 5/8, the run stops (incomplete).
@@ -274,9 +275,10 @@ class MemoryBudget:
         """States the visited set keeps in RAM once on disk (an eighth of the budget)."""
         return max(2, self.total // 8 // 12)
 
-    def visited_spills(self, visited_bytes: int) -> bool:
-        """Whether a visited set of ``visited_bytes`` in RAM goes to disk now."""
-        return visited_bytes > self.visited_limit
+    def visited_spills(self, visited_bytes: int, rest_bytes: int = 0) -> bool:
+        """Whether a visited set of ``visited_bytes`` in RAM goes to disk now: past its half
+        of the budget, or when the stored search (``rest_bytes``) would stop the run."""
+        return visited_bytes > self.visited_limit or rest_bytes > self.share
 
     def folder(self) -> Spill:
         """The spill folder of this search (made on first use)."""

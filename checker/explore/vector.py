@@ -702,19 +702,21 @@ def _gather(parts: list, picks: np.ndarray, bases: np.ndarray, dtype) -> np.ndar
 def _within_budget(memory, graph, visited, levels, other_bytes):
     """At a level boundary under ``--memory``: moves the visited set to disk once it
     outgrows its share or the run would stop otherwise (and the tree's older levels with
-    it), then the edges once they outgrow theirs (``edges.MemoryBudget``); returns ``(why the run must stop or '', the
-    visited set)``: it stops when the rest of the stored search (``other_bytes``, the tree's
-    and the visited set's RAM) outgrew its own share, or a spill failed."""
+    it), then the edges once they outgrow theirs (``edges.MemoryBudget``); returns ``(why
+    the run must stop or '', the visited set)``: it stops when the rest of the stored
+    search (``other_bytes``, the tree's and the visited set's RAM) outgrew its own share,
+    or a spill failed."""
+    def stored():  # the stored search's RAM, with the visited set as it is now
+        return visited.nbytes() + levels.nbytes() + other_bytes
+
     try:
-        # the visited set also goes to disk before the run would stop for lack of room
-        if isinstance(visited, _ExactVisited) and (
-                memory.visited_spills(visited.nbytes()) or memory.stop_reason(
-                    visited.nbytes() + levels.nbytes() + other_bytes)):
+        if isinstance(visited, _ExactVisited) and \
+                memory.visited_spills(visited.nbytes(), stored()):
             visited = DiskVisited(memory.folder(), ids=visited.ids is not None,
                                   ram_entries=memory.visited_entries, ram=visited)
             visited.settle()  # the states so far go to disk now
             levels.spill_to(visited.spill, counts=graph is None)  # (counts: the graph's)
-        rest = visited.nbytes() + levels.nbytes() + other_bytes
+        rest = stored()
         spill = memory.spill_for(graph, rest)
         if spill is not None:
             graph.spill_to(spill)

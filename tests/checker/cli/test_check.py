@@ -276,7 +276,7 @@ def test_the_visited_set_on_disk_gives_the_same_document(capsys, tmp_path, monke
     strip = lambda d: {k: v for k, v in d.items() if k not in ("engine", "dnsrace")} | {  # noqa: E731
         "stats": d["stats"] | {"seconds": 0, "states_per_second": 0}}
     assert strip(spilled) == strip(plain)
-    # 64 KB: the stored search outgrows 40 KB, so the visited set goes to disk, and it still does
+    # 64 KB: the stored search outgrows 40 KB, so the visited set goes to disk; still too big
     assert budget["engine"]["spill"]["visited_on_disk"] > 0
     assert budget["stats"]["stop_reason"].startswith("memory budget 64K reached")
     assert code_m == (1 if plain["verdict"] == "violated" and budget["verdict"] == "violated"
